@@ -1,0 +1,3 @@
+from tdf.cli import main
+
+main()

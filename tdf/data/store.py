@@ -1,0 +1,295 @@
+"""The HDF5 data store (design.md, "Data / Store"): one file per data set.
+
+Layout: `/x` float32 [N, T, 2, 25, 3] zero-padded after each sequence's last frame, one sample
+per chunk, lzf-compressed; `/length`, `/label` int32 [N]; `/name` (utf-8 strings);
+`/subject`, `/camera`, `/setup`, `/replication` int16 [N] (−1 where unknown). File attributes:
+`format_version`, `class_names` (JSON list), `joint_layout`, `source`, `created_by`, plus any
+extra attributes a writer passes (the synthetic generator stores its parameters there).
+
+`StoreWriter` appends samples to a temporary file and renames it into place on success, so an
+interrupted conversion never leaves a half-written store. `Store` reads lazily: metadata
+arrays are small and loaded once; `/x` is read per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import h5py
+import numpy as np
+
+from tdf import __version__
+from tdf.atomic import check_writable
+from tdf.data.layout import D, JOINT_LAYOUT, N_BODIES, N_COORDS, N_JOINTS
+from tdf.errors import BadInput
+
+FORMAT_VERSION = 1
+META_INT16 = ("subject", "camera", "setup", "replication")
+_NTU_NAME = re.compile(r"^S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})$")
+
+
+def parse_ntu_name(name: str) -> dict[str, int] | None:
+    """Metadata of an NTU sample id `SsssCcccPpppRrrrAaaa` (ntu-format.md §2), or None."""
+    m = _NTU_NAME.match(name)
+    if not m:
+        return None
+    s, c, p, r, a = (int(g) for g in m.groups())
+    return {"setup": s, "camera": c, "subject": p, "replication": r, "action": a}
+
+
+@dataclass
+class Sample:
+    """One sequence and its metadata, as written to the store."""
+
+    x: np.ndarray  # [t, 2, 25, 3] or [t, 150], t ≤ T
+    label: int
+    name: str
+    subject: int = -1
+    camera: int = -1
+    setup: int = -1
+    replication: int = -1
+
+
+class StoreWriter:
+    """Append samples to a new store; `close()` renames the temp file onto the target.
+
+    Use as a context manager: on an exception the temporary file is removed and the target
+    is left untouched.
+    """
+
+    def __init__(self, path: str | os.PathLike, max_frames: int, class_names: Sequence[str],
+                 source: str, force: bool = False, attrs: dict | None = None,
+                 compression: str | None = "lzf", expected: int = 0):
+        if max_frames < 1:
+            raise BadInput(f"--max-frames must be ≥ 1, got {max_frames}")
+        self.path = check_writable(path, force)
+        self.T = int(max_frames)
+        self.class_names = list(class_names)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.f = h5py.File(self.tmp, "w")
+        n0 = max(int(expected), 0)
+        self.f.create_dataset("x", shape=(n0, self.T, N_BODIES, N_JOINTS, N_COORDS),
+                              maxshape=(None, self.T, N_BODIES, N_JOINTS, N_COORDS), dtype="f4",
+                              chunks=(1, self.T, N_BODIES, N_JOINTS, N_COORDS), compression=compression)
+        for key in ("length", "label"):
+            self.f.create_dataset(key, shape=(n0,), maxshape=(None,), dtype="i4", chunks=(4096,))
+        for key in META_INT16:
+            self.f.create_dataset(key, shape=(n0,), maxshape=(None,), dtype="i2", chunks=(4096,))
+        self.f.create_dataset("name", shape=(n0,), maxshape=(None,), chunks=(4096,),
+                              dtype=h5py.string_dtype("utf-8"))
+        a = self.f.attrs
+        a["format_version"] = FORMAT_VERSION
+        a["class_names"] = json.dumps(self.class_names)
+        a["joint_layout"] = JOINT_LAYOUT
+        a["source"] = source
+        a["created_by"] = f"tdf {__version__}"
+        for k, v in (attrs or {}).items():
+            a[k] = v if isinstance(v, (str, int, float, np.integer, np.floating)) else json.dumps(v)
+        self.n = 0
+        self._closed = False
+
+    def _grow(self, n: int) -> None:
+        if n > self.f["x"].shape[0]:
+            new = max(n, 2 * self.f["x"].shape[0], 64)
+            for key in ("x", "length", "label", "name") + META_INT16:
+                self.f[key].resize(new, axis=0)
+
+    def append(self, s: Sample) -> None:
+        """Write one sample (cropped to T frames, zero-padded after its last frame)."""
+        x = np.asarray(s.x, dtype=np.float32)
+        if x.ndim == 2 and x.shape[1] == D:
+            x = x.reshape(len(x), N_BODIES, N_JOINTS, N_COORDS)
+        if x.ndim != 4 or x.shape[1:] != (N_BODIES, N_JOINTS, N_COORDS):
+            raise BadInput(f"sample {s.name}: expected [t, 2, 25, 3] or [t, 150], got {x.shape}")
+        if not np.isfinite(x).all():
+            raise BadInput(f"sample {s.name}: contains NaN or infinite coordinates")
+        if not 0 <= s.label < len(self.class_names):
+            raise BadInput(f"sample {s.name}: label {s.label} outside 0..{len(self.class_names) - 1}")
+        t = min(len(x), self.T)
+        i = self.n
+        self._grow(i + 1)
+        buf = np.zeros((self.T, N_BODIES, N_JOINTS, N_COORDS), np.float32)
+        buf[:t] = x[:t]
+        self.f["x"][i] = buf
+        self.f["length"][i] = t
+        self.f["label"][i] = s.label
+        self.f["name"][i] = s.name
+        for key in META_INT16:
+            self.f[key][i] = getattr(s, key)
+        self.n += 1
+
+    def extend(self, samples: Iterable[Sample]) -> None:
+        for s in samples:
+            self.append(s)
+
+    def close(self) -> Path:
+        """Trim, flush and rename the finished store into place."""
+        if self._closed:
+            return self.path
+        for key in ("x", "length", "label", "name") + META_INT16:
+            self.f[key].resize(self.n, axis=0)
+        self.f.attrs["n"] = self.n
+        self.f.close()
+        os.replace(self.tmp, self.path)
+        self._closed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target is untouched."""
+        if self._closed:
+            return
+        try:
+            self.f.close()
+        finally:
+            self._closed = True
+            if self.tmp.exists():
+                self.tmp.unlink()
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+_REQUIRED = ("x", "length", "label", "name")
+
+
+class Store:
+    """Read access to a store. Metadata is loaded once; `read(idx)` reads frames lazily."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BadInput("data file not found", self.path)
+        try:
+            self.f = h5py.File(self.path, "r")
+        except OSError as e:
+            raise BadInput(f"not a readable HDF5 store ({e.__class__.__name__}: {str(e).splitlines()[0]})",
+                           self.path) from None
+        try:
+            missing = [k for k in _REQUIRED if k not in self.f]
+            if missing:
+                raise BadInput(f"not a tdf store: missing dataset(s) {', '.join('/' + k for k in missing)}",
+                               self.path)
+            x = self.f["x"]
+            if x.ndim != 5 or x.shape[2:] != (N_BODIES, N_JOINTS, N_COORDS):
+                raise BadInput(f"/x has shape {x.shape}, expected [N, T, 2, 25, 3]", self.path)
+            self.n, self.T = int(x.shape[0]), int(x.shape[1])
+            layout = self.attr("joint_layout", JOINT_LAYOUT)
+            if layout != JOINT_LAYOUT:
+                raise BadInput(f"joint layout {layout!r} is not supported (expected {JOINT_LAYOUT!r})", self.path)
+            try:
+                self.class_names: list[str] = json.loads(self.attr("class_names"))
+            except (TypeError, ValueError):
+                raise BadInput("attribute class_names is missing or not a JSON list", self.path) from None
+            self.length = self._meta("length", np.int32)
+            self.label = self._meta("label", np.int32)
+            self.names = [n.decode() if isinstance(n, bytes) else str(n) for n in self.f["name"][:]]
+            for key in META_INT16:
+                setattr(self, key, self._meta(key, np.int16, default=-1))
+            if self.n and (self.label.min() < 0 or self.label.max() >= len(self.class_names)):
+                raise BadInput(f"labels outside 0..{len(self.class_names) - 1}", self.path)
+            if self.n and (self.length.min() < 0 or self.length.max() > self.T):
+                raise BadInput(f"lengths outside 0..{self.T}", self.path)
+        except BadInput:
+            self.f.close()
+            raise
+        except (OSError, KeyError, ValueError) as e:
+            self.f.close()
+            raise BadInput(f"corrupt store ({e})", self.path) from None
+        self._index = {name: i for i, name in enumerate(self.names)}
+
+    def _meta(self, key: str, dtype, default: int | None = None) -> np.ndarray:
+        if key not in self.f:
+            if default is None:
+                raise BadInput(f"missing dataset /{key}", self.path)
+            return np.full(self.n, default, dtype)
+        arr = np.asarray(self.f[key][:], dtype)
+        if arr.shape != (self.n,):
+            raise BadInput(f"/{key} has shape {arr.shape}, expected ({self.n},)", self.path)
+        return arr
+
+    def attr(self, key: str, default=None):
+        """A file attribute as a Python value (bytes decoded)."""
+        v = self.f.attrs.get(key, default)
+        if isinstance(v, bytes):
+            v = v.decode()
+        if isinstance(v, np.generic):
+            v = v.item()
+        return v
+
+    def json_attr(self, key: str, default=None):
+        """A file attribute stored as JSON text, decoded."""
+        v = self.attr(key)
+        if v is None:
+            return default
+        try:
+            return json.loads(v)
+        except (TypeError, ValueError):
+            return v
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def index_of(self, name: str) -> int:
+        """Row index of a sample name; BadInput if absent."""
+        try:
+            return self._index[name]
+        except KeyError:
+            raise BadInput(f"no sample named {name!r}", self.path) from None
+
+    def read(self, indices: Sequence[int] | np.ndarray, frames: int | None = None) -> np.ndarray:
+        """Read samples as float32 [B, frames, 150] (frames defaults to the store's T).
+
+        Longer sequences are cropped to their first `frames` frames, shorter ones stay
+        zero-padded. Indices may be in any order and may repeat.
+        """
+        idx = np.asarray(indices, dtype=np.int64)
+        frames = self.T if frames is None else int(frames)
+        out = np.zeros((len(idx), frames, D), np.float32)
+        if len(idx) == 0:
+            return out
+        if idx.min() < 0 or idx.max() >= self.n:
+            raise IndexError(f"sample index outside 0..{self.n - 1}")
+        t = min(frames, self.T)
+        x = self.f["x"]
+        try:
+            order = np.argsort(idx, kind="stable")
+            # One read per sample (chunks are one sample each), in file order.
+            for pos in order:
+                out[pos, :t] = x[int(idx[pos]), :t].reshape(t, D)
+        except OSError as e:
+            raise BadInput(f"corrupt data in /x ({str(e).splitlines()[0]})", self.path) from None
+        return out
+
+    def read_one(self, i: int) -> np.ndarray:
+        """One sample's valid frames as [length, 2, 25, 3]."""
+        n = int(self.length[i])
+        return np.asarray(self.f["x"][int(i), :n], np.float32)
+
+    def close(self) -> None:
+        self.f.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(path: str | os.PathLike) -> Store:
+    """Open a store for reading, with a clear BadInput for anything wrong with it."""
+    return Store(path)

@@ -1,0 +1,94 @@
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from tdf.data.store import Sample, StoreWriter, open_store, parse_ntu_name
+from tdf.errors import BadInput
+
+
+def _write(path, n=5, T=20, force=False):
+    rng = np.random.default_rng(0)
+    xs = []
+    with StoreWriter(path, T, ["a", "b"], source="test", force=force, attrs={"planted_group": "hands"}) as w:
+        for i in range(n):
+            t = 5 + i * 5
+            x = rng.normal(size=(t, 2, 25, 3)).astype(np.float32)
+            xs.append(x)
+            w.append(Sample(x, label=i % 2, name=f"s{i}", subject=i, camera=1))
+    return xs
+
+
+def test_round_trip(tmp_path):
+    p = tmp_path / "d.h5"
+    xs = _write(p)
+    s = open_store(p)
+    assert s.n == 5 and s.T == 20 and s.class_names == ["a", "b"]
+    assert list(s.length) == [5, 10, 15, 20, 20]
+    assert s.attr("planted_group") == "hands" and s.attr("joint_layout") == "ntu25"
+    batch = s.read([3, 0])
+    assert batch.shape == (2, 20, 150)
+    np.testing.assert_array_equal(batch[1, :5], xs[0].reshape(5, 150))
+    assert not batch[1, 5:].any(), "padding is zero"
+    np.testing.assert_array_equal(batch[0], xs[3][:20].reshape(20, 150))  # cropped to T
+    assert s.index_of("s2") == 2 and list(s.subject) == [0, 1, 2, 3, 4]
+    assert list(s.setup) == [-1] * 5
+    with open(p, "rb"):
+        pass
+    with h5py.File(p) as f:
+        assert f["x"].chunks == (1, 20, 2, 25, 3)
+
+
+def test_never_overwrites_without_force(tmp_path):
+    p = tmp_path / "d.h5"
+    _write(p)
+    before = p.read_bytes()
+    with pytest.raises(BadInput, match="--force"):
+        _write(p)
+    assert p.read_bytes() == before
+    _write(p, n=2, force=True)
+    assert open_store(p).n == 2
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    p = tmp_path / "d.h5"
+    with pytest.raises(RuntimeError):
+        with StoreWriter(p, 10, ["a"], source="t") as w:
+            w.append(Sample(np.zeros((3, 150)), 0, "x"))
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_and_foreign_files(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5 at all")
+    with pytest.raises(BadInput, match="bad.h5: not a readable HDF5 store"):
+        open_store(bad)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["y"] = np.zeros(3)
+    with pytest.raises(BadInput, match="missing dataset"):
+        open_store(other)
+    with pytest.raises(BadInput, match="not found"):
+        open_store(tmp_path / "nope.h5")
+    p = tmp_path / "d.h5"
+    _write(p)
+    data = bytearray(p.read_bytes())
+    half = tmp_path / "trunc.h5"
+    half.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(BadInput, match="trunc.h5"):
+        s = open_store(half)
+        s.read(range(s.n))
+
+
+def test_nan_rejected(tmp_path):
+    with pytest.raises(BadInput, match="NaN"):
+        with StoreWriter(tmp_path / "d.h5", 10, ["a"], source="t") as w:
+            w.append(Sample(np.full((3, 150), np.nan), 0, "x"))
+
+
+def test_parse_ntu_name():
+    assert parse_ntu_name("S001C002P003R002A013") == {
+        "setup": 1, "camera": 2, "subject": 3, "replication": 2, "action": 13}
+    assert parse_ntu_name("foo") is None
