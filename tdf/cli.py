@@ -8,6 +8,7 @@ exit 1; no traceback unless `--debug`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import traceback
 
 import click
@@ -24,11 +25,18 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
 
+    def _available(self, name: str) -> bool:
+        module = self.lazy[name].split(":")[0]
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            return False
+
     def list_commands(self, ctx):
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+        return sorted(set(super().list_commands(ctx)) | {n for n in self.lazy if self._available(n)})
 
     def get_command(self, ctx, name):
-        if name in self.lazy:
+        if name in self.lazy and self._available(name):
             module, attr = self.lazy[name].split(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
@@ -60,9 +68,17 @@ class RootGroup(LazyGroup):
             raise click.exceptions.Exit(1) from None
 
 
-# Registered subcommands: name → "module:attribute". Only commands that exist are listed.
+# Subcommands: name → "module:attribute", one module per command in tdf/commands/.
+# A command whose module is not in this installation is not offered (never a stub).
 COMMANDS: dict[str, str] = {
     "data": "tdf.commands.data:data",
+    "train": "tdf.commands.train:train",
+    "evaluate": "tdf.commands.evaluate:evaluate",
+    "diagnose": "tdf.commands.diagnose:diagnose",
+    "explain": "tdf.commands.explain:explain",
+    "fix": "tdf.commands.fix:fix",
+    "loop": "tdf.commands.loop:loop",
+    "render": "tdf.commands.render:render",
 }
 
 

@@ -8,6 +8,10 @@ from tdf.cli import LazyGroup
 
 # name → "module:attribute"; each subcommand is one module in tdf/commands/.
 DATA_COMMANDS: dict[str, str] = {
+    "synth": "tdf.commands.data_synth:synth",
+    "prepare": "tdf.commands.data_prepare:prepare",
+    "import": "tdf.commands.data_import:import_",
+    "info": "tdf.commands.data_info:info",
 }
 
 
