@@ -1,0 +1,153 @@
+"""Splits: official NTU rules (ntu-format.md §4) on real and synthetic names, seeded random."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from tdf.data.splits import SPLITS, applicable_splits, make_split
+from tdf.data.store import Sample, StoreWriter, open_store, parse_ntu_name
+from tdf.errors import BadInput
+
+# Written out again here (ntu-format.md §4) so the test does not read the code's own constant.
+CS60_TRAIN = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
+CS60_TEST = {3, 6, 7, 10, 11, 12, 20, 21, 22, 23, 24, 26, 29, 30, 32, 33, 36, 37, 39, 40}
+CS120_TRAIN = CS60_TRAIN | {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81,
+                            82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103}
+
+
+@dataclass
+class Meta:
+    """The metadata arrays a split reads, built from NTU names (like a Store's)."""
+
+    names: list
+    path: str = "names.h5"
+
+    def __post_init__(self):
+        meta = [parse_ntu_name(n) for n in self.names]
+        self.n = len(self.names)
+        self.label = np.array([m["action"] - 1 if m else 0 for m in meta], np.int32)
+        for key in ("subject", "camera", "setup", "replication"):
+            setattr(self, key, np.array([m[key] if m else -1 for m in meta], np.int16))
+
+
+def _names(setups, cameras, performers, actions, reps=(1,)):
+    return [f"S{s:03d}C{c:03d}P{p:03d}R{r:03d}A{a:03d}"
+            for s, c, p, r, a in itertools.product(setups, cameras, performers, reps, actions)]
+
+
+def _check_partition(split, n):
+    parts = [split.train, split.val, split.test]
+    for p in parts:
+        assert p.dtype == np.int64 and np.all(np.diff(p) > 0), "sorted, unique"
+    allrows = np.concatenate(parts)
+    assert len(allrows) == n and len(np.unique(allrows)) == n, "disjoint and complete"
+
+
+def test_real_sample_names(ntu_sample_dir):
+    names = sorted(p.name[:-len(".skeleton")] for p in ntu_sample_dir.glob("*.skeleton"))
+    meta = Meta(names)
+    assert meta.n == 61
+    # xview: camera 1 tests, camera 2 trains. Only S005C002P004R001A023 is camera 2.
+    sp = make_split(meta, "xview", val_fraction=0.0)
+    assert [names[i] for i in sp.train] == ["S005C002P004R001A023"]
+    assert len(sp.test) == 60 and len(sp.val) == 0
+    # xsub: performers 1 and 4 both train in NTU-60 → no test side: clear error.
+    with pytest.raises(BadInput, match="test side empty"):
+        make_split(meta, "xsub")
+    assert applicable_splits(meta) == ["xview", "random"]
+
+
+def test_xsub_rule_and_sizes():
+    names = _names(setups=[1], cameras=[1, 2, 3], performers=range(1, 41), actions=range(1, 5))
+    meta = Meta(names)
+    sp = make_split(meta, "xsub", seed=3, val_fraction=0.1)
+    _check_partition(sp, meta.n)
+    subj = meta.subject
+    assert set(subj[np.concatenate([sp.train, sp.val])]) == CS60_TRAIN
+    assert set(subj[sp.test]) == CS60_TEST
+    assert len(sp.test) == 20 * 3 * 4
+    assert len(sp.val) == 24 and len(sp.train) == 216  # 10% of 240, exact
+    assert np.bincount(meta.label[sp.val]).tolist() == [6, 6, 6, 6]  # stratified
+
+
+def test_xview_rule():
+    names = _names(setups=[1, 2], cameras=[1, 2, 3], performers=[1, 3], actions=range(1, 11))
+    meta = Meta(names)
+    sp = make_split(meta, "xview", seed=0, val_fraction=0.25)
+    _check_partition(sp, meta.n)
+    assert set(meta.camera[sp.test]) == {1} and len(sp.test) == 40
+    assert set(meta.camera[np.concatenate([sp.train, sp.val])]) == {2, 3}
+    assert len(sp.val) == 20 and np.bincount(meta.label[sp.val]).tolist() == [2] * 10
+
+
+def test_ntu120_rules():
+    names = _names(setups=range(1, 33), cameras=[1], performers=range(1, 107, 5), actions=[1, 61, 120])
+    meta = Meta(names)
+    assert applicable_splits(meta) == ["xsub120", "xset", "random"]
+    sp = make_split(meta, "xsub120", val_fraction=0.0)
+    _check_partition(sp, meta.n)
+    assert set(meta.subject[sp.train]) == CS120_TRAIN & set(range(1, 107, 5))
+    assert set(meta.subject[sp.test]) == set(range(1, 107, 5)) - CS120_TRAIN
+    sp = make_split(meta, "xset", val_fraction=0.1)
+    _check_partition(sp, meta.n)
+    assert set(meta.setup[sp.test]) == set(range(1, 33, 2))
+    assert set(meta.setup[np.concatenate([sp.train, sp.val])]) == set(range(2, 33, 2))
+    with pytest.raises(BadInput, match="xsub120"):
+        make_split(meta, "xsub")  # performers > 40 are not NTU-60
+
+
+def test_val_carved_from_train_only():
+    names = _names(setups=[1], cameras=[1, 2, 3], performers=range(1, 41), actions=range(1, 7))
+    meta = Meta(names)
+    for name in ("xsub", "xview", "random"):
+        base = make_split(meta, name, seed=1, val_fraction=0.0)
+        sp = make_split(meta, name, seed=1, val_fraction=0.25)
+        np.testing.assert_array_equal(sp.test, base.test)  # the test side does not move
+        np.testing.assert_array_equal(np.union1d(sp.train, sp.val), base.train)
+        assert len(sp.val) == round(0.25 * len(base.train))
+
+
+def test_random_stratified_and_seeded():
+    rng = np.random.default_rng(0)
+    meta = Meta([f"x{i}" for i in range(300)])
+    meta.label = np.repeat(np.arange(3), [50, 100, 150]).astype(np.int32)
+    rng.shuffle(meta.label)
+    a = make_split(meta, "random", seed=7, val_fraction=0.1, test_fraction=0.2)
+    b = make_split(meta, "random", seed=7, val_fraction=0.1, test_fraction=0.2)
+    c = make_split(meta, "random", seed=8, val_fraction=0.1, test_fraction=0.2)
+    _check_partition(a, 300)
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(a.part(part), b.part(part))
+    assert not np.array_equal(a.test, c.test)
+    assert np.bincount(meta.label[a.test]).tolist() == [10, 20, 30]
+    assert np.bincount(meta.label[a.val]).tolist() == [4, 8, 12]  # 10% of the 240 training rows
+    assert a.to_json()["sizes"] == {"train": 216, "val": 24, "test": 60}
+    assert a.to_json()["sha256"] == b.digest() != c.digest()
+
+
+def test_random_keeps_every_class_in_train():
+    meta = Meta([f"x{i}" for i in range(12)])
+    meta.label = np.array([0] * 10 + [1, 2], np.int32)  # two singleton classes
+    sp = make_split(meta, "random", seed=0, val_fraction=0.5, test_fraction=0.5)
+    _check_partition(sp, 12)
+    assert {1, 2} <= set(meta.label[sp.train])
+
+
+def test_unknown_metadata_names_the_store(tmp_path):
+    path = tmp_path / "synth.h5"
+    with StoreWriter(path, 4, ["a", "b"], source="test") as w:
+        for i in range(6):
+            w.append(Sample(np.ones((2, 150)), i % 2, f"s{i}", subject=i + 1, camera=-1))
+    store = open_store(path)
+    with pytest.raises(BadInput, match=r"synth\.h5.*camera.*unknown"):
+        make_split(store, "xview")
+    with pytest.raises(BadInput, match="unknown split"):
+        make_split(store, "nope")
+    assert applicable_splits(store) == ["xsub", "random"]
+    sp = make_split(store, "xsub", val_fraction=0)
+    assert store.subject[sp.test].tolist() == [3, 6]
+    assert set(SPLITS) == {"xsub", "xview", "xsub120", "xset", "random"}
