@@ -1,0 +1,59 @@
+"""The training options shared by `tdf train`, `tdf fix` and `tdf loop`.
+
+Every option defaults to None, meaning "not given", so the precedence defaults → preset →
+`--config` → command line (tdf.train.config.resolve_config) works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tdf.train.config import DISTRIBUTE, PRESETS
+
+TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",
+                      "units_per_block", "kernel_size", "dropout", "l1", "max_frames", "seed",
+                      "patience", "early_stop", "jit", "distribute")
+
+
+def train_options(f):
+    """Decorate a click command with the training options (applied bottom-up)."""
+    opts = [
+        click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
+                     help="Named settings: 'paper' (the paper's) or 'synthetic' (small model, early stopping)."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                     help="TOML file of training options ([train] table); the command line overrides it."),
+        click.option("--split", default=None, help="xsub | xview | xsub120 | xset | random (default: the store's)."),
+        click.option("--val-fraction", type=float, default=None, help="Validation part carved from the training side."),
+        click.option("--epochs", type=int, default=None, help="Epochs (a cap when --early-stop is set)."),
+        click.option("--batch-size", type=int, default=None),
+        click.option("--lr", type=float, default=None, help="Initial learning rate (SGD, Nesterov)."),
+        click.option("--momentum", type=float, default=None),
+        click.option("--filters", default=None, help="Widths of the three blocks, e.g. 64,128,256."),
+        click.option("--units-per-block", type=int, default=None),
+        click.option("--kernel-size", type=int, default=None, help="Temporal filter length."),
+        click.option("--dropout", type=float, default=None),
+        click.option("--l1", type=float, default=None, help="L1 penalty on conv kernels."),
+        click.option("--max-frames", type=int, default=None, help="Pad/crop sequences to this many frames."),
+        click.option("--seed", type=int, default=None),
+        click.option("--patience", type=int, default=None, help="Epochs without val-loss improvement before LR ÷ 10."),
+        click.option("--early-stop", type=int, default=None,
+                     help="Stop after this many epochs without val-loss improvement; restores the best weights."),
+        click.option("--jit/--no-jit", default=None, help="XLA compilation (default: on with a GPU, off on CPU)."),
+        click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
+                     help="Data-parallel training with tf.distribute."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def overrides_from(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The training options that were given on the command line (removed from kwargs)."""
+    given = {}
+    for name in TRAIN_OPTION_NAMES:
+        value = kwargs.pop(name, None)
+        if value is not None:
+            given[name] = value
+    return given

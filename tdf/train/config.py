@@ -1,0 +1,165 @@
+"""Training settings: the paper's defaults, named presets, TOML config files and CLI overrides.
+
+Precedence (lowest → highest): built-in defaults (the paper's settings) → `--preset` → `--config`
+TOML file → options given on the command line. The final settings are saved in `run.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from tdf.errors import BadInput
+
+
+@dataclass
+class TrainConfig:
+    """Every option of `tdf train`; defaults are the paper's (papers/train-diagnose-fix.txt §5)."""
+
+    split: str | None = None          # None → the store's default_split attribute, else xsub/random
+    val_fraction: float = 0.1         # carved from the training side, stratified
+    epochs: int = 150                 # a cap when early_stop is on
+    batch_size: int = 128
+    lr: float = 0.01
+    momentum: float = 0.9             # SGD, Nesterov
+    filters: tuple[int, ...] = (64, 128, 256)
+    units_per_block: int = 3
+    kernel_size: int = 8
+    dropout: float = 0.5
+    l1: float = 1e-4
+    max_frames: int | None = None     # None → the store's T
+    seed: int = 0
+    patience: int = 10                # epochs without val-loss improvement before LR ÷ 10
+    min_lr: float = 1e-4              # LR floor (the released code's)
+    early_stop: int | None = None     # stop after this many epochs without improvement; None = off
+    jit: bool | None = None           # None = auto: on with an accelerator, off on CPU (bench/)
+    distribute: str = "none"          # none | mirrored | multiworker
+    preset: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["filters"] = list(self.filters)
+        return d
+
+
+# Documented presets. `synthetic`: a small model and budget for `tdf data synth` data, trained to
+# convergence with early stopping on validation loss (bench/planted_property.py measures it).
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "synthetic": {
+        "filters": (16, 32, 64),
+        "units_per_block": 3,
+        "kernel_size": 8,
+        "dropout": 0.2,
+        "l1": 1e-4,
+        "batch_size": 32,
+        "lr": 0.01,
+        "epochs": 60,
+        "patience": 5,
+        "early_stop": 10,
+        "val_fraction": 0.15,
+    },
+}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+DISTRIBUTE = ("none", "mirrored", "multiworker")
+
+
+def parse_filters(value: str | list | tuple) -> tuple[int, ...]:
+    """'64,128,256' or a list → a tuple of positive ints."""
+    if isinstance(value, str):
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+    else:
+        parts = list(value)
+    try:
+        out = tuple(int(p) for p in parts)
+    except (TypeError, ValueError):
+        raise BadInput(f"--filters must be comma-separated integers, got {value!r}") from None
+    if not out or any(f <= 0 for f in out):
+        raise BadInput(f"--filters must be positive integers, got {value!r}")
+    return out
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "filters":
+        return parse_filters(value)
+    return value
+
+
+def load_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a TOML config (`[train]` table or top level); unknown keys are an error."""
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except FileNotFoundError:
+        raise BadInput("config file not found", path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise BadInput(f"not valid TOML ({e})", path) from None
+    table = doc.get("train", doc)
+    unknown = sorted(set(table) - set(_FIELDS))
+    if unknown:
+        raise BadInput(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(_FIELDS)}", path)
+    return {k.replace("-", "_"): _coerce(k, v) for k, v in table.items()}
+
+
+def resolve_config(preset: str | None = None, config_file: str | None = None,
+                   overrides: dict[str, Any] | None = None, base: dict[str, Any] | None = None) -> TrainConfig:
+    """Combine base (e.g. a baseline run's settings) → preset → TOML file → CLI overrides."""
+    values: dict[str, Any] = dict(base or {})
+    if preset is not None:
+        if preset not in PRESETS:
+            raise BadInput(f"unknown --preset {preset!r}; choose from {', '.join(PRESETS)}")
+        values.update(PRESETS[preset])
+        values["preset"] = preset
+    if config_file is not None:
+        file_values = load_toml(config_file)
+        if "preset" in file_values and preset is None:
+            return resolve_config(file_values.pop("preset"), None, {**file_values, **(overrides or {})}, base)
+        values.update(file_values)
+    values.update({k: _coerce(k, v) for k, v in (overrides or {}).items() if v is not None})
+    values = {k: v for k, v in values.items() if k in _FIELDS}
+    cfg = TrainConfig(**values)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Check ranges up front so a bad option fails before any work starts."""
+    def bad(msg: str):
+        raise BadInput(msg)
+    if not 0 <= cfg.val_fraction < 1:
+        bad(f"--val-fraction must be in [0, 1), got {cfg.val_fraction}")
+    if cfg.epochs < 1:
+        bad(f"--epochs must be ≥ 1, got {cfg.epochs}")
+    if cfg.batch_size < 1:
+        bad(f"--batch-size must be ≥ 1, got {cfg.batch_size}")
+    if cfg.lr <= 0:
+        bad(f"--lr must be > 0, got {cfg.lr}")
+    if not 0 <= cfg.momentum < 1:
+        bad(f"--momentum must be in [0, 1), got {cfg.momentum}")
+    if not 0 <= cfg.dropout < 1:
+        bad(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.l1 < 0:
+        bad(f"--l1 must be ≥ 0, got {cfg.l1}")
+    if cfg.units_per_block < 1 or cfg.kernel_size < 1:
+        bad("--units-per-block and --kernel-size must be ≥ 1")
+    if cfg.max_frames is not None and cfg.max_frames < 1:
+        bad(f"--max-frames must be ≥ 1, got {cfg.max_frames}")
+    if cfg.patience < 1:
+        bad(f"--patience must be ≥ 1, got {cfg.patience}")
+    if cfg.early_stop is not None and cfg.early_stop < 1:
+        bad(f"--early-stop must be ≥ 1, got {cfg.early_stop}")
+    if cfg.distribute not in DISTRIBUTE:
+        bad(f"--distribute must be one of {', '.join(DISTRIBUTE)}, got {cfg.distribute!r}")
+    cfg.filters = tuple(cfg.filters)
+
+
+def config_from_json(d: dict[str, Any]) -> TrainConfig:
+    """Rebuild a TrainConfig from run.json's `config` entry."""
+    d = {k: v for k, v in d.items() if k in _FIELDS}
+    if "filters" in d:
+        d["filters"] = tuple(d["filters"])
+    return TrainConfig(**d)

@@ -1,0 +1,317 @@
+"""The training loop behind `tdf train` (and `tdf fix`): streamed batches from the store, SGD with
+Nesterov momentum, LR ÷10 on a validation-loss plateau (floor 1e-4, as the released code),
+optional early stopping with the best weights restored, crash-safe per-epoch checkpoints,
+resume, determinism and optional tf.distribute strategies.
+
+`fit_run` is the library entry point; the CLI only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tdf.atomic import atomic_path, write_json, write_text
+from tdf.console import Output
+from tdf.errors import BadInput
+from tdf.train.checkpoint import latest_checkpoint, read_state, save_checkpoint
+from tdf.train.config import TrainConfig, config_from_json
+from tdf.train.determinism import reseed_epoch, seed_everything
+from tdf.train.run import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
+
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s")
+
+# (cfg, num_classes, frames, mean_skeleton) → an uncompiled keras.Model
+ModelBuilder = Callable[[TrainConfig, int, int, np.ndarray], Any]
+
+
+def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.ndarray):
+    """The default model: the paper's Res-TCN with the training set's mean skeleton inside."""
+    from tdf.models import build_res_tcn
+    return build_res_tcn(num_classes, frames=None, filters=cfg.filters,
+                         units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
+                         dropout=cfg.dropout, l1=cfg.l1, mean_skeleton=mean)
+
+
+def default_split_name(store) -> str:
+    """The store's `default_split` attribute, else xsub when subjects are known, else random."""
+    name = store.attr("default_split")
+    if name:
+        return str(name)
+    return "xsub" if (store.subject >= 0).all() and store.n else "random"
+
+
+def resolve_jit(jit: bool | None) -> bool:
+    """`None` = auto: XLA on when an accelerator is visible; off on CPU, where it is slower
+    (bench/train_throughput.py)."""
+    if jit is not None:
+        return bool(jit)
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def make_strategy(kind: str):
+    """A tf.distribute strategy for `--distribute`, or None."""
+    if kind == "none":
+        return None
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        raise BadInput(f"--distribute {kind} needs the TensorFlow backend (KERAS_BACKEND={keras.backend.backend()})")
+    import tensorflow as tf
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if kind == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise BadInput("--distribute multiworker needs the TF_CONFIG environment variable "
+                           "(cluster and task of this worker); see the README")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise BadInput(f"unknown --distribute {kind!r}")
+
+
+def _history_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    buf.write(",".join(HISTORY_COLUMNS) + "\n")
+    for r in rows:
+        buf.write(",".join("" if r.get(c) is None else (f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c]))
+                           for c in HISTORY_COLUMNS) + "\n")
+    return buf.getvalue()
+
+
+def _progress_callback(output: Output, cfg: TrainConfig, steps: int, batch_size: int):
+    import keras
+
+    class RichProgress(keras.callbacks.Callback):
+        """Per-step progress on stderr: loss, accuracy, lr, samples/s."""
+
+        def __init__(self):
+            super().__init__()
+            self.progress = None
+            self.task = None
+
+        def on_train_begin(self, logs=None):
+            self._cm = output.progress()
+            self.progress = self._cm.__enter__()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+            self.task = self.progress.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps, info="")
+
+        def on_train_batch_end(self, batch, logs=None):
+            logs = logs or {}
+            dt = max(time.perf_counter() - self.t0, 1e-9)
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            self.progress.update(self.task, completed=batch + 1, info=(
+                f"loss {logs.get('loss', float('nan')):.4f} acc {logs.get('accuracy', float('nan')):.3f} "
+                f"lr {lr:.0e} {(batch + 1) * batch_size / dt:.0f} samples/s"))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.progress.remove_task(self.task)
+
+        def on_train_end(self, logs=None):
+            self._cm.__exit__(None, None, None)
+
+    return RichProgress()
+
+
+def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches, n_train: int,
+                   has_val: bool, output: Output):
+    import keras
+
+    class LoopState(keras.callbacks.Callback):
+        """LR plateau schedule, early stopping, best weights, history and checkpoints — with all
+        their state in one dict that the checkpoint saves, so resume restores it exactly."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            reseed_epoch(self.model, cfg.seed, epoch)
+            train_batches.set_epoch(epoch)
+            self.model.optimizer.learning_rate.assign(state["lr"])
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            seconds = time.perf_counter() - self.t0
+            row = {"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
+                   "accuracy": float(logs.get("accuracy", math.nan)),
+                   "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
+                   "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
+                   "lr": float(state["lr"]), "seconds": round(seconds, 3),
+                   "samples_per_s": round(n_train / max(seconds, 1e-9), 1)}
+            state["history"].append(row)
+            monitor = row["val_loss"] if has_val else row["loss"]
+            if monitor is not None and monitor < state["best"] - 1e-6:
+                state["best"], state["best_epoch"] = float(monitor), epoch + 1
+                state["wait"], state["es_wait"] = 0, 0
+                if cfg.early_stop:
+                    with atomic_path(paths.best, force=True) as tmp:
+                        best_tmp = tmp.with_name(tmp.name + ".weights.h5")
+                        self.model.save_weights(best_tmp)
+                        os.replace(best_tmp, tmp)
+            else:
+                state["wait"] += 1
+                state["es_wait"] += 1
+            if state["wait"] >= cfg.patience and state["lr"] > cfg.min_lr * (1 + 1e-9):
+                state["lr"] = max(state["lr"] / 10.0, cfg.min_lr)
+                state["wait"] = 0
+                output.log(f"  learning rate → {state['lr']:.0e} (no improvement for {cfg.patience} epochs)")
+            if cfg.early_stop and state["es_wait"] >= cfg.early_stop:
+                state["stopped_early"] = True
+                self.model.stop_training = True
+            state["epoch"] = epoch + 1
+            history = _history_csv(state["history"])
+            save_checkpoint(paths.checkpoints, epoch + 1, self.model, state, history)
+            write_text(paths.history, history)
+            val = "" if row["val_loss"] is None else f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.3f}"
+            output.log(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}"
+                       f"{val}  lr {row['lr']:.0e}  {row['samples_per_s']:.0f} samples/s")
+
+    return LoopState()
+
+
+def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: TrainConfig, *,
+            resume: bool = False, force: bool = False, output: Output | None = None,
+            build_model: ModelBuilder | None = None, kind: str = "res_tcn",
+            run_extra: dict[str, Any] | None = None, evaluate: bool = True) -> dict[str, Any]:
+    """Train a model on a store into a run folder; returns the summary printed by `tdf train`."""
+    import keras
+
+    from tdf.data.batches import SkeletonBatches
+    from tdf.data.splits import make_split
+    from tdf.data.stats import mean_skeleton
+    from tdf.data.store import open_store
+
+    output = output or Output(quiet=True)
+    paths = RunPaths(out_dir)
+    build_model = build_model or build_baseline
+    data_path = Path(data_path)
+    store = open_store(data_path)
+
+    ckpt = None
+    if resume:
+        info = read_run_json(paths.root)
+        saved = config_from_json(info["config"])
+        # The options that shape the model, the data and the randomness come from the run;
+        # only the epoch budget may be extended on resume.
+        saved.epochs = max(saved.epochs, cfg.epochs) if cfg.epochs != saved.epochs else saved.epochs
+        cfg = saved
+        if info.get("data_fingerprint") != data_fingerprint(store):
+            raise BadInput(f"data {data_path} is not the data run {paths.root} was trained on "
+                           f"(fingerprint {data_fingerprint(store)} ≠ {info.get('data_fingerprint')})")
+        ckpt = latest_checkpoint(paths.checkpoints)
+        if info.get("status") == "complete" and ckpt is not None and read_state(ckpt)["epoch"] >= cfg.epochs:
+            output.log(f"run {paths.root} is already complete")
+    else:
+        if paths.run_json.exists() and not force:
+            raise BadInput("already holds a run; pass --resume to continue it or --force to replace it",
+                           paths.root)
+        if force and paths.root.exists():
+            for p in (paths.model, paths.history, paths.metrics(), paths.predictions(), paths.run_json):
+                if p.exists():
+                    p.unlink()
+            shutil.rmtree(paths.checkpoints, ignore_errors=True)
+        paths.root.mkdir(parents=True, exist_ok=True)
+
+    split_name = cfg.split or default_split_name(store)
+    cfg.split = split_name
+    split = make_split(store, split_name, seed=cfg.seed, val_fraction=cfg.val_fraction)
+    if len(split.train) == 0:
+        raise BadInput(f"split {split_name!r} leaves no training samples", data_path)
+    frames = int(cfg.max_frames or store.T)
+    seed_everything(cfg.seed)
+    mean = mean_skeleton(store, split.train)
+
+    run_info: dict[str, Any] = {
+        "schema": RUN_SCHEMA, "kind": kind, "status": "training",
+        "data": str(data_path.resolve()), "data_fingerprint": data_fingerprint(store),
+        "class_names": store.class_names, "joint_layout": store.attr("joint_layout", "ntu25"),
+        "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
+        "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
+        "jit": resolve_jit(cfg.jit),
+    }
+    if resume:
+        prev = read_run_json(paths.root)
+        for k in ("started", "groups", "baseline_run", "diagnosis", "init", "kind"):
+            if k in prev:
+                run_info[k] = prev[k]
+    run_info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    run_info.update(run_extra or {})
+    write_json(paths.run_json, run_info)
+
+    strategy = make_strategy(cfg.distribute)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    run_info["replicas"] = replicas
+    if cfg.batch_size % replicas:
+        raise BadInput(f"--batch-size {cfg.batch_size} is not divisible by the {replicas} devices")
+
+    def build_and_compile():
+        if ckpt is not None:
+            from tdf.train.run import load_model
+            model = load_model(ckpt / "model.keras", compile=True)
+        else:
+            model = build_model(cfg, store.num_classes, frames, mean)
+            model.compile(
+                optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
+                loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                jit_compile=run_info["jit"])
+        return model
+
+    if strategy is not None:
+        with strategy.scope():
+            model = build_and_compile()
+    else:
+        model = build_and_compile()
+
+    state: dict[str, Any] = {"epoch": 0, "lr": cfg.lr, "best": math.inf, "best_epoch": 0,
+                             "wait": 0, "es_wait": 0, "stopped_early": False, "history": []}
+    if ckpt is not None:
+        state = read_state(ckpt)
+        output.log(f"resuming {paths.root} after epoch {state['epoch']} (lr {state['lr']:.0e})")
+    train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=frames,
+                                    shuffle=True, seed=cfg.seed)
+    val_batches = (SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=frames,
+                                   shuffle=False, seed=cfg.seed) if len(split.val) else None)
+    callbacks = [_loop_callback(paths, cfg, state, train_batches, len(split.train), val_batches is not None, output)]
+    if not output.quiet:
+        callbacks.append(_progress_callback(output, cfg, len(train_batches), cfg.batch_size))
+
+    output.log(f"training {kind} on {data_path.name}: {len(split.train)} train / {len(split.val)} val / "
+               f"{len(split.test)} test samples ({split_name}), {frames} frames, "
+               f"{model.count_params():,} parameters, {replicas} device(s)")
+    t0 = time.perf_counter()
+    if state["epoch"] < cfg.epochs and not state.get("stopped_early"):
+        model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs,
+                  initial_epoch=state["epoch"], callbacks=callbacks, verbose=0, shuffle=False)
+    train_seconds = time.perf_counter() - t0
+    if cfg.early_stop and state["best_epoch"] and paths.best.is_file():
+        model.load_weights(paths.best)
+    with atomic_path(paths.model, force=True) as tmp:
+        tmp_model = tmp.with_name(tmp.name + ".keras")
+        model.save(tmp_model)
+        os.replace(tmp_model, tmp)
+
+    run_info.update({"status": "complete", "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
+                     "stopped_early": state["stopped_early"], "final_lr": state["lr"],
+                     "train_seconds_this_session": round(train_seconds, 2),
+                     "parameters": int(model.count_params())})
+    write_json(paths.run_json, run_info)
+    summary: dict[str, Any] = {"run": str(paths.root), "kind": kind, "epochs_run": state["epoch"],
+                               "best_epoch": state["best_epoch"], "stopped_early": state["stopped_early"],
+                               "parameters": int(model.count_params()), "split": split_name,
+                               "history": state["history"][-1] if state["history"] else None}
+    if evaluate and len(split.test):
+        from tdf.train.evaluate import evaluate_model
+        metrics = evaluate_model(model, store, split.test, "test", paths, frames=frames,
+                                 batch_size=cfg.batch_size, output=output)
+        summary["metrics"] = {k: metrics[k] for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}
+    store.close()
+    return summary

@@ -1,0 +1,132 @@
+"""The run folder (design.md, "Runs"): paths, `run.json`, the data fingerprint, loading the model
+and checking that a model and a data set belong together.
+
+```
+RUN/model.keras        the trained model (self-contained: normalisation layer inside)
+RUN/run.json           every option, the data file and its fingerprint, split, seed, versions, kind
+RUN/history.csv        one row per epoch
+RUN/metrics.json       test-split metrics (other splits: metrics-<split>.json)
+RUN/predictions.npz    per-sample scores keyed by sample name (other splits: predictions-<split>.npz)
+RUN/checkpoints/       last.keras + state.json (resume), best.weights.h5 (early stopping)
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tdf import __version__
+from tdf.data.layout import D, JOINT_LAYOUT
+from tdf.errors import BadInput
+
+RUN_SCHEMA = 1
+
+
+class RunPaths:
+    """Names of the files in a run folder."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.model = self.root / "model.keras"
+        self.run_json = self.root / "run.json"
+        self.history = self.root / "history.csv"
+        self.checkpoints = self.root / "checkpoints"
+        self.last = self.checkpoints / "last.keras"
+        self.state = self.checkpoints / "state.json"
+        self.best = self.checkpoints / "best.weights.h5"
+
+    def metrics(self, split: str = "test") -> Path:
+        return self.root / ("metrics.json" if split == "test" else f"metrics-{split}.json")
+
+    def predictions(self, split: str = "test") -> Path:
+        return self.root / ("predictions.npz" if split == "test" else f"predictions-{split}.npz")
+
+    def confusion_png(self, split: str = "test") -> Path:
+        return self.root / ("confusion.png" if split == "test" else f"confusion-{split}.png")
+
+
+def data_fingerprint(store) -> str:
+    """A hash of what identifies a data set: shape, class names, names, labels and lengths.
+
+    Cheap for any N (it does not read /x), and changes when samples, labels or classes change.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps([store.n, store.T, store.class_names]).encode())
+    h.update("\n".join(store.names).encode())
+    h.update(np.ascontiguousarray(store.label, np.int32).tobytes())
+    h.update(np.ascontiguousarray(store.length, np.int32).tobytes())
+    return h.hexdigest()[:16]
+
+
+def versions() -> dict[str, str]:
+    import h5py
+    import keras
+    out = {"tdf": __version__, "python": platform.python_version(), "keras": keras.__version__,
+           "keras_backend": keras.backend.backend(), "numpy": np.__version__, "h5py": h5py.__version__}
+    try:
+        import tensorflow as tf
+        out["tensorflow"] = tf.__version__
+    except ImportError:
+        pass
+    return out
+
+
+def read_run_json(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """run.json of a run folder, with a clear error when the folder is not a run."""
+    paths = RunPaths(run_dir)
+    if not paths.root.is_dir():
+        raise BadInput("run folder not found", paths.root)
+    if not paths.run_json.is_file():
+        raise BadInput("not a tdf run folder (no run.json)", paths.root)
+    try:
+        return json.loads(paths.run_json.read_text())
+    except ValueError as e:
+        raise BadInput(f"run.json is not valid JSON ({e})", paths.run_json) from None
+
+
+def load_model(path: str | os.PathLike, compile: bool = False):
+    """Load a `.keras` model written by tdf, with a clear error for a missing or broken file."""
+    import keras
+    import tdf.models  # noqa: F401  (registers tdf's serialisable layers)
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput("model file not found", path)
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as e:  # keras raises many types for a corrupt archive
+        raise BadInput(f"cannot load the model ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})",
+                       path) from None
+
+
+def check_model_matches_data(model, store, run_info: dict[str, Any] | None, model_path) -> None:
+    """Raise BadInput naming both files when the model cannot be applied to the store."""
+    in_dim = model.inputs[0].shape[-1]
+    if in_dim != D:
+        raise BadInput(f"model {model_path} expects {in_dim} dims per frame but data {store.path} "
+                       f"has {D} (joint layout {JOINT_LAYOUT})")
+    n_out = model.outputs[0].shape[-1]
+    if n_out != store.num_classes:
+        raise BadInput(f"model {model_path} has {n_out} classes but data {store.path} has "
+                       f"{store.num_classes}")
+    if run_info:
+        names = run_info.get("class_names")
+        if names is not None and list(names) != list(store.class_names):
+            diff = next((i for i, (a, b) in enumerate(zip(names, store.class_names)) if a != b), None)
+            raise BadInput(f"model {model_path} was trained on other classes than data {store.path} "
+                           f"(first difference at class {diff})")
+        layout = run_info.get("joint_layout", JOINT_LAYOUT)
+        store_layout = store.attr("joint_layout", JOINT_LAYOUT)
+        if layout != store_layout:
+            raise BadInput(f"model {model_path} uses joint layout {layout!r} but data {store.path} "
+                           f"uses {store_layout!r}")
+    frames = model.inputs[0].shape[1]
+    if frames is not None and frames != store.T and frames > store.T:
+        raise BadInput(f"model {model_path} expects {frames} frames but data {store.path} has "
+                       f"only {store.T}")
