@@ -1,0 +1,249 @@
+"""Read one NTU RGB+D `.skeleton` text file (ntu-format.md §1) into per-body tracks.
+
+Format: line 1 = frame count; per frame a body count (0 allowed), then per body a 10-field
+info line (bodyID first), a joint count (always 25) and 25 joint lines of 12 fields
+(x y z depthX depthY colorX colorY orientationWXYZ trackingState). CRLF and LF both work.
+
+What the reader guarantees:
+- bodyIDs are parsed as exact Python ints (never floats: 72057594037932219 and …220 would
+  collapse to the same float64), and bodies are matched across frames by bodyID, not by their
+  position in the frame (which is not stable in the real files);
+- frames with 0 bodies are kept in `body_counts` but contribute no body data;
+- anything malformed raises `SkeletonFormatError` (a `BadInput`) naming the file and the
+  1-based line: empty file, binary/non-ASCII bytes, truncated file, trailing content, a count
+  that is not a non-negative integer or does not match (joint count ≠ 25, wrong number of
+  fields on a line), a non-numeric field, NaN/inf values, a bodyID twice in one frame.
+
+Speed: the file is read at once and split into lines; a Python loop walks only the frame and
+body headers (a few hundred lines), while the 25 joint lines of every body are converted in
+bulk with numpy (one token list, x/y/z columns sliced out and cast). The whole text is first
+scanned once with a regular expression for characters that cannot occur in a number, so a
+letter (e.g. "nan") in *any* field is caught without converting the unused fields.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+
+from tdf.errors import BadInput
+
+N_JOINT_LINES = 25  # joints per body (Kinect v2)
+JOINT_FIELDS = 12
+BODY_FIELDS = 10
+
+_NOT_TEXT = re.compile(rb"[^\n\r\x20-\x7e]")      # binary or non-ASCII byte
+_NOT_NUMERIC = re.compile(r"[^0-9.eE+\- \r\n]")  # a character no number field can hold
+
+
+class SkeletonFormatError(BadInput):
+    """A malformed `.skeleton` file; the message names the file and the 1-based line."""
+
+    def __init__(self, problem: str, path: str | os.PathLike, line: int | None = None):
+        self.problem = problem
+        self.line = line
+        super().__init__(problem if line is None else f"line {line}: {problem}", path)
+
+
+@dataclass
+class BodyTrack:
+    """One bodyID across the frames where it appears."""
+
+    body_id: int
+    frames: np.ndarray  # int32 [n] 0-based frame indices (file numbering, 0-body frames included)
+    xyz: np.ndarray     # float32 [n, 25, 3] joint positions in metres (camera space)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+@dataclass
+class SkeletonFile:
+    """The content of one `.skeleton` file."""
+
+    path: str
+    name: str                 # sample id, e.g. S001C001P001R001A001
+    n_frames: int             # frame count of line 1
+    body_counts: np.ndarray   # int16 [n_frames] bodies listed in each frame
+    bodies: dict[int, BodyTrack] = field(default_factory=dict)  # first-appearance order
+
+    @property
+    def empty_frames(self) -> int:
+        """Frames that list no body."""
+        return int((self.body_counts == 0).sum())
+
+    @property
+    def is_missing(self) -> bool:
+        """True when no frame has a body (the 'missing skeleton' samples of ntu-format.md §5)."""
+        return not self.bodies
+
+
+def sample_name(path: str | os.PathLike) -> str:
+    """Sample id of a file: its name without the `.skeleton` suffix."""
+    name = Path(path).name
+    return name[: -len(".skeleton")] if name.endswith(".skeleton") else name
+
+
+def read_skeleton(path: str | os.PathLike) -> SkeletonFile:
+    """Parse one `.skeleton` file; raise `SkeletonFormatError` (file + line) if it is malformed."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise BadInput(f"cannot read ({e.strerror or e})", path) from None
+    return parse_skeleton(raw, path)
+
+
+def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonFile:
+    """Parse the bytes of a `.skeleton` file (see the module docstring for the checks)."""
+    if not raw.strip():
+        raise SkeletonFormatError("empty file", path, 1)
+    m = _NOT_TEXT.search(raw)
+    if m:
+        raise SkeletonFormatError(f"binary or non-ASCII byte 0x{raw[m.start()]:02x} (not a text "
+                                  f"skeleton file)", path, raw.count(b"\n", 0, m.start()) + 1)
+    text = raw.decode("ascii")
+    lines = text.splitlines()
+    m = _NOT_NUMERIC.search(text)
+    if m:
+        ln = text.count("\n", 0, m.start()) + 1
+        problem = _describe_bad_line(lines[ln - 1]) or f"unexpected character {m.group()!r}"
+        raise SkeletonFormatError(problem, path, ln)
+
+    n_lines = len(lines)
+    while n_lines and not lines[n_lines - 1].strip():  # tolerate blank lines at the very end
+        n_lines -= 1
+
+    def count_at(i: int, what: str) -> int:
+        if i >= n_lines:
+            raise SkeletonFormatError(f"truncated: the file ends before the {what} (line 1 declares "
+                                      f"{n_frames} frames)", path, i + 1)
+        s = lines[i]
+        if not s.isdigit():
+            raise SkeletonFormatError(f"{what} must be a non-negative integer, got {s!r}", path, i + 1)
+        return int(s)
+
+    n_frames = 0
+    n_frames = count_at(0, "frame count")
+    if n_frames > n_lines - 1:  # every frame needs at least its body-count line
+        raise SkeletonFormatError(f"truncated: line 1 declares {n_frames} frames but the file has "
+                                  f"only {n_lines} lines", path, n_lines + 1)
+    body_counts = np.zeros(n_frames, np.int16)
+    occ_frame: list[int] = []   # per body occurrence: frame index
+    occ_id: list[int] = []      # per body occurrence: bodyID
+    joint_lines: list[str] = []
+    first_joint_line: list[int] = []  # 0-based line index of each occurrence's first joint line
+    i = 1
+    for f in range(n_frames):
+        nb = count_at(i, f"body count of frame {f}")
+        i += 1
+        body_counts[f] = min(nb, np.iinfo(np.int16).max)
+        seen: set[int] = set()
+        for _ in range(nb):
+            if i >= n_lines:
+                raise SkeletonFormatError(f"truncated: the file ends inside frame {f} (line 1 "
+                                          f"declares {n_frames} frames)", path, i + 1)
+            body_id = _body_id(lines[i], path, i + 1)
+            if body_id in seen:
+                raise SkeletonFormatError(f"bodyID {body_id} appears twice in frame {f}", path, i + 1)
+            seen.add(body_id)
+            nj = count_at(i + 1, f"joint count of frame {f}")
+            if nj != N_JOINT_LINES:
+                raise SkeletonFormatError(f"joint count is {nj}, expected {N_JOINT_LINES}", path, i + 2)
+            i += 2
+            if i + N_JOINT_LINES > n_lines:
+                raise SkeletonFormatError(f"truncated: the file ends inside the joints of frame {f} "
+                                          f"(line 1 declares {n_frames} frames)", path, n_lines + 1)
+            occ_frame.append(f)
+            occ_id.append(body_id)
+            first_joint_line.append(i)
+            joint_lines.extend(lines[i:i + N_JOINT_LINES])
+            i += N_JOINT_LINES
+    if i < n_lines:
+        raise SkeletonFormatError(f"unexpected content after the last of the {n_frames} frames "
+                                  f"declared on line 1", path, i + 1)
+
+    xyz = _joint_xyz(joint_lines, first_joint_line, path)
+    bodies: dict[int, BodyTrack] = {}
+    if occ_id:
+        ids = np.array(occ_id, dtype=object)
+        frames = np.asarray(occ_frame, np.int32)
+        for bid in dict.fromkeys(occ_id):  # first-appearance order
+            sel = np.flatnonzero(ids == bid)
+            bodies[bid] = BodyTrack(bid, frames[sel], xyz[sel])
+    return SkeletonFile(os.fspath(path), sample_name(path), n_frames, body_counts, bodies)
+
+
+def _body_id(line: str, path, ln: int) -> int:
+    """bodyID (exact int) of a body-info line, after checking its 10 numeric fields."""
+    parts = line.split(" ")
+    if len(parts) != BODY_FIELDS:
+        raise SkeletonFormatError(f"body-info line has {len(parts)} fields, expected {BODY_FIELDS}",
+                                  path, ln)
+    if not parts[0].isdigit():
+        raise SkeletonFormatError(f"bodyID must be a non-negative integer, got {parts[0]!r}", path, ln)
+    for k, tok in enumerate(parts[1:], start=2):
+        if not _is_number(tok):
+            raise SkeletonFormatError(f"field {k} of the body-info line is not a number: {tok!r}", path, ln)
+    return int(parts[0])
+
+
+def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarray:
+    """x, y, z of every joint line as float32 [bodies, 25, 3], with field-count checks."""
+    n = len(joint_lines)
+    if n == 0:
+        return np.zeros((0, N_JOINT_LINES, 3), np.float32)
+    spaces = list(map(str.count, joint_lines, repeat(" ")))
+    if spaces.count(JOINT_FIELDS - 1) != n:
+        k = next(k for k, c in enumerate(spaces) if c != JOINT_FIELDS - 1)
+        raise SkeletonFormatError(f"joint line has {spaces[k] + 1} fields, expected {JOINT_FIELDS}",
+                                  path, _line_of(k, first_line))
+    tokens = " ".join(joint_lines).split(" ")
+    out = np.empty((n, 3), np.float32)
+    try:
+        for c in range(3):
+            out[:, c] = np.array(tokens[c::JOINT_FIELDS], dtype=np.float64)
+    except ValueError:
+        out = None
+    if out is None or not np.isfinite(out).all():
+        for k, s in enumerate(joint_lines):  # slow path only to name the bad line
+            problem = _describe_bad_line(s)
+            if problem:
+                raise SkeletonFormatError(problem, path, _line_of(k, first_line))
+        raise SkeletonFormatError("joint coordinates could not be read", path)  # pragma: no cover
+    # Fields 4–12 were checked character-wise above; empty fields (double spaces) are caught here.
+    if "" in tokens:
+        k = next(k for k, s in enumerate(joint_lines) if "" in s.split(" "))
+        raise SkeletonFormatError("empty field (two spaces in a row or a space at the end of the line)",
+                                  path, _line_of(k, first_line))
+    return out.reshape(-1, N_JOINT_LINES, 3)
+
+
+def _line_of(k: int, first_line: list[int]) -> int:
+    """1-based file line of the k-th joint line."""
+    return first_line[k // N_JOINT_LINES] + k % N_JOINT_LINES + 1
+
+
+def _is_number(tok: str) -> bool:
+    try:
+        v = float(tok)
+    except ValueError:
+        return False
+    return v == v and abs(v) != float("inf")
+
+
+def _describe_bad_line(line: str) -> str:
+    """Why a line fails (non-numeric or NaN/inf field), or '' if every field is a finite number."""
+    for k, tok in enumerate(line.split(" "), start=1):
+        try:
+            v = float(tok)
+        except ValueError:
+            return f"field {k} is not a number: {tok!r}" if tok else f"field {k} is empty"
+        if v != v or abs(v) == float("inf"):
+            return f"field {k} is {tok!r} (NaN/infinite values are not allowed)"
+    return ""
