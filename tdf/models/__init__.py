@@ -1,0 +1,17 @@
+"""Res-TCN, MS-Res-TCN, their shared blocks and the input layers stored inside them.
+
+Importing this package registers the custom layers with Keras, so
+`keras.saving.load_model("model.keras")` needs no `custom_objects`.
+"""
+
+from tdf.models.blocks import ConfigError, UnitSpec, unit_plan
+from tdf.models.flops import Cost, ms_res_tcn_cost, res_tcn_cost
+from tdf.models.names import layer_name, model_kind, unit_indices, unit_names
+from tdf.models.normalize import DimensionMask, MeanSkeletonNormalization
+from tdf.models.res_tcn import build_res_tcn
+
+__all__ = [
+    "ConfigError", "Cost", "DimensionMask", "MeanSkeletonNormalization", "UnitSpec",
+    "build_res_tcn", "layer_name", "model_kind", "ms_res_tcn_cost", "res_tcn_cost",
+    "unit_indices", "unit_names", "unit_plan",
+]
