@@ -1,0 +1,148 @@
+"""Keras batch reader over a store: lazy, seeded per-epoch shuffle, fixed frame count.
+
+`SkeletonBatches` is a `keras.utils.PyDataset`: each `__getitem__` reads only its batch's rows
+from `/x` (via `Store.read`), so memory does not grow with N. The HDF5 file is opened lazily,
+once per process and thread, because h5py handles must not cross a fork and keeping one
+handle per worker avoids sharing state between reader threads.
+
+Order: epoch e visits the rows in `indices[default_rng(seed + e).permutation(len(indices))]`
+(or in the given order with `shuffle=False`). After every epoch Keras runs, the reader moves to
+the next epoch (`epoch` counts them); a resumed run calls `set_epoch(initial_epoch)` to get the
+same order as an uninterrupted one. Pass `shuffle=False` to `model.fit` so Keras does not reorder the batches
+itself (its batch shuffle uses Python's global RNG).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from tdf.data.store import Store
+from tdf.errors import BadInput
+
+
+class SkeletonBatches(keras.utils.PyDataset):
+    """Batches `(x float32 [B, frames, 150], y int32 [B])` of the rows `indices` of a store.
+
+    Args:
+        store: a store path or an open `Store` (only its path is kept).
+        indices: row indices to iterate (e.g. `split.train`).
+        batch_size: rows per batch.
+        frames: frames per sample; longer samples are cropped to their first `frames`
+            frames, shorter ones are zero-padded. Defaults to the store's T.
+        shuffle: reshuffle every epoch (seeded); otherwise keep the order of `indices`.
+        seed: base seed; epoch e uses seed + e.
+        drop_remainder: drop the last, smaller batch.
+        **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of `PyDataset`.
+    """
+
+    def __init__(self, store: Store | str | os.PathLike, indices, batch_size: int = 64,
+                 frames: int | None = None, shuffle: bool = True, seed: int = 0,
+                 drop_remainder: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.path = Path(store.path if isinstance(store, Store) else store)
+        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if batch_size < 1:
+            raise BadInput(f"batch size must be ≥ 1, got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_remainder = bool(drop_remainder)
+        meta = store if isinstance(store, Store) else Store(self.path)
+        try:
+            if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= meta.n):
+                raise BadInput(f"sample indices outside 0..{meta.n - 1}", self.path)
+            self.frames = int(frames) if frames is not None else meta.T
+            if self.frames < 1:
+                raise BadInput(f"frames must be ≥ 1, got {frames}")
+            # labels of the selected rows only: small (4 bytes per row), kept in memory
+            self._labels = np.asarray(meta.label, np.int32)[self.indices]
+            self.num_classes = meta.num_classes
+        finally:
+            if meta is not store:
+                meta.close()
+        if len(self) == 0:
+            raise BadInput(f"{len(self.indices)} samples make no batch of {self.batch_size}"
+                           + (" with drop_remainder" if self.drop_remainder else ""), self.path)
+        self._local = threading.local()
+        self.set_epoch(0)
+
+    # -- order ---------------------------------------------------------------------------
+    def _order_for(self, epoch: int) -> np.ndarray:
+        """Positions into `self.indices` in the order epoch `epoch` visits them."""
+        if not self.shuffle:
+            return np.arange(len(self.indices))
+        return np.random.default_rng(self.seed + epoch).permutation(len(self.indices))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use epoch `epoch`'s order from now on (for resumed runs)."""
+        self.epoch = int(epoch)
+        self._order = self._order_for(self.epoch)
+        self._begun = False
+
+    def on_epoch_begin(self) -> None:
+        self._begun = True
+
+    def on_epoch_end(self) -> None:
+        """Advance to the next epoch's order, but only after an epoch really began.
+
+        Keras also calls this once before training starts (`EpochIterator.reset`), which must
+        not skip epoch 0. With worker pools Keras starts the workers *before* calling
+        `on_epoch_begin`, so the order must already be right at that point: it changes here.
+        """
+        if self._begun:
+            self.set_epoch(self.epoch + 1)
+
+    def epoch_indices(self, epoch: int | None = None) -> np.ndarray:
+        """Store rows in the order of `epoch` (default: the current one), remainder included."""
+        order = self._order if epoch is None else self._order_for(epoch)
+        return self.indices[order]
+
+    # -- reading -------------------------------------------------------------------------
+    def _store(self) -> Store:
+        """This process's and thread's own handle, opened on first use."""
+        local = getattr(self, "_local", None)
+        if local is None:
+            local = self._local = threading.local()
+        st = getattr(local, "store", None)
+        if st is None or getattr(local, "pid", None) != os.getpid():
+            st = Store(self.path)
+            local.store, local.pid = st, os.getpid()
+        return st
+
+    def __len__(self) -> int:
+        n = len(self.indices)
+        return n // self.batch_size if self.drop_remainder else math.ceil(n / self.batch_size)
+
+    def batch_rows(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(store rows, positions into `indices`) of batch i of the current epoch."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} outside 0..{len(self) - 1}")
+        pos = self._order[i * self.batch_size:(i + 1) * self.batch_size]
+        return self.indices[pos], pos
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, pos = self.batch_rows(i)
+        x = self._store().read(rows, frames=self.frames)
+        return x, self._labels[pos]
+
+    def close(self) -> None:
+        """Close this thread's handle (others close when their threads/processes end)."""
+        st = getattr(getattr(self, "_local", None), "store", None)
+        if st is not None:
+            st.close()
+            self._local.store = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_local"] = None  # never ship an open h5py handle to another process
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
