@@ -37,7 +37,7 @@ N_JOINT_LINES = 25  # joints per body (Kinect v2)
 JOINT_FIELDS = 12
 BODY_FIELDS = 10
 
-_NOT_TEXT = re.compile(rb"[^\n\r\x20-\x7e]")      # binary or non-ASCII byte
+_NOT_TEXT = re.compile(rb"[^\t\n\r\x20-\x7e]")    # binary or non-ASCII byte
 _NOT_NUMERIC = re.compile(r"[^0-9.eE+\- \r\n]")  # a character no number field can hold
 
 
@@ -198,6 +198,8 @@ def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarra
     n = len(joint_lines)
     if n == 0:
         return np.zeros((0, N_JOINT_LINES, 3), np.float32)
+    # Exactly 11 single spaces per line (so no empty field); fields 4–12 were checked
+    # character-wise by the caller, x/y/z are converted here.
     spaces = list(map(str.count, joint_lines, repeat(" ")))
     if spaces.count(JOINT_FIELDS - 1) != n:
         k = next(k for k, c in enumerate(spaces) if c != JOINT_FIELDS - 1)
@@ -216,11 +218,6 @@ def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarra
             if problem:
                 raise SkeletonFormatError(problem, path, _line_of(k, first_line))
         raise SkeletonFormatError("joint coordinates could not be read", path)  # pragma: no cover
-    # Fields 4–12 were checked character-wise above; empty fields (double spaces) are caught here.
-    if "" in tokens:
-        k = next(k for k, s in enumerate(joint_lines) if "" in s.split(" "))
-        raise SkeletonFormatError("empty field (two spaces in a row or a space at the end of the line)",
-                                  path, _line_of(k, first_line))
     return out.reshape(-1, N_JOINT_LINES, 3)
 
 
