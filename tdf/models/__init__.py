@@ -8,10 +8,12 @@ from tdf.models.blocks import ConfigError, UnitSpec, unit_plan
 from tdf.models.flops import Cost, ms_res_tcn_cost, res_tcn_cost
 from tdf.models.names import layer_name, model_kind, unit_indices, unit_names
 from tdf.models.normalize import DimensionMask, MeanSkeletonNormalization
+from tdf.models.ms_res_tcn import build_ms_res_tcn, init_main_from_baseline, ta_mask_of
 from tdf.models.res_tcn import build_res_tcn
 
 __all__ = [
     "ConfigError", "Cost", "DimensionMask", "MeanSkeletonNormalization", "UnitSpec",
-    "build_res_tcn", "layer_name", "model_kind", "ms_res_tcn_cost", "res_tcn_cost",
-    "unit_indices", "unit_names", "unit_plan",
+    "build_ms_res_tcn", "build_res_tcn", "init_main_from_baseline", "layer_name",
+    "model_kind", "ms_res_tcn_cost", "res_tcn_cost", "ta_mask_of", "unit_indices",
+    "unit_names", "unit_plan",
 ]

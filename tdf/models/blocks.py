@@ -53,39 +53,39 @@ def unit_plan(filters: tuple[int, ...], units_per_block: int) -> list[UnitSpec]:
     return plan
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value) -> bool:
+def is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_config(*, num_classes, frames, input_dim, filters, units_per_block, kernel_size,
                  dropout, l1, name) -> tuple[int, ...]:
     """Check the shared builder arguments; return `filters` as a tuple of ints."""
-    if not _is_int(num_classes) or num_classes < 2:
+    if not is_int(num_classes) or num_classes < 2:
         raise ConfigError(f"num_classes must be an integer ≥ 2, got {num_classes!r}")
-    if frames is not None and (not _is_int(frames) or frames < 1):
+    if frames is not None and (not is_int(frames) or frames < 1):
         raise ConfigError(f"frames must be None (any length) or a positive integer, got {frames!r}")
-    if not _is_int(input_dim) or input_dim < 1:
+    if not is_int(input_dim) or input_dim < 1:
         raise ConfigError(f"input_dim must be a positive integer, got {input_dim!r}")
     if isinstance(filters, (str, bytes)) or not hasattr(filters, "__iter__"):
         raise ConfigError(f"filters must be a sequence of block widths such as (64, 128, 256), "
                           f"got {filters!r}")
     filters = tuple(filters)
-    if not filters or not all(_is_int(f) and f >= 1 for f in filters):
+    if not filters or not all(is_int(f) and f >= 1 for f in filters):
         raise ConfigError(f"filters must be one or more positive integers, got {filters!r}")
     if any(b <= a for a, b in zip(filters, filters[1:])):
         raise ConfigError(f"filters must be strictly increasing (each block widens and halves "
                           f"the time axis), got {filters!r}")
-    if not _is_int(units_per_block) or units_per_block < 1:
+    if not is_int(units_per_block) or units_per_block < 1:
         raise ConfigError(f"units_per_block must be a positive integer, got {units_per_block!r}")
-    if not _is_int(kernel_size) or kernel_size < 1:
+    if not is_int(kernel_size) or kernel_size < 1:
         raise ConfigError(f"kernel_size must be a positive integer, got {kernel_size!r}")
-    if not _is_real(dropout) or not 0 <= dropout < 1:
+    if not is_real(dropout) or not 0 <= dropout < 1:
         raise ConfigError(f"dropout must be a rate in [0, 1), got {dropout!r}")
-    if not _is_real(l1) or not math.isfinite(l1) or l1 < 0:
+    if not is_real(l1) or not math.isfinite(l1) or l1 < 0:
         raise ConfigError(f"l1 must be a finite number ≥ 0, got {l1!r}")
     if not isinstance(name, str) or not name or "/" in name:
         raise ConfigError(f"name must be a non-empty string without '/', got {name!r}")

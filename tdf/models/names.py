@@ -31,7 +31,7 @@ def model_kind(model: keras.Model) -> str:
 
 def _check_stream(model: keras.Model, stream: str | None) -> str:
     kind = model_kind(model)
-    if kind == "res_tcn" and stream not in (None,):
+    if kind == "res_tcn" and stream is not None:
         raise ValueError(f"a Res-TCN has one stream; pass stream=None, not {stream!r}")
     if kind == "ms_res_tcn" and stream not in STREAMS:
         raise ValueError(f"an MS-Res-TCN has streams {STREAMS}; pass one of them, not {stream!r}")
