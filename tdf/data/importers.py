@@ -1,0 +1,335 @@
+"""Import skeleton arrays in the layouts other toolkits write (ntu-format.md §6) into a store.
+
+- `ctrgcn-npz` (CTR-GCN / SGN, §6.3): an `.npz` with `x_train (N, T, 150)` float32, one-hot
+  `y_train (N, C)`, and `x_test`, `y_test`. The 150 values of a frame are actor 1's 25 joints ×
+  xyz, then actor 2's — the store's frame order, so a frame maps 1:1. Sample names are not in the
+  file: they are synthesised as `ctrgcn_train_000001`, `ctrgcn_test_000001`, … (the part is in
+  the name and in the `import_parts` attribute); subject/camera/setup are unknown (−1).
+- `stgcn-npy` (ST-GCN / 2s-AGCN / MS-G3D, §6.1–6.2): `(N, 3, T, 25, M)` float32, M ≤ 2, i.e.
+  (sample, xyz, frame, joint, body), plus the `(names, labels)` pickle, read with the restricted
+  unpickler. Names like `S001C001P001R001A001.skeleton` lose the suffix and give the metadata.
+
+Both are read in chunks of rows (`.npy` memory-mapped, `.npz` members streamed from the zip),
+so a multi-GB file is never loaded at once. A sample's length is the index of its last frame
+with any non-zero value, plus one: trailing all-zero frames are the toolkits' padding, zero
+frames inside a sequence (0-body frames in ST-GCN files) are kept, so the import is exact.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tdf.data.layout import D, N_BODIES, N_COORDS, N_JOINTS
+from tdf.data.ntu_classes import class_names as ntu_class_names
+from tdf.data.store import Sample, StoreWriter, parse_ntu_name
+from tdf.data.unpickle import load_names_labels
+from tdf.errors import BadInput
+
+FORMATS = ("ctrgcn-npz", "stgcn-npy")
+CTRGCN_PARTS = ("train", "test")
+CHUNK = 64  # rows read at a time
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; `to_dict()` is the `--json` output."""
+
+    src: str
+    out: str
+    format: str
+    frames: int = 0                 # T of the source = T of the store
+    samples: int = 0
+    parts: dict[str, int] = field(default_factory=dict)
+    num_classes: int = 0
+    empty_samples: int = 0          # all-zero samples (length 0), kept
+    labels_file: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# class names
+
+def load_class_names(spec: str) -> list[str]:
+    """`ntu60`, `ntu120`, or a UTF-8 text file with one class name per line."""
+    if spec in ("ntu60", "ntu120"):
+        return ntu_class_names(spec)
+    p = Path(spec)
+    try:
+        names = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"cannot read class-name file ({e.__class__.__name__})", p) from None
+    if not names:
+        raise BadInput("class-name file is empty", p)
+    if len(set(names)) != len(names):
+        raise BadInput("class-name file repeats a name", p)
+    return names
+
+
+def default_class_names(num_classes: int) -> list[str]:
+    """The NTU names for 60 or 120 classes, else `class_000`, `class_001`, …"""
+    if num_classes in (60, 120):
+        return ntu_class_names(f"ntu{num_classes}")
+    return [f"class_{i:03d}" for i in range(num_classes)]
+
+
+# ---------------------------------------------------------------------------------------------
+# streaming readers
+
+class _NpyRows:
+    """Rows of one `.npy` array read sequentially from a file object (e.g. an .npz member)."""
+
+    def __init__(self, fp, label: str, src: str | os.PathLike):
+        fmt = np.lib.format
+        try:
+            version = fmt.read_magic(fp)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+            else:
+                shape, fortran, dtype = fmt._read_array_header(fp, version)
+        except (ValueError, OSError, EOFError) as e:
+            raise BadInput(f"array {label} is not a readable .npy ({e})", src) from None
+        if dtype.hasobject:
+            raise BadInput(f"array {label} holds Python objects (refused: it would need pickle)", src)
+        if fortran and len(shape) > 1:
+            raise BadInput(f"array {label} is stored in Fortran order, which cannot be streamed; "
+                           "re-save it with np.ascontiguousarray", src)
+        self.fp, self.label, self.src = fp, label, src
+        self.shape, self.dtype = tuple(shape), dtype
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+
+    def read(self, k: int) -> np.ndarray:
+        """The next k rows."""
+        buf = self.fp.read(k * self.row_bytes)
+        if len(buf) != k * self.row_bytes:
+            raise BadInput(f"array {self.label} is truncated", self.src)
+        return np.frombuffer(buf, dtype=self.dtype).reshape((k,) + self.shape[1:])
+
+    def all(self) -> np.ndarray:
+        return self.read(self.shape[0])
+
+
+def _open_npz(src: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise BadInput(f"not a readable .npz ({e})", src) from None
+
+
+def _member(zf: zipfile.ZipFile, key: str, src: Path) -> _NpyRows:
+    name = f"{key}.npy"
+    if name not in zf.namelist():
+        have = sorted(n[:-4] for n in zf.namelist() if n.endswith(".npy"))
+        raise BadInput(f"no array {key!r} in the .npz (it has: {', '.join(have) or 'none'})", src)
+    return _NpyRows(zf.open(name), key, src)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+
+def valid_lengths(x: np.ndarray) -> np.ndarray:
+    """Per sample of x [B, T, …]: 1 + index of the last frame with any non-zero value (0 if none)."""
+    nz = np.any(x.reshape(x.shape[0], x.shape[1], -1) != 0, axis=2)  # [B, T]
+    last = x.shape[1] - np.argmax(nz[:, ::-1], axis=1)
+    return np.where(nz.any(axis=1), last, 0).astype(np.int64)
+
+
+def _append_chunk(w: StoreWriter, x: np.ndarray, labels, names, metas, src, first: int) -> int:
+    """Write a chunk x [B, T, 2, 25, 3]; returns how many samples were all zero."""
+    lengths = valid_lengths(x)
+    bad = ~np.isfinite(x).reshape(len(x), -1).all(axis=1)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise BadInput(f"sample {first + k} ({names[k]}) contains NaN or infinite values", src)
+    for k in range(len(x)):
+        m = metas[k] or {}
+        w.append(Sample(x[k, :lengths[k]], int(labels[k]), names[k], subject=m.get("subject", -1),
+                        camera=m.get("camera", -1), setup=m.get("setup", -1),
+                        replication=m.get("replication", -1)))
+    return int((lengths == 0).sum())
+
+
+def _check_paths(src: Path, out: Path) -> None:
+    if not src.exists():
+        raise BadInput("source file not found", src)
+    if src.is_dir():
+        raise BadInput("is a folder, expected a file", src)
+    if out.exists() and out.resolve() == src.resolve():
+        raise BadInput("output would overwrite the source file", out)
+
+
+# ---------------------------------------------------------------------------------------------
+# CTR-GCN .npz
+
+def _onehot_labels(y: np.ndarray, key: str, n: int, src: Path) -> np.ndarray:
+    if y.ndim != 2:
+        raise BadInput(f"{key} has shape {y.shape}, expected one-hot (N, classes)", src)
+    if y.shape[0] != n:
+        raise BadInput(f"{key} has {y.shape[0]} rows but x_{key[2:]} has {n} samples", src)
+    if n and not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
+        row = int(np.argmax(~(np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1))))
+        raise BadInput(f"{key} is not one-hot (row {row} is {np.asarray(y[row]).tolist()[:8]}…)", src)
+    return np.argmax(y, axis=1).astype(np.int64)
+
+
+def import_ctrgcn_npz(src: str | os.PathLike, out: str | os.PathLike, *,
+                      parts: tuple[str, ...] = CTRGCN_PARTS, class_names: str | None = None,
+                      force: bool = False,
+                      progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+    """Import the `parts` (train and/or test) of a CTR-GCN `.npz` into a new store `out`."""
+    src, out = Path(src), Path(out)
+    _check_paths(src, out)
+    if not parts or any(p not in CTRGCN_PARTS for p in parts):
+        raise BadInput(f"parts must be among {CTRGCN_PARTS}, got {parts}")
+    t0 = time.perf_counter()
+    with _open_npz(src) as zf:
+        xs = {p: _member(zf, f"x_{p}", src) for p in parts}
+        ys = {p: _member(zf, f"y_{p}", src).all() for p in parts}
+        T = None
+        for p in parts:
+            shape = xs[p].shape
+            if len(shape) != 3 or shape[2] != D:
+                raise BadInput(f"x_{p} has shape {shape}, expected (N, T, {D})", src)
+            if T is not None and shape[1] != T:
+                raise BadInput(f"x_{p} has {shape[1]} frames but another part has {T}", src)
+            T = shape[1]
+        labels = {p: _onehot_labels(ys[p], f"y_{p}", xs[p].shape[0], src) for p in parts}
+        widths = {ys[p].shape[1] for p in parts}
+        if len(widths) != 1:
+            raise BadInput(f"y_train and y_test have different class counts {sorted(widths)}", src)
+        num_classes = widths.pop()
+        names = default_class_names(num_classes) if class_names is None else load_class_names(class_names)
+        if len(names) != num_classes:
+            raise BadInput(f"the data have {num_classes} classes but --class-names {class_names} "
+                           f"gives {len(names)}", src)
+        counts = {p: xs[p].shape[0] for p in parts}
+        total = sum(counts.values())
+        if total == 0 or T == 0:
+            raise BadInput(f"no samples in {', '.join('x_' + p for p in parts)}", src)
+        summary = ImportSummary(str(src), str(out), "ctrgcn-npz", frames=int(T), samples=total,
+                                parts=counts, num_classes=num_classes)
+        attrs = {"import_format": "ctrgcn-npz", "import_parts": counts}
+        done = 0
+        with StoreWriter(out, T, names, source=f"import ctrgcn-npz {src.resolve()} ({', '.join(parts)})",
+                         force=force, attrs=attrs, expected=total) as w:
+            for p in parts:
+                n = counts[p]
+                for start in range(0, n, CHUNK):
+                    k = min(CHUNK, n - start)
+                    x = xs[p].read(k).astype(np.float32, copy=False)
+                    x = x.reshape(k, T, N_BODIES, N_JOINTS, N_COORDS)
+                    chunk_names = [f"ctrgcn_{p}_{start + j + 1:06d}" for j in range(k)]
+                    summary.empty_samples += _append_chunk(w, x, labels[p][start:start + k], chunk_names,
+                                                           [None] * k, src, start)
+                    done += k
+                    if progress:
+                        progress(done, total)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# ST-GCN / 2s-AGCN .npy + pickle
+
+def guess_labels_file(src: Path) -> Path | None:
+    """`train_data_joint.npy` / `train_data.npy` → `train_label.pkl`, if that file exists."""
+    stem = src.name[:-len(".npy")] if src.name.endswith(".npy") else src.stem
+    for tail in ("_data_joint", "_data_bone", "_data"):
+        if tail in stem:
+            cand = src.with_name(stem[:stem.rindex(tail)] + "_label.pkl")
+            if cand.is_file():
+                return cand
+    return None
+
+
+def _strip(name: str) -> str:
+    return name[:-len(".skeleton")] if name.endswith(".skeleton") else name
+
+
+def import_stgcn_npy(src: str | os.PathLike, out: str | os.PathLike, *,
+                     labels: str | os.PathLike | None = None, class_names: str | None = None,
+                     force: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+    """Import an ST-GCN/2s-AGCN `(N, 3, T, 25, M)` array and its `(names, labels)` pickle."""
+    src, out = Path(src), Path(out)
+    _check_paths(src, out)
+    if labels is None:
+        labels = guess_labels_file(src)
+        if labels is None:
+            raise BadInput("stgcn-npy needs the (names, labels) pickle: pass --labels FILE.pkl", src)
+    labels = Path(labels)
+    t0 = time.perf_counter()
+    try:
+        arr = np.load(src, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise BadInput(f"not a readable .npy array ({str(e).splitlines()[0] if str(e) else e.__class__.__name__})",
+                       src) from None
+    if not isinstance(arr, np.ndarray) or arr.ndim != 5 or arr.shape[1] != N_COORDS \
+            or arr.shape[3] != N_JOINTS or arr.shape[4] not in (1, 2):
+        raise BadInput(f"array has shape {getattr(arr, 'shape', '?')}, expected (N, 3, T, 25, M ≤ 2)", src)
+    n, T, M = arr.shape[0], arr.shape[2], arr.shape[4]
+    if n == 0 or T == 0:
+        raise BadInput(f"array {arr.shape} holds no samples", src)
+    raw_names, label_list = load_names_labels(labels)
+    if len(raw_names) != n:
+        raise BadInput(f"{len(raw_names)} names/labels but {src.name} holds {n} samples", labels)
+    names = [_strip(s) for s in raw_names]
+    if len(set(names)) != n:
+        dup = next(s for s, c in Counter(names).items() if c > 1)
+        raise BadInput(f"sample name {dup!r} occurs more than once", labels)
+    metas = [parse_ntu_name(s) for s in names]
+    lab = np.asarray(label_list, np.int64)
+    if lab.min() < 0:
+        raise BadInput(f"negative label {int(lab.min())}", labels)
+    for i, m in enumerate(metas):
+        if m and lab[i] != m["action"] - 1:
+            raise BadInput(f"label {lab[i]} of {names[i]} disagrees with its action A{m['action']:03d} "
+                           f"(expected {m['action'] - 1}); is this the pickle of {src.name}?", labels)
+    needed = int(lab.max()) + 1
+    if class_names is None:
+        ntu = all(metas)
+        cls = default_class_names((60 if max(m["action"] for m in metas) <= 60 else 120) if ntu else needed)
+    else:
+        cls = load_class_names(class_names)
+    if len(cls) < needed:
+        raise BadInput(f"labels go up to {needed - 1} but --class-names {class_names} has only "
+                       f"{len(cls)} names", labels)
+    summary = ImportSummary(str(src), str(out), "stgcn-npy", frames=int(T), samples=n, parts={"all": n},
+                            num_classes=len(cls), labels_file=str(labels))
+    with StoreWriter(out, T, cls, source=f"import stgcn-npy {src.resolve()} + {labels.resolve()}",
+                     force=force, attrs={"import_format": "stgcn-npy"}, expected=n) as w:
+        for start in range(0, n, CHUNK):
+            k = min(CHUNK, n - start)
+            x = np.asarray(arr[start:start + k], dtype=np.float32)   # (k, 3, T, 25, M)
+            x = x.transpose(0, 2, 4, 3, 1)                           # (k, T, M, 25, 3)
+            if M == 1:
+                x = np.concatenate([x, np.zeros_like(x)], axis=2)
+            summary.empty_samples += _append_chunk(w, np.ascontiguousarray(x), lab[start:start + k],
+                                                   names[start:start + k], metas[start:start + k], src, start)
+            if progress:
+                progress(start + k, n)
+    del arr
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def import_data(src, out, fmt: str, **kwargs) -> ImportSummary:
+    """Dispatch on `fmt` (one of FORMATS)."""
+    if fmt == "ctrgcn-npz":
+        return import_ctrgcn_npz(src, out, **kwargs)
+    if fmt == "stgcn-npy":
+        return import_stgcn_npy(src, out, **kwargs)
+    raise BadInput(f"unknown import format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
