@@ -1,0 +1,48 @@
+"""What is in a store (`tdf data info`): size, classes, lengths, metadata, and its splits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tdf.data.splits import applicable_splits, make_split
+from tdf.data.stats import frame_length_stats
+from tdf.data.store import META_INT16, Store
+
+_STANDARD_ATTRS = ("format_version", "class_names", "joint_layout", "source", "created_by", "n")
+
+
+def _ids(values: np.ndarray) -> dict:
+    """Distinct known ids of one metadata field, and how many samples lack it (−1)."""
+    v = np.asarray(values, np.int64)
+    known = np.unique(v[v >= 0])
+    return {"distinct": int(len(known)), "ids": known.tolist(), "unknown": int((v < 0).sum())}
+
+
+def store_info(store: Store, seed: int = 0, val_fraction: float = 0.1,
+               test_fraction: float = 0.2) -> dict:
+    """A JSON-ready description of `store`, including the sizes of every applicable split."""
+    counts = np.bincount(store.label, minlength=store.num_classes) if store.n else np.zeros(store.num_classes, int)
+    extra = {k: store.json_attr(k) for k in sorted(store.f.attrs.keys()) if k not in _STANDARD_ATTRS}
+    splits = {}
+    for name in applicable_splits(store):
+        sp = make_split(store, name, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+        splits[name] = sp.sizes()
+    return {
+        "path": str(store.path),
+        "samples": store.n,
+        "max_frames": store.T,
+        "format_version": store.attr("format_version"),
+        "joint_layout": store.attr("joint_layout"),
+        "source": store.attr("source"),
+        "created_by": store.attr("created_by"),
+        "num_classes": store.num_classes,
+        "classes": [{"label": i, "name": n, "count": int(c)}
+                    for i, (n, c) in enumerate(zip(store.class_names, counts))],
+        "lengths": frame_length_stats(store),
+        **{key: _ids(getattr(store, key)) for key in META_INT16},
+        "planted_group": extra.get("planted_group"),
+        "fine_classes": extra.get("fine_classes"),
+        "attributes": extra,
+        "split_settings": {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction},
+        "splits": splits,
+    }
