@@ -289,6 +289,8 @@ def test_non_numeric_field(tmp_path):
     _bad(tmp_path, "\n".join(l2), 36, "field 1 is not a number")
     l2 = lines.copy(); l2[2] = "7.5" + l2[2][1:]                          # float bodyID
     _bad(tmp_path, "\n".join(l2), 3, "bodyID")
+    l2 = lines.copy(); l2[2] = l2[2].replace("0.01", "0.0.1")              # body-info field 8
+    _bad(tmp_path, "\n".join(l2), 3, "body-info line: field 8 is not a number: '0.0.1'")
     l2 = lines.copy(); l2[12] = l2[12].replace(" ", "  ", 1)              # empty field
     _bad(tmp_path, "\n".join(l2), 13, "fields")
 

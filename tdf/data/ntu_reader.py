@@ -37,8 +37,9 @@ N_JOINT_LINES = 25  # joints per body (Kinect v2)
 JOINT_FIELDS = 12
 BODY_FIELDS = 10
 
+_NUMERIC_BYTES = b"0123456789.eE+- \r\n"          # every byte a well-formed file may hold
 _NOT_TEXT = re.compile(rb"[^\t\n\r\x20-\x7e]")    # binary or non-ASCII byte
-_NOT_NUMERIC = re.compile(r"[^0-9.eE+\- \r\n]")  # a character no number field can hold
+_NOT_NUMERIC = re.compile(rb"[^0-9.eE+\- \r\n]")  # a character no number field can hold
 
 
 class SkeletonFormatError(BadInput):
@@ -103,17 +104,9 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
     """Parse the bytes of a `.skeleton` file (see the module docstring for the checks)."""
     if not raw.strip():
         raise SkeletonFormatError("empty file", path, 1)
-    m = _NOT_TEXT.search(raw)
-    if m:
-        raise SkeletonFormatError(f"binary or non-ASCII byte 0x{raw[m.start()]:02x} (not a text "
-                                  f"skeleton file)", path, raw.count(b"\n", 0, m.start()) + 1)
-    text = raw.decode("ascii")
-    lines = text.splitlines()
-    m = _NOT_NUMERIC.search(text)
-    if m:
-        ln = text.count("\n", 0, m.start()) + 1
-        problem = _describe_bad_line(lines[ln - 1]) or f"unexpected character {m.group()!r}"
-        raise SkeletonFormatError(problem, path, ln)
+    if raw.translate(None, _NUMERIC_BYTES):  # fast: any byte that no number field can hold?
+        _raise_bad_character(raw, path)
+    lines = raw.decode("ascii").splitlines()
 
     n_lines = len(lines)
     while n_lines and not lines[n_lines - 1].strip():  # tolerate blank lines at the very end
@@ -136,19 +129,21 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
     body_counts = np.zeros(n_frames, np.int16)
     occ_frame: list[int] = []   # per body occurrence: frame index
     occ_id: list[int] = []      # per body occurrence: bodyID
+    info_lines: list[str] = []
     joint_lines: list[str] = []
     first_joint_line: list[int] = []  # 0-based line index of each occurrence's first joint line
     i = 1
     for f in range(n_frames):
         nb = count_at(i, f"body count of frame {f}")
         i += 1
-        body_counts[f] = min(nb, np.iinfo(np.int16).max)
+        body_counts[f] = min(nb, 32767)
         seen: set[int] = set()
         for _ in range(nb):
             if i >= n_lines:
                 raise SkeletonFormatError(f"truncated: the file ends inside frame {f} (line 1 "
                                           f"declares {n_frames} frames)", path, i + 1)
             body_id = _body_id(lines[i], path, i + 1)
+            info_lines.append(lines[i])
             if body_id in seen:
                 raise SkeletonFormatError(f"bodyID {body_id} appears twice in frame {f}", path, i + 1)
             seen.add(body_id)
@@ -168,6 +163,7 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
         raise SkeletonFormatError(f"unexpected content after the last of the {n_frames} frames "
                                   f"declared on line 1", path, i + 1)
 
+    _check_info_fields(info_lines, [j - 2 for j in first_joint_line], path)
     xyz = _joint_xyz(joint_lines, first_joint_line, path)
     bodies: dict[int, BodyTrack] = {}
     if occ_id:
@@ -179,18 +175,43 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
     return SkeletonFile(os.fspath(path), sample_name(path), n_frames, body_counts, bodies)
 
 
+def _raise_bad_character(raw: bytes, path) -> None:
+    """Name the line of the first byte that cannot be part of a number (slow path)."""
+    m = _NOT_TEXT.search(raw)
+    if m:
+        raise SkeletonFormatError(f"binary or non-ASCII byte 0x{raw[m.start()]:02x} (not a text "
+                                  f"skeleton file)", path, raw.count(b"\n", 0, m.start()) + 1)
+    m = _NOT_NUMERIC.search(raw)
+    ln = raw.count(b"\n", 0, m.start()) + 1
+    line = raw.decode("ascii").splitlines()[ln - 1]
+    raise SkeletonFormatError(_describe_bad_line(line) or f"unexpected character {m.group().decode()!r}",
+                              path, ln)
+
+
 def _body_id(line: str, path, ln: int) -> int:
-    """bodyID (exact int) of a body-info line, after checking its 10 numeric fields."""
-    parts = line.split(" ")
-    if len(parts) != BODY_FIELDS:
-        raise SkeletonFormatError(f"body-info line has {len(parts)} fields, expected {BODY_FIELDS}",
-                                  path, ln)
-    if not parts[0].isdigit():
-        raise SkeletonFormatError(f"bodyID must be a non-negative integer, got {parts[0]!r}", path, ln)
-    for k, tok in enumerate(parts[1:], start=2):
-        if not _is_number(tok):
-            raise SkeletonFormatError(f"field {k} of the body-info line is not a number: {tok!r}", path, ln)
-    return int(parts[0])
+    """bodyID (exact int) of a body-info line, after checking its number of fields."""
+    if line.count(" ") != BODY_FIELDS - 1:
+        raise SkeletonFormatError(f"body-info line has {len(line.split(' '))} fields, expected "
+                                  f"{BODY_FIELDS}", path, ln)
+    bid = line[:line.index(" ")]
+    if not bid.isdigit():
+        raise SkeletonFormatError(f"bodyID must be a non-negative integer, got {bid!r}", path, ln)
+    return int(bid)
+
+
+def _check_info_fields(info_lines: list[str], line_idx: list[int], path) -> None:
+    """Every body-info field must be a finite number (converted in bulk, located if not)."""
+    if not info_lines:
+        return
+    try:
+        ok = np.isfinite(np.array(" ".join(info_lines).split(" "), dtype=np.float64)).all()
+    except ValueError:
+        ok = False
+    if not ok:
+        for s, k in zip(info_lines, line_idx):
+            problem = _describe_bad_line(s)
+            if problem:
+                raise SkeletonFormatError(f"body-info line: {problem}", path, k + 1)
 
 
 def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarray:
@@ -224,14 +245,6 @@ def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarra
 def _line_of(k: int, first_line: list[int]) -> int:
     """1-based file line of the k-th joint line."""
     return first_line[k // N_JOINT_LINES] + k % N_JOINT_LINES + 1
-
-
-def _is_number(tok: str) -> bool:
-    try:
-        v = float(tok)
-    except ValueError:
-        return False
-    return v == v and abs(v) != float("inf")
 
 
 def _describe_bad_line(line: str) -> str:
