@@ -25,7 +25,7 @@ class Output:
     json: bool = False
     quiet: bool = False
     debug: bool = False
-    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False, soft_wrap=True))
     out: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
 
     def log(self, message: str) -> None:

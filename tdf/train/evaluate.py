@@ -13,7 +13,7 @@ from tdf.atomic import atomic_path, write_json
 from tdf.console import Output
 from tdf.errors import BadInput
 from tdf.train.metrics import compute_metrics
-from tdf.train.run import RunPaths, check_model_matches_data, load_model, read_run_json
+from tdf.train.run import RunPaths, check_model_matches_data, load_model, read_run_json, run_split
 
 SPLIT_PARTS = ("test", "val", "train", "all")
 
@@ -39,11 +39,7 @@ def split_indices(store, run_info: dict[str, Any] | None, part: str, data_is_run
         if part == "test":
             return np.arange(store.n)
         raise BadInput(f"--split {part} needs the run's own data set", store.path)
-    from tdf.data.splits import make_split
-    sp = run_info["split"]
-    split = make_split(store, sp["name"], seed=sp.get("seed", run_info.get("seed", 0)),
-                       val_fraction=sp.get("val_fraction", run_info["config"]["val_fraction"]))
-    return getattr(split, part)
+    return run_split(store, run_info).part(part)
 
 
 def save_confusion_png(path: Path, cm: np.ndarray, class_names: list[str], title: str) -> None:

@@ -130,3 +130,17 @@ def check_model_matches_data(model, store, run_info: dict[str, Any] | None, mode
     if frames is not None and frames != store.T and frames > store.T:
         raise BadInput(f"model {model_path} expects {frames} frames but data {store.path} has "
                        f"only {store.T}")
+
+
+def run_split(store, run_info: dict[str, Any]):
+    """Recompute the split a run recorded and check it selects the same rows (digest)."""
+    from tdf.data.splits import make_split
+    sp = run_info["split"]
+    kwargs = {"seed": sp.get("seed", 0), "val_fraction": sp.get("val_fraction", 0.1)}
+    if sp.get("test_fraction") is not None:
+        kwargs["test_fraction"] = sp["test_fraction"]
+    split = make_split(store, sp["name"], **kwargs)
+    if sp.get("sha256") and split.digest() != sp["sha256"]:
+        raise BadInput(f"data {store.path} does not give the split recorded in the run "
+                       f"({sp['name']}, digest mismatch)")
+    return split

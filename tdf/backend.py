@@ -1,0 +1,32 @@
+"""Import TensorFlow/Keras once, without the C++ start-up chatter on stderr.
+
+TensorFlow's native logging (absl) ignores TF_CPP_MIN_LOG_LEVEL for its start-up lines, so the
+import runs with file descriptor 2 pointed at /dev/null (unless --debug). Errors raised by the
+import itself still surface as Python exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def quiet_import_backend(debug: bool = False) -> None:
+    """Import keras (and TensorFlow, its default backend) with native stderr silenced."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if debug or "keras" in sys.modules:
+        import keras  # noqa: F401
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        import keras  # noqa: F401
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+            tf.constant(0.0) + 1.0  # initialises the runtime (its second burst of log lines)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
