@@ -16,9 +16,13 @@ What the reader guarantees:
 
 Speed: the file is read at once and split into lines; a Python loop walks only the frame and
 body headers (a few hundred lines), while the 25 joint lines of every body are converted in
-bulk with numpy (one token list, x/y/z columns sliced out and cast). The whole text is first
-scanned once with a regular expression for characters that cannot occur in a number, so a
-letter (e.g. "nan") in *any* field is caught without converting the unused fields.
+bulk with numpy (one token list, x/y/z columns sliced out and cast). The whole file is first
+checked in one C pass (`bytes.translate`) for bytes that cannot occur in a number, so a letter
+(e.g. "nan") or a binary byte in *any* field is caught without converting the unused fields;
+only when that check fails does a slower pass find the line. Limit of this shortcut: in the
+nine joint fields tdf does not use (depth/colour pixels, orientation, tracking state) a
+"number" made only of digits, signs, dots and exponents (e.g. "1.2.3") is not detected; x, y, z
+and the body-info fields are fully converted and checked.
 """
 
 from __future__ import annotations
