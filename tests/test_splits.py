@@ -148,6 +148,12 @@ def test_unknown_metadata_names_the_store(tmp_path):
     with pytest.raises(BadInput, match="unknown split"):
         make_split(store, "nope")
     assert applicable_splits(store) == ["xsub", "random"]
+    store.close()
+    with StoreWriter(path, 4, ["a", "b"], source="test", force=True, attrs={"benchmark": "ntu120"}) as w:
+        for i in range(6):  # NTU-120 data whose ids happen to lie in NTU-60's ranges
+            w.append(Sample(np.ones((2, 150)), i % 2, f"s{i}", subject=i + 1, camera=1, setup=i + 1))
+    assert applicable_splits(open_store(path)) == ["xsub120", "xset", "random"]
+    store = open_store(path)
     sp = make_split(store, "xsub", val_fraction=0)
     assert store.subject[sp.test].tolist() == [3, 6]
     assert set(SPLITS) == {"xsub", "xview", "xsub120", "xset", "random"}

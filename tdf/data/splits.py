@@ -172,7 +172,12 @@ def make_split(store, name: str, seed: int = 0, val_fraction: float = 0.1,
 
 
 def _benchmark(store) -> str:
-    """'ntu120' if any id lies outside NTU-60's ranges (setup > 17 or performer > 40)."""
+    """The store's `benchmark` attribute (set by `tdf data prepare`) if present, else 'ntu120'
+    if any id lies outside NTU-60's ranges (setup > 17 or performer > 40), else 'ntu60'."""
+    attr = getattr(store, "attr", None)
+    declared = attr("benchmark") if callable(attr) else None
+    if declared in ("ntu60", "ntu120"):
+        return declared
     subj = np.asarray(store.subject, np.int64)
     setup = np.asarray(store.setup, np.int64)
     if (len(subj) and subj.max() > 40) or (len(setup) and setup.max() > 17):
@@ -183,8 +188,8 @@ def _benchmark(store) -> str:
 def applicable_splits(store) -> list[str]:
     """The splits worth offering for this store, in SPLITS order.
 
-    The official protocols of the store's benchmark (NTU-60 ids → xsub, xview; NTU-120 ids,
-    i.e. any setup > 17 or performer > 40 → xsub120, xset) when the metadata they need is
+    The official protocols of the store's benchmark (NTU-60 → xsub, xview; NTU-120 → xsub120,
+    xset; see `_benchmark`) when the metadata they need is
     known for every sample and both sides are non-empty; `random` always (given ≥ 2 samples).
     """
     candidates = ("xsub", "xview") if _benchmark(store) == "ntu60" else ("xsub120", "xset")
