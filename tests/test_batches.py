@@ -113,19 +113,24 @@ def test_lazy_handle_survives_pickling(store_path):
     ds.close()
 
 
-def test_threaded_workers_give_the_same_batches(store_path):
+@pytest.mark.parametrize("multiprocessing", [False, True])
+def test_worker_pools_give_the_same_batches(store_path, multiprocessing):
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
     path, _ = store_path
     ref = SkeletonBatches(path, np.arange(23), batch_size=4, seed=3)
-    ds = SkeletonBatches(path, np.arange(23), batch_size=4, seed=3, workers=2)
-    adapter = PyDatasetAdapter(ds, shuffle=False)
-    adapter.on_epoch_begin()
-    got = list(adapter.get_numpy_iterator())
-    adapter.on_epoch_end()
-    assert len(got) == len(ref)
-    for (x, y), i in zip(got, range(len(ref))):
-        np.testing.assert_array_equal(x, ref[i][0])
-        np.testing.assert_array_equal(y, ref[i][1])
+    ds = SkeletonBatches(path, np.arange(23), batch_size=4, seed=3, workers=2,
+                         use_multiprocessing=multiprocessing)
+    ds[0]  # the parent holds an open handle before the workers start (fork must not reuse it)
+    for epoch in range(2):
+        adapter = PyDatasetAdapter(ds, shuffle=False)
+        adapter.on_epoch_begin()
+        got = list(adapter.get_numpy_iterator())
+        adapter.on_epoch_end()
+        assert len(got) == len(ref) and ds.epoch == epoch + 1
+        for i, (x, y) in enumerate(got):
+            np.testing.assert_array_equal(x, ref[i][0])
+            np.testing.assert_array_equal(y, ref[i][1])
+        ref.set_epoch(epoch + 1)
 
 
 class _Logged(SkeletonBatches):
