@@ -276,10 +276,15 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     if ckpt is not None:
         state = read_state(ckpt)
         output.log(f"resuming {paths.root} after epoch {state['epoch']} (lr {state['lr']:.0e})")
+    # Under a tf.distribute strategy every replica needs an equal share of each batch, so
+    # batches are full-size only (the remainder of an epoch is skipped; it changes each epoch).
+    even = strategy is not None
     train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=frames,
-                                    shuffle=True, seed=cfg.seed)
-    val_batches = (SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=frames,
-                                   shuffle=False, seed=cfg.seed) if len(split.val) else None)
+                                    shuffle=True, seed=cfg.seed, drop_remainder=even)
+    val_batches = None
+    if len(split.val) >= (cfg.batch_size if even else 1):
+        val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=frames,
+                                      shuffle=False, seed=cfg.seed, drop_remainder=even)
     callbacks = [_loop_callback(paths, cfg, state, train_batches, len(split.train), val_batches is not None, output)]
     if not output.quiet:
         callbacks.append(_progress_callback(output, cfg, len(train_batches), cfg.batch_size))
