@@ -15,8 +15,10 @@ What the reader guarantees:
   fields on a line), a non-numeric field, NaN/inf values, a bodyID twice in one frame.
 
 Speed: the file is read at once and split into lines; a Python loop walks only the frame and
-body headers (a few hundred lines), while the 25 joint lines of every body are converted in
-bulk with numpy (one token list, x/y/z columns sliced out and cast). The whole file is first
+body headers (a few hundred lines), while the joint lines of all bodies are converted in one
+bulk pass: only x, y, z are split off each line (`str.split(" ", 3)`) and streamed through
+`float` into `np.fromiter` (C-level iteration; measured faster than splitting all 12 fields,
+and than numpy's own string-to-float cast, which is slower than `float`). The whole file is first
 checked in one C pass (`bytes.translate`) for bytes that cannot occur in a number, so a letter
 (e.g. "nan") or a binary byte in *any* field is caught without converting the unused fields;
 only when that check fails does a slower pass find the line. Limit of this shortcut: in the
@@ -30,7 +32,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,7 @@ from tdf.errors import BadInput
 N_JOINT_LINES = 25  # joints per body (Kinect v2)
 JOINT_FIELDS = 12
 BODY_FIELDS = 10
+_XYZ = itemgetter(0, 1, 2)
 
 _NUMERIC_BYTES = b"0123456789.eE+- \r\n"          # every byte a well-formed file may hold
 _NOT_TEXT = re.compile(rb"[^\t\n\r\x20-\x7e]")    # binary or non-ASCII byte
@@ -208,7 +212,7 @@ def _check_info_fields(info_lines: list[str], line_idx: list[int], path) -> None
     if not info_lines:
         return
     try:
-        ok = np.isfinite(np.array(" ".join(info_lines).split(" "), dtype=np.float64)).all()
+        ok = np.isfinite(np.fromiter(map(float, " ".join(info_lines).split(" ")), np.float64)).all()
     except ValueError:
         ok = False
     if not ok:
@@ -230,11 +234,12 @@ def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarra
         k = next(k for k, c in enumerate(spaces) if c != JOINT_FIELDS - 1)
         raise SkeletonFormatError(f"joint line has {spaces[k] + 1} fields, expected {JOINT_FIELDS}",
                                   path, _line_of(k, first_line))
-    tokens = " ".join(joint_lines).split(" ")
-    out = np.empty((n, 3), np.float32)
+    # Only x, y, z are split off each line (maxsplit=3) and converted by float() through
+    # map/fromiter: cheaper than splitting all 12 fields or numpy's own string parsing.
     try:
-        for c in range(3):
-            out[:, c] = np.array(tokens[c::JOINT_FIELDS], dtype=np.float64)
+        parts = map(str.split, joint_lines, repeat(" "), repeat(3))
+        out = np.fromiter(map(float, chain.from_iterable(map(_XYZ, parts))), np.float64,
+                          3 * n).reshape(n, 3)
     except ValueError:
         out = None
     if out is None or not np.isfinite(out).all():
@@ -243,7 +248,7 @@ def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarra
             if problem:
                 raise SkeletonFormatError(problem, path, _line_of(k, first_line))
         raise SkeletonFormatError("joint coordinates could not be read", path)  # pragma: no cover
-    return out.reshape(-1, N_JOINT_LINES, 3)
+    return out.astype(np.float32).reshape(-1, N_JOINT_LINES, 3)
 
 
 def _line_of(k: int, first_line: list[int]) -> int:
