@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import click
@@ -33,10 +34,14 @@ def prepare(raw_dir, out, benchmark, max_frames, workers, missing_list, strict, 
     """
     from tdf.data.prepare import prepare as run_prepare
     output = get_output()
-    with output.progress() as bar:
-        task = bar.add_task("prepare", total=None, info="")
+    with contextlib.ExitStack() as stack:
+        bar = task = None
 
         def progress(done: int, total: int) -> None:
+            nonlocal bar, task
+            if bar is None:  # started on the first file, so option errors print no empty bar
+                bar = stack.enter_context(output.progress())
+                task = bar.add_task("prepare", total=total, info="")
             bar.update(task, completed=done, total=total)
 
         summary = run_prepare(raw_dir, out, benchmark=benchmark, max_frames=max_frames,
