@@ -189,6 +189,17 @@ def test_stgcn_bad_inputs(tmp_path):
     np.save(bad, np.zeros((7, 3, T, 25)))
     with pytest.raises(BadInput, match=r"bad_data\.npy: array has shape \(7, 3, 10, 25\)"):
         import_stgcn_npy(bad, tmp_path / "o.h5", labels=pkl)
+    (tmp_path / "text_data.npy").write_text("not numpy")
+    with pytest.raises(BadInput, match=r"text_data\.npy: array text_data\.npy is not a readable \.npy"):
+        import_stgcn_npy(tmp_path / "text_data.npy", tmp_path / "o.h5", labels=pkl)
+    np.save(tmp_path / "f_data.npy", np.asfortranarray(x5))
+    with pytest.raises(BadInput, match="Fortran order"):
+        import_stgcn_npy(tmp_path / "f_data.npy", tmp_path / "o.h5", labels=pkl)
+    short = tmp_path / "short_data.npy"
+    short.write_bytes((tmp_path / "train_data_joint.npy").read_bytes()[:-100])
+    pkl.write_bytes(pickle.dumps((names, labels)))
+    with pytest.raises(BadInput, match=r"short_data\.npy: array short_data\.npy is truncated"):
+        import_stgcn_npy(short, tmp_path / "o.h5", labels=pkl)
     lone = tmp_path / "sub"
     lone.mkdir()
     np.save(lone / "x.npy", x5)

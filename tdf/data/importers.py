@@ -9,8 +9,9 @@
   (sample, xyz, frame, joint, body), plus the `(names, labels)` pickle, read with the restricted
   unpickler. Names like `S001C001P001R001A001.skeleton` lose the suffix and give the metadata.
 
-Both are read in chunks of rows (`.npy` memory-mapped, `.npz` members streamed from the zip),
-so a multi-GB file is never loaded at once. A sample's length is the index of its last frame
+Both are read sequentially in chunks of rows (the `.npy` file, or the `.npz` members streamed
+out of the zip), so a multi-GB file is never loaded at once and memory stays flat; Python-object
+arrays (which would need pickle) and Fortran-ordered arrays are refused. A sample's length is the index of its last frame
 with any non-zero value, plus one: trailing all-zero frames are the toolkits' padding, zero
 frames inside a sequence (0-body frames in ST-GCN files) are kept, so the import is exact.
 """
@@ -106,6 +107,8 @@ class _NpyRows:
         if fortran and len(shape) > 1:
             raise BadInput(f"array {label} is stored in Fortran order, which cannot be streamed; "
                            "re-save it with np.ascontiguousarray", src)
+        if len(shape) == 0:
+            raise BadInput(f"array {label} is a scalar, expected an array of samples", src)
         self.fp, self.label, self.src = fp, label, src
         self.shape, self.dtype = tuple(shape), dtype
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
@@ -272,16 +275,22 @@ def import_stgcn_npy(src: str | os.PathLike, out: str | os.PathLike, *,
     labels = Path(labels)
     t0 = time.perf_counter()
     try:
-        arr = np.load(src, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise BadInput(f"not a readable .npy array ({str(e).splitlines()[0] if str(e) else e.__class__.__name__})",
-                       src) from None
-    if not isinstance(arr, np.ndarray) or arr.ndim != 5 or arr.shape[1] != N_COORDS \
-            or arr.shape[3] != N_JOINTS or arr.shape[4] not in (1, 2):
-        raise BadInput(f"array has shape {getattr(arr, 'shape', '?')}, expected (N, 3, T, 25, M ≤ 2)", src)
-    n, T, M = arr.shape[0], arr.shape[2], arr.shape[4]
+        fp = open(src, "rb")
+    except OSError as e:
+        raise BadInput(f"cannot read ({e.strerror})", src) from None
+    with fp:
+        return _import_stgcn_rows(_NpyRows(fp, src.name, src), src, out, labels, class_names, force,
+                                  progress, t0)
+
+
+def _import_stgcn_rows(arr: _NpyRows, src: Path, out: Path, labels: Path, class_names, force,
+                       progress, t0: float) -> ImportSummary:
+    shape = arr.shape
+    if len(shape) != 5 or shape[1] != N_COORDS or shape[3] != N_JOINTS or shape[4] not in (1, 2):
+        raise BadInput(f"array has shape {shape}, expected (N, 3, T, 25, M ≤ 2)", src)
+    n, T, M = shape[0], shape[2], shape[4]
     if n == 0 or T == 0:
-        raise BadInput(f"array {arr.shape} holds no samples", src)
+        raise BadInput(f"array {shape} holds no samples", src)
     raw_names, label_list = load_names_labels(labels)
     if len(raw_names) != n:
         raise BadInput(f"{len(raw_names)} names/labels but {src.name} holds {n} samples", labels)
@@ -312,7 +321,7 @@ def import_stgcn_npy(src: str | os.PathLike, out: str | os.PathLike, *,
                      force=force, attrs={"import_format": "stgcn-npy"}, expected=n) as w:
         for start in range(0, n, CHUNK):
             k = min(CHUNK, n - start)
-            x = np.asarray(arr[start:start + k], dtype=np.float32)   # (k, 3, T, 25, M)
+            x = arr.read(k).astype(np.float32, copy=False)           # (k, 3, T, 25, M)
             x = x.transpose(0, 2, 4, 3, 1)                           # (k, T, M, 25, 3)
             if M == 1:
                 x = np.concatenate([x, np.zeros_like(x)], axis=2)
@@ -320,7 +329,6 @@ def import_stgcn_npy(src: str | os.PathLike, out: str | os.PathLike, *,
                                                    names[start:start + k], metas[start:start + k], src, start)
             if progress:
                 progress(start + k, n)
-    del arr
     summary.seconds = time.perf_counter() - t0
     return summary
 
