@@ -93,14 +93,17 @@ class StoreWriter:
         a["created_by"] = f"tdf {__version__}"
         for k, v in (attrs or {}).items():
             a[k] = v if isinstance(v, (str, int, float, np.integer, np.floating)) else json.dumps(v)
+        # Dataset handles cached: h5py's name lookup costs more than writing a small sample.
+        self._ds = {key: self.f[key] for key in ("x", "length", "label", "name") + META_INT16}
         self.n = 0
         self._closed = False
 
     def _grow(self, n: int) -> None:
-        if n > self.f["x"].shape[0]:
-            new = max(n, 2 * self.f["x"].shape[0], 64)
-            for key in ("x", "length", "label", "name") + META_INT16:
-                self.f[key].resize(new, axis=0)
+        cap = self._ds["x"].shape[0]
+        if n > cap:
+            new = max(n, 2 * cap, 64)
+            for ds in self._ds.values():
+                ds.resize(new, axis=0)
 
     def append(self, s: Sample) -> None:
         """Write one sample (cropped to T frames, zero-padded after its last frame)."""
@@ -118,12 +121,13 @@ class StoreWriter:
         self._grow(i + 1)
         buf = np.zeros((self.T, N_BODIES, N_JOINTS, N_COORDS), np.float32)
         buf[:t] = x[:t]
-        self.f["x"][i] = buf
-        self.f["length"][i] = t
-        self.f["label"][i] = s.label
-        self.f["name"][i] = s.name
+        ds = self._ds
+        ds["x"][i] = buf
+        ds["length"][i] = t
+        ds["label"][i] = s.label
+        ds["name"][i] = s.name
         for key in META_INT16:
-            self.f[key][i] = getattr(s, key)
+            ds[key][i] = getattr(s, key)
         self.n += 1
 
     def extend(self, samples: Iterable[Sample]) -> None:
@@ -134,8 +138,8 @@ class StoreWriter:
         """Trim, flush and rename the finished store into place."""
         if self._closed:
             return self.path
-        for key in ("x", "length", "label", "name") + META_INT16:
-            self.f[key].resize(self.n, axis=0)
+        for ds in self._ds.values():
+            ds.resize(self.n, axis=0)
         self.f.attrs["n"] = self.n
         self.f.close()
         os.replace(self.tmp, self.path)
