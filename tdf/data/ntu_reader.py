@@ -110,7 +110,7 @@ def read_skeleton(path: str | os.PathLike) -> SkeletonFile:
 
 def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonFile:
     """Parse the bytes of a `.skeleton` file (see the module docstring for the checks)."""
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise SkeletonFormatError("empty file", path, 1)
     if raw.translate(None, _NUMERIC_BYTES):  # fast: any byte that no number field can hold?
         _raise_bad_character(raw, path)
