@@ -217,6 +217,22 @@ def test_non_overlapping_bodies_share_a_slot(tmp_path):
     assert c.actors[1] == [8] and not c.dropped and len(c.x) == 30
 
 
+def test_empty_frames_are_dropped_from_the_output(tmp_path):
+    p = person()
+    sk = read_skeleton(write(tmp_path, skeleton_text([[], [(7, p)], [], [(7, p + 0.5)], []])))
+    c = choose_bodies(sk)
+    assert c.frames.tolist() == [1, 3] and c.x.shape == (2, 2, 25, 3)
+    np.testing.assert_allclose(c.x[1, 0], p + 0.5, atol=1e-6)
+
+
+def test_spans_sharing_a_frame_overlap(tmp_path):
+    # id 1 in frames 0-15, id 2 in frames 15-30: they share frame 15, so 2 cannot take 1's slot.
+    frames = [[(1, person(0.02 * f))] * (f <= 15) + [(2, person(0.001 * f))] * (f >= 15) for f in range(31)]
+    c = choose_bodies(read_skeleton(write(tmp_path, skeleton_text(frames))))
+    assert c.actors == ([1], [2]) and len(c.x) == 31
+    assert np.abs(c.x[15]).sum(axis=(1, 2)).all()           # both present in the shared frame
+
+
 def test_single_short_body_is_kept(tmp_path):
     sk = read_skeleton(write(tmp_path, skeleton_text([[(1, person())]] * 3)))
     c = choose_bodies(sk)
