@@ -117,10 +117,9 @@ def _screen(files: list[Path], benchmark: str, missing: frozenset[str], missing_
             skip_bad.append(Skipped(name, str(p), "file name is not an NTU sample id "
                                                   "(SsssCcccPpppRrrrAaaa.skeleton)"))
         elif not 1 <= meta["action"] <= n_classes:
+            hint = "; use --benchmark ntu120" if benchmark == "ntu60" and meta["action"] <= 120 else ""
             skip_bad.append(Skipped(name, str(p), f"action A{meta['action']:03d} is not in {benchmark} "
-                                                  f"(1..{n_classes}); use --benchmark ntu120"
-                                    if benchmark == "ntu60" and meta["action"] <= 120 else
-                                    f"action A{meta['action']:03d} is not in {benchmark} (1..{n_classes})"))
+                                                  f"(A001..A{n_classes:03d}){hint}"))
         elif name in seen:
             skip_bad.append(Skipped(name, str(p), f"duplicate sample name (also {seen[name]})"))
         elif name in missing:
