@@ -33,11 +33,17 @@ from tdf.diagnose.probe import probe_accuracy
 from tdf.diagnose.weak_classes import confusion_set, weak_classes
 
 
-def pooled_features(model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    """The model's globally pooled features (output of layer `pool`) for inputs x."""
+def pooled_feature_model(model):
+    """A model giving the globally pooled features (output of layer `pool`)."""
     import keras
-    sub = keras.Model(model.inputs, model.get_layer("pool").output)
-    return np.asarray(sub.predict(x, batch_size=batch_size, verbose=0), np.float64)
+    return keras.Model(model.inputs[0], model.get_layer("pool").output)
+
+
+def pooled_features(feature_model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    """Pooled features for inputs x, batch by batch (one traced function for every call)."""
+    out = [np.asarray(feature_model(x[i:i + batch_size], training=False), np.float64)
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, feature_model.output_shape[-1]))
 
 
 def select_samples(labels: np.ndarray, indices: np.ndarray, classes: Sequence[int], per_class: int,
@@ -57,12 +63,13 @@ def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequen
                 seed: int = 0, folds: int = 5) -> list[dict[str, Any]]:
     """Score and rank groups on samples x [N, T, 150] with labels y (see the module docstring)."""
     groups = dict(GROUPS if groups is None else groups)
+    features = pooled_feature_model(model)
     rows = []
     for name in groups:
         joints = group_joints(name, groups)
         mask = group_mask(name, groups)
         inp = probe_accuracy(group_motion_features(x, joints), y, k=folds, seed=seed)
-        mod = probe_accuracy(pooled_features(model, freeze_outside(x, mask)), y, k=folds, seed=seed)
+        mod = probe_accuracy(pooled_features(features, freeze_outside(x, mask)), y, k=folds, seed=seed)
         rows.append({"name": name, "joints": len(joints),
                      "score": round(inp["skill"] - mod["skill"], 6),
                      "evidence": {"input_separability": round(inp["skill"], 6),
