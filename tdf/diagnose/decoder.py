@@ -84,6 +84,11 @@ def upsample_time(y, t_fine: int) -> np.ndarray:
     return np.take(y, lo, axis=-2) * (1.0 - w) + np.take(y, hi, axis=-2) * w
 
 
+def _matmul(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """a [..., C] @ w [C, K] as one 2-D GEMM (numpy's stacked matmul is several times slower)."""
+    return (a.reshape(-1, a.shape[-1]) @ w).reshape(*a.shape[:-1], w.shape[-1])
+
+
 # ----------------------------------------------------------------------------- weights
 
 
@@ -134,8 +139,12 @@ def _kernel(model: keras.Model, name: str) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float64)
 
 
-def decoder_weights(model: keras.Model, stream: str | None = None) -> DecoderWeights:
-    """Read Ĉ1, the mean skeleton and every transition's Ĉ_b, S_b from `model` (one stream)."""
+def output_layers(model: keras.Model, stream: str | None = None) -> dict[str, str]:
+    """{"conv1": …, "unit{l}": …}: the model layer holding each X_l of `stream`.
+
+    For an MS-Res-TCN a stream's X_l is `{stream}_unit{l}_piped` where a pipe feeds it
+    (`tdf.models.unit_names`). BadInput when `stream` does not fit the model's kind.
+    """
     kind = model_kind(model)
     if kind == "res_tcn" and stream is not None:
         raise BadInput(f"model {model.name!r} is a Res-TCN with one stream; do not pass a "
@@ -143,10 +152,17 @@ def decoder_weights(model: keras.Model, stream: str | None = None) -> DecoderWei
     if kind == "ms_res_tcn" and stream not in ("main", "ta"):
         raise BadInput(f"model {model.name!r} is an MS-Res-TCN; choose stream 'main' or 'ta' "
                        f"(got {stream!r})")
+    outputs = {"conv1": layer_name(model, "conv1", stream)}
+    outputs.update({f"unit{l}": out for l, out in zip(unit_indices(model),
+                                                       unit_names(model, stream))})
+    return outputs
+
+
+def decoder_weights(model: keras.Model, stream: str | None = None) -> DecoderWeights:
+    """Read Ĉ1, the mean skeleton and every transition's Ĉ_b, S_b from `model` (one stream)."""
+    outputs = output_layers(model, stream)
     names = {layer.name for layer in model.layers}
     units = tuple(unit_indices(model))
-    outputs = {"conv1": layer_name(model, "conv1", stream)}
-    outputs.update({f"unit{l}": out for l, out in zip(units, unit_names(model, stream))})
     transitions = []
     for l in units:
         short = layer_name(model, f"unit{l}_shortcut", stream)
@@ -174,17 +190,23 @@ def default_layers(model: keras.Model) -> tuple[str, ...]:
     return ("conv1",) + tuple(f"unit{l}" for l in ends)
 
 
-def resolve_layer(weights: DecoderWeights, layer) -> str:
-    """A layer given as "conv1", "unit4", "4", 4 or "1" (= conv1) → its base name."""
+def base_name(outputs: Mapping[str, str], layer) -> str:
+    """A layer given as "conv1", "unit4", "4", 4 or "1" (= conv1) → its base name, checked
+    against `outputs` (from `output_layers`)."""
     text = str(layer).strip()
     if text in ("1", "conv1"):
         return "conv1"
     if text.isdigit():
         text = f"unit{text}"
-    if text in weights.outputs:
+    if text in outputs:
         return text
-    known = ", ".join(["conv1"] + [f"unit{l}" for l in weights.units])
-    raise BadInput(f"unknown layer {layer!r} for decoding; this model has: {known}")
+    known = ", ".join(outputs)
+    raise BadInput(f"unknown layer {layer!r}; this model has: {known}")
+
+
+def resolve_layer(weights: DecoderWeights, layer) -> str:
+    """`base_name` for the decoder's model."""
+    return base_name(weights.outputs, layer)
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -233,9 +255,9 @@ def decode_from_activations(acts: Mapping[str, np.ndarray], weights: DecoderWeig
             xb_name = f"unit{tr.index}"
             xb = y if xb_name == base else np.asarray(acts[xb_name], dtype=np.float64)
             y = upsample_time(y, xb.shape[1])
-            y = (y - xb) @ tr.conv.T + xb @ tr.shortcut.T
+            y = _matmul(y - xb, tr.conv.T) + _matmul(xb, tr.shortcut.T)
         y = upsample_time(y, t_in)
-        out[base] = (y @ weights.c1.T + weights.mean).astype(np.float32)
+        out[base] = (_matmul(y, weights.c1.T) + weights.mean).astype(np.float32)
     return out
 
 
