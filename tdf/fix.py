@@ -1,0 +1,202 @@
+"""`tdf fix`: an MS-Res-TCN whose Targeted Attention stream sees only the weak joint groups,
+trained on the baseline's data, split and budget, and compared with the baseline class by class
+(papers/train-diagnose-fix.txt §4.2, Table 2).
+
+Targets come from a diagnosis (`recommended_groups`, checked to belong to the same run and data)
+or are named (`--groups hands,head`, `--groups-file groups.toml`). The special target `all`
+gives the TA stream every joint: the same two-stream architecture without targeting, the
+control that separates "targeting helps" from "a second stream helps".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from tdf.atomic import write_json, write_text
+from tdf.console import Output
+from tdf.data.layout import COMPOSITES, GROUPS, group_mask, load_groups_toml, parts_of
+from tdf.errors import BadInput
+from tdf.train.config import TrainConfig, config_from_json, resolve_config
+from tdf.train.run import RunPaths, read_run_json
+
+ALL = "all"
+
+
+def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any], run_dir: Path,
+                          top_k: int | None) -> tuple[list[str], dict[str, Any]]:
+    """Recommended groups of a diagnosis that was made for this baseline run and data."""
+    diag_path = Path(diag_path)
+    if diag_path.is_dir():
+        diag_path = diag_path / "diagnosis.json"
+    if not diag_path.is_file():
+        raise BadInput("diagnosis file not found", diag_path)
+    try:
+        d = json.loads(diag_path.read_text())
+    except ValueError as e:
+        raise BadInput(f"not valid JSON ({e})", diag_path) from None
+    if d.get("schema") != 1 or "groups" not in d:
+        raise BadInput("not a tdf diagnosis.json (schema 1)", diag_path)
+    if Path(d.get("run", "")).resolve() != run_dir.resolve():
+        raise BadInput(f"was made for run {d.get('run')}, not for {run_dir}", diag_path)
+    if d.get("data_fingerprint") != baseline.get("data_fingerprint"):
+        raise BadInput(f"was made on other data than run {run_dir} was trained on", diag_path)
+    groups = list(d.get("recommended_groups") or [])
+    if not groups:
+        raise BadInput("recommends no joint group (no group showed evidence of being unused); "
+                       "name groups with --groups to fix anyway", diag_path)
+    return (groups[:top_k] if top_k else groups), d
+
+
+def resolve_targets(names: Sequence[str], groups_file: str | None) -> tuple[list[str], dict, np.ndarray]:
+    """(target names, the group table they refer to, the TA mask)."""
+    table: dict = dict(GROUPS)
+    if groups_file:
+        custom = load_groups_toml(groups_file)
+        table = custom
+        if not names:
+            names = list(custom)
+    if not names:
+        raise BadInput("no target groups: pass --diagnosis, --groups or --groups-file")
+    names = list(dict.fromkeys(names))
+    if ALL in names:
+        if len(names) > 1:
+            raise BadInput(f"'{ALL}' targets every joint; do not combine it with other groups")
+        return [ALL], table, np.ones(150, bool)
+    for n in names:
+        if n not in table and (groups_file or n not in COMPOSITES):
+            where = f" in {groups_file}" if groups_file else ""
+            known = ", ".join(list(table) + ([] if groups_file else list(COMPOSITES)) + [ALL])
+            raise BadInput(f"unknown joint group {n!r}{where}; known: {known}")
+    return names, table, group_mask(names, table)
+
+
+def targeted_classes(diagnosis: dict | None, baseline_metrics: dict, groups: Sequence[str]) -> list[str]:
+    """The classes behind the targeted groups (from the diagnosis), else the baseline's weak classes."""
+    if diagnosis:
+        out: list[str] = []
+        wanted = set(groups)
+        for g in diagnosis["groups"]:
+            parts = set(parts_of(g["name"])) if g["name"] in GROUPS or g["name"] in COMPOSITES else {g["name"]}
+            if g["name"] in wanted or any(p in wanted for p in parts) or any(
+                    g["name"] in COMPOSITES.get(w, ()) for w in wanted):
+                out += [c for c in g.get("classes", []) if c not in out]
+        if out:
+            return out
+    from tdf.diagnose.weak_classes import weak_classes
+    return [w["class"] for w in weak_classes(baseline_metrics)]
+
+
+def summarize(metrics: dict) -> dict[str, Any]:
+    return {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "per_class_accuracy")}
+
+
+def comparison_table(cmp: dict[str, Any]) -> str:
+    """A Markdown table like the paper's Table 2 (targeted classes marked with *)."""
+    b, f = cmp["baseline"], cmp["fixed"]
+    marked = set(cmp["targeted_classes"])
+    lines = ["| class | baseline | fixed | Δ |", "|---|---:|---:|---:|"]
+    for c, acc in b["per_class_accuracy"].items():
+        fa = f["per_class_accuracy"].get(c)
+        if acc is None or fa is None:
+            continue
+        name = f"**{c}** *" if c in marked else c
+        lines.append(f"| {name} | {acc:.3f} | {fa:.3f} | {fa - acc:+.3f} |")
+    for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
+        lines.append(f"| *{label}* | {b[key]:.3f} | {f[key]:.3f} | {f[key] - b[key]:+.3f} |")
+    t = cmp.get("targeted_mean")
+    if t:
+        lines.append(f"| *targeted classes (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
+                     f"{t['fixed'] - t['baseline']:+.3f} |")
+    lines.append("")
+    lines.append(f"\\* classes behind the targeted groups ({', '.join(cmp['groups'])})")
+    return "\n".join(lines) + "\n"
+
+
+def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis: str | None = None,
+            groups: Sequence[str] | None = None, groups_file: str | None = None, top_k: int | None = None,
+            init: str = "baseline", preset: str | None = None, config_file: str | None = None,
+            overrides: dict[str, Any] | None = None, pipe_kernel_size: int = 1, data: str | None = None,
+            resume: bool = False, force: bool = False, output: Output | None = None) -> dict[str, Any]:
+    """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison."""
+    from tdf.diagnose.weak_classes import weak_classes  # noqa: F401  (import check early)
+    from tdf.models import build_ms_res_tcn, init_main_from_baseline, model_kind
+    from tdf.train.fit import fit_run
+    from tdf.train.run import load_model
+
+    output = output or Output(quiet=True)
+    run_dir = Path(run_dir)
+    paths = RunPaths(run_dir)
+    base_info = read_run_json(run_dir)
+    if init not in ("baseline", "scratch"):
+        raise BadInput(f"--init must be 'baseline' or 'scratch', got {init!r}")
+    baseline_model = load_model(paths.model)
+    if model_kind(baseline_model) != "res_tcn" or base_info.get("kind", "res_tcn") != "res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    if not paths.metrics().is_file():
+        raise BadInput("has no metrics.json (evaluate it first: tdf evaluate RUN)", run_dir)
+    base_metrics = json.loads(paths.metrics().read_text())
+
+    diag = None
+    if diagnosis:
+        if groups or groups_file:
+            raise BadInput("give either --diagnosis or --groups/--groups-file, not both")
+        names, diag = groups_from_diagnosis(diagnosis, base_info, run_dir, top_k)
+        targets, table, mask = resolve_targets(names, None)
+    else:
+        targets, table, mask = resolve_targets(list(groups or []), groups_file)
+        if top_k:
+            targets = targets[:top_k]
+            mask = group_mask(targets, table) if targets != [ALL] else mask
+
+    base_cfg = config_from_json(base_info["config"]).__dict__
+    base_cfg = {k: v for k, v in base_cfg.items() if k != "preset"}
+    cfg: TrainConfig = resolve_config(preset, config_file, overrides or {}, base=base_cfg)
+    if cfg.split != base_info["split"]["name"]:
+        raise BadInput(f"the fix must use the baseline's split {base_info['split']['name']!r}, not {cfg.split!r}")
+    data_path = data or base_info["data"]
+
+    def build(cfg_, num_classes, frames, mean):
+        ms = build_ms_res_tcn(num_classes, mask, frames=None, filters=cfg_.filters,
+                              units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
+                              dropout=cfg_.dropout, l1=cfg_.l1, pipe_kernel_size=pipe_kernel_size,
+                              mean_skeleton=mean)
+        if init == "baseline":
+            init_main_from_baseline(ms, baseline_model)
+        return ms
+
+    if init == "baseline":
+        arch = ("filters", "units_per_block", "kernel_size")
+        diff = [k for k in arch if tuple(np.atleast_1d(getattr(cfg, k))) != tuple(np.atleast_1d(base_info["config"][k]))]
+        if diff:
+            raise BadInput(f"--init baseline needs the baseline's architecture; {', '.join(diff)} differ "
+                           f"(use --init scratch to change it)")
+    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.items()} if groups_file else None,
+             "diagnosis": str(Path(diagnosis).resolve()) if diagnosis else None,
+             "baseline_run": str(run_dir.resolve()), "init": init, "pipe_kernel_size": pipe_kernel_size,
+             "ta_dims": int(mask.sum())}
+    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of 150 dims), init {init}")
+    summary = fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
+                      kind="ms_res_tcn", run_extra=extra)
+    fixed_metrics = json.loads(RunPaths(out_dir).metrics().read_text())
+    if fixed_metrics["n"] != base_metrics["n"]:
+        raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
+                       f"{fixed_metrics['n']}: not the same test set", run_dir)
+    tclasses = targeted_classes(diag, base_metrics, targets)
+    cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
+                           "groups": targets, "targeted_classes": tclasses,
+                           "baseline_run": str(run_dir.resolve()), "fixed_run": str(Path(out_dir).resolve()),
+                           "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
+                                                    "fixed": summary["epochs_run"]}}
+    accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
+    accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
+    if accs_b and accs_f:
+        cmp["targeted_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
+    out = RunPaths(out_dir).root
+    write_json(out / "comparison.json", cmp)
+    write_text(out / "comparison.md", comparison_table(cmp))
+    return cmp
