@@ -372,3 +372,13 @@ def test_relevance_gif(tmp_path):
     out = tmp_path / "rel.gif"
     relevance_gif(x, rng.normal(size=(4, 150)), out, "test")
     assert out.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+
+def test_progress_and_occlusion_values_alias():
+    rng = np.random.default_rng(8)
+    model, x = _small("res", rng, frames=9), _inputs(rng, n=5, frames=9)
+    seen = []
+    lrp(model, x, batch_size=2, progress=seen.append)
+    assert seen == [2, 4, 5]
+    occ = group_occlusion(model, x, names=["head"])
+    assert occ.values is occ.logit_drop and occ.values.shape == (5, 1)

@@ -151,29 +151,36 @@ def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int, int]:
     return out, total // 2, total - total // 2
 
 
+def _valid_conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    """Unpadded cross-correlation through keras.ops (the backend's threaded conv kernels)."""
+    out = keras.ops.conv(x, kernel.astype(x.dtype, copy=False), strides=stride, padding="valid")
+    return np.asarray(keras.ops.convert_to_numpy(out), dtype=x.dtype)
+
+
 def conv1d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, stride: int) -> np.ndarray:
-    """'same' Conv1D of x [N, T, Cin] with kernel [k, Cin, Cout]: one matmul per tap."""
-    k = kernel.shape[0]
-    out, left, right = same_padding(x.shape[1], k, stride)
-    xp = np.pad(x, ((0, 0), (left, right), (0, 0)))
-    span = (out - 1) * stride + 1
-    z = np.zeros((x.shape[0], out, kernel.shape[2]), x.dtype)
-    for tap in range(k):
-        z += xp[:, tap:tap + span:stride] @ kernel[tap]
-    if bias is not None:
-        z += bias
-    return z
+    """'same' Conv1D of x [N, T, Cin] with kernel [k, Cin, Cout] (explicit padding + valid conv)."""
+    _, left, right = same_padding(x.shape[1], kernel.shape[0], stride)
+    z = _valid_conv(np.pad(x, ((0, 0), (left, right), (0, 0))), kernel, stride)
+    return z + bias if bias is not None else z
 
 
 def conv1d_transpose(s: np.ndarray, kernel: np.ndarray, stride: int, length: int) -> np.ndarray:
-    """The adjoint of `conv1d` (no bias): c [N, length, Cin] with c_i = Σ_j w_ij s_j."""
+    """The adjoint of `conv1d` (no bias): c [N, length, Cin] with c_i = Σ_j w_ij s_j.
+
+    With the forward z[t] = Σ_tap x_pad[t·stride + tap]·W[tap], the adjoint is
+    c[p] = Σ_tap s_d[p + left − tap]·W[tap]ᵀ, s_d being s with stride − 1 zeros between steps:
+    a valid correlation of s_d, padded by (k − 1 − left, length − span + left), with the kernel
+    flipped in time and transposed in channels.
+    """
     k = kernel.shape[0]
-    out, left, right = same_padding(length, k, stride)
+    out, left, _ = same_padding(length, k, stride)
     span = (out - 1) * stride + 1
-    cp = np.zeros((s.shape[0], length + left + right, kernel.shape[1]), s.dtype)
-    for tap in range(k):
-        cp[:, tap:tap + span:stride] += s @ kernel[tap].T
-    return cp[:, left:left + length]
+    if stride > 1:
+        dilated = np.zeros((s.shape[0], out * stride, s.shape[2]), s.dtype)
+        dilated[:, ::stride] = s
+        s = dilated[:, :span]
+    padded = np.pad(s, ((0, 0), (k - 1 - left, length - span + left), (0, 0)))
+    return _valid_conv(padded, np.ascontiguousarray(kernel[::-1].transpose(0, 2, 1)), 1)
 
 
 def forward(nodes: list[Node], x_norm: np.ndarray) -> dict[str, np.ndarray]:

@@ -101,7 +101,11 @@ class _Rules:
 
 def propagate(nodes: list[Node], acts: dict[str, np.ndarray], targets: np.ndarray,
               rules: _Rules) -> np.ndarray:
-    """Relevance at the normalised input [N, T, D], starting from R = z_c at the classifier."""
+    """Relevance at the normalised input [N, T, D], starting from R = z_c at the classifier.
+
+    Consumes `acts`: a node's activations are dropped once it is processed (its consumers
+    already were), so memory falls as the pass goes down.
+    """
     logits = acts["classifier"]
     top = np.zeros_like(logits)
     rows = np.arange(len(targets))
@@ -112,7 +116,7 @@ def propagate(nodes: list[Node], acts: dict[str, np.ndarray], targets: np.ndarra
         if node.op == "input":
             return r
         ins = [acts[name] for name in node.inputs]
-        for name, share in zip(node.inputs, rules.backward(node, ins, acts[node.name], r)):
+        for name, share in zip(node.inputs, rules.backward(node, ins, acts.pop(node.name), r)):
             relevance[name] = relevance[name] + share if name in relevance else share
     raise AssertionError("the graph has no input node")  # pragma: no cover
 
@@ -166,9 +170,9 @@ def lrp(model: keras.Model, x, target=None, *, epsilon: float = 0.01, relu_rule:
         x_norm = np.where(valid_frames(xb), xb - mean, 0).astype(dtype)
         acts = forward(nodes, x_norm)
         tb = (np.argmax(acts["classifier"], axis=1) if chosen is None else chosen[start:stop])
-        values[start:stop] = propagate(nodes, acts, tb, rules)
-        targets[start:stop] = tb
         logits[start:stop] = acts["classifier"][np.arange(stop - start), tb]
+        targets[start:stop] = tb
+        values[start:stop] = propagate(nodes, acts, tb, rules)
         if progress is not None:
             progress(stop)
     return Attribution(values, targets, logits, "lrp")

@@ -40,6 +40,11 @@ class Occlusion:
     logits: np.ndarray
     probs: np.ndarray
 
+    @property
+    def values(self) -> np.ndarray:
+        """float[N, G]: the logit drop, the group-level attribution (as `Attribution.values`)."""
+        return self.logit_drop
+
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
