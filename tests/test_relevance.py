@@ -382,3 +382,13 @@ def test_progress_and_occlusion_values_alias():
     assert seen == [2, 4, 5]
     occ = group_occlusion(model, x, names=["head"])
     assert occ.values is occ.logit_drop and occ.values.shape == (5, 1)
+
+
+def test_lrp_on_a_saved_and_loaded_ms_model(tmp_path):
+    rng = np.random.default_rng(9)
+    model, x = _small("ms", rng, frames=9), _inputs(rng, n=2, frames=9)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    a, b = lrp(model, x), lrp(loaded, x)
+    np.testing.assert_array_equal(a.values, b.values)
+    assert a.targets.tolist() == b.targets.tolist()
