@@ -2,9 +2,9 @@
 for timing: the work does not depend on the values).
 
 Model: `build_res_tcn(60, frames=T, filters=(64, 128, 256), units_per_block=3, kernel_size=8)`,
-inputs random [N, T, 150]. Each section times its work after one warm-up batch and prints a
-table of samples/s; sections are registered in `SECTIONS` so others can be added
-(`--sections decoder,relevance`).
+inputs random [N, T, 150]. Each section measures its work (timings after one warm-up batch,
+best of --repeat) and prints a table; sections are registered in `SECTIONS` so others can be added
+(`--sections decoder,relevance`). Rows are (what, stage, value, unit).
 
 decoder section, per decoded layer (conv1, unit4, unit7, unit10) and for all four at once:
 - forward: `Activations.run` over the layers the decoder needs (one Keras forward pass per
@@ -12,9 +12,12 @@ decoder section, per decoded layer (conv1, unit4, unit7, unit10) and for all fou
 - decode: `decode_from_activations` alone (numpy: eq. 10 retrievals, interpolation, eq. 7);
 - total: `tdf.diagnose.decoder.decode` (both, batch by batch) — what `tdf diagnose` pays.
 
+decoder-memory section: peak numpy memory of streaming the four layers with `decode_batches`
+for N and 4·N samples — the same, since only one batch is alive at a time.
+
 Usage (from the repository root):
 
-    python bench/diagnose_cost.py [--n 256] [--batch 64] [--frames 300] [--sections decoder]
+    python bench/diagnose_cost.py [--n 256] [--batch 64] [--frames 300] [--sections decoder,decoder-memory]
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def bench_decoder(model, x: np.ndarray, batch: int, repeat: int) -> list[tuple[str, str, float]]:
-    """Rows (layers, stage, samples/s) for the decoder."""
+def bench_decoder(model, x: np.ndarray, batch: int, repeat: int) -> list[tuple[str, str, float, str]]:
+    """Rows (layers, stage, value, unit) for the decoder's speed."""
     from tdf.diagnose.activations import Activations
     from tdf.diagnose.decoder import decode, decode_from_activations, decoder_weights
     weights = decoder_weights(model)
@@ -75,13 +78,36 @@ def bench_decoder(model, x: np.ndarray, batch: int, repeat: int) -> list[tuple[s
                                         x.shape[1], layers)
         t_dec = timed(numpy_only, repeat)
         t_all = timed(lambda: decode(model, x, layers=layers, batch_size=batch), repeat)
-        rows += [(label, "forward", n / t_fwd), (label, "decode (numpy)", n / t_dec),
-                 (label, "total", n / t_all)]
+        rows += [(label, "forward", n / t_fwd, "samples/s"),
+                 (label, "decode (numpy)", n / t_dec, "samples/s"),
+                 (label, "total", n / t_all, "samples/s")]
     return rows
 
 
-# name → function(model, x, batch, repeat) → rows (what, stage, samples/s)
-SECTIONS: dict[str, Callable] = {"decoder": bench_decoder}
+def bench_decoder_memory(model, x: np.ndarray, batch: int, repeat: int
+                         ) -> list[tuple[str, str, float, str]]:
+    """Peak numpy memory (tracemalloc) of streaming all four layers with `decode_batches` over
+    N = len(x) and 4·len(x) samples (indices cycle over x): constant in N, one batch's worth.
+    TensorFlow's own buffers are not traced; they depend on the batch, not on N either."""
+    import tracemalloc
+    from tdf.diagnose.decoder import decode_batches
+    rows = []
+    for n in (len(x), 4 * len(x)):
+        indices = np.arange(n) % len(x)
+        tracemalloc.start()
+        done = 0
+        for xb, dec in decode_batches(model, x, DECODER_LAYERS, batch_size=batch, indices=indices):
+            done += len(xb)
+            del xb, dec  # the loop variables would keep this batch alive during the next one
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert done == n
+        rows.append((f"stream {','.join(DECODER_LAYERS)}, N={n}", "peak numpy", peak / 2**20, "MiB"))
+    return rows
+
+
+# name → function(model, x, batch, repeat) → rows (what, stage, value, unit)
+SECTIONS: dict[str, Callable] = {"decoder": bench_decoder, "decoder-memory": bench_decoder_memory}
 
 
 def main(argv=None) -> None:
@@ -109,9 +135,9 @@ def main(argv=None) -> None:
     for section in sections:
         rows = SECTIONS[section](model, x, args.batch, args.repeat)
         print(f"\n## {section}")
-        print(f"{'layers':<28} {'stage':<16} {'samples/s':>10}")
-        for what, stage, rate in rows:
-            print(f"{what:<28} {stage:<16} {rate:>10.1f}")
+        print(f"{'what':<36} {'stage':<16} {'value':>10} unit")
+        for what, stage, value, unit in rows:
+            print(f"{what:<36} {stage:<16} {value:>10.1f} {unit}")
 
 
 if __name__ == "__main__":

@@ -321,3 +321,19 @@ def test_activations_batched_equals_one_pass_and_counts():
     assert acts["unit3"].shape == (5, 5, 8)
     with pytest.raises(BadInput, match="no layer"):
         Activations(model, ["unit9"])
+
+
+def test_decode_batches_streams_the_same_numbers():
+    from tdf.diagnose.decoder import decode_batches
+    model = _res_tcn((4, 8), 2, 3, seed=5)
+    x = _inputs(5, 9, seed=12)
+    whole = decode(model, x, ["conv1", "unit5"])
+    sizes, parts = [], []
+    for xb, dec in decode_batches(model, x, ["conv1", "unit5"], batch_size=2):
+        sizes.append(len(xb))
+        parts.append(dec["unit5"])
+        assert list(dec) == ["conv1", "unit5"]
+    assert sizes == [2, 2, 1]
+    np.testing.assert_array_equal(np.concatenate(parts), whole["unit5"])
+    with pytest.raises(ValueError, match="no samples"):
+        decode(model, x[:0])

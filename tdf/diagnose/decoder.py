@@ -45,7 +45,7 @@ because of biases); callers that show a sample crop it to its length.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -267,6 +267,28 @@ def decode_from_activations(acts: Mapping[str, np.ndarray], weights: DecoderWeig
     return out
 
 
+def decode_batches(model: keras.Model, x, layers: Sequence[str] | None = None,
+                   stream: str | None = None, batch_size: int = 64,
+                   channels: Mapping[str, Sequence[int]] | None = None,
+                   indices: Sequence[int] | None = None
+                   ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Like `decode`, batch by batch: yields (input batch [B, T, 150], {layer: [B, T, 150]}).
+
+    Memory stays bounded by one batch whatever N is, so callers can stream decoded sequences
+    to disk or reduce them on the fly.
+    """
+    weights = decoder_weights(model, stream)
+    if layers is None:
+        layers = default_layers(model)
+    bases = list(dict.fromkeys(resolve_layer(weights, layer) for layer in layers))
+    channels = {resolve_layer(weights, k): v for k, v in (channels or {}).items()}
+    needed = weights.needed(bases)
+    extractor = Activations(model, [weights.outputs[name] for name in needed])
+    for xb, raw in extractor.iter(x, batch_size, indices):
+        acts = {name: raw[weights.outputs[name]] for name in needed}
+        yield xb, decode_from_activations(acts, weights, xb.shape[1], bases, channels)
+
+
 def decode(model: keras.Model, x, layers: Sequence[str] | None = None, stream: str | None = None,
            batch_size: int = 64, channels: Mapping[str, Sequence[int]] | None = None,
            indices: Sequence[int] | None = None,
@@ -283,21 +305,12 @@ def decode(model: keras.Model, x, layers: Sequence[str] | None = None, stream: s
 
     Returns {layer base name: float32 [N, T, 150]} with the mean skeleton added back.
     """
-    weights = decoder_weights(model, stream)
-    if layers is None:
-        layers = default_layers(model)
-    bases = list(dict.fromkeys(resolve_layer(weights, layer) for layer in layers))
-    channels = {resolve_layer(weights, k): v for k, v in (channels or {}).items()}
-    needed = weights.needed(bases)
-    extractor = Activations(model, [weights.outputs[name] for name in needed])
     if count_inputs(x, indices) == 0:
         raise ValueError("no samples to decode")
-    parts: dict[str, list[np.ndarray]] = {base: [] for base in bases}
-    for xb, raw in extractor.iter(x, batch_size, indices):
-        acts = {name: raw[weights.outputs[name]] for name in needed}
-        for base, value in decode_from_activations(acts, weights, xb.shape[1], bases,
-                                                   channels).items():
-            parts[base].append(value)
+    parts: dict[str, list[np.ndarray]] = {}
+    for xb, decoded in decode_batches(model, x, layers, stream, batch_size, channels, indices):
+        for base, value in decoded.items():
+            parts.setdefault(base, []).append(value)
         if on_batch is not None:
             on_batch(len(xb))
     return {base: np.concatenate(values) for base, values in parts.items()}
