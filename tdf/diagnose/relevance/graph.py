@@ -22,14 +22,16 @@ from tdf.models.names import model_kind, unit_indices
 
 @dataclass
 class Node:
-    """One layer: its name, op, input node names, numpy parameters, and whether its output is
-    known to be non-negative (ReLU output, or pooled / concatenated / dropped-out ReLU outputs)."""
+    """One layer: its name, op, input node names, numpy parameters, whether its output is known
+    to be non-negative (ReLU output, or pooled / concatenated / dropped-out ReLU outputs) and
+    whether all its inputs are (where LRP may use the z⁺/αβ rules)."""
 
     name: str
     op: str
     inputs: tuple[str, ...]
     params: dict = field(default_factory=dict)
     nonneg: bool = False
+    nonneg_input: bool = False
 
 
 def _np(value, dtype) -> np.ndarray:
@@ -80,9 +82,9 @@ def build_graph(model: keras.Model, dtype=np.float32) -> list[Node]:
     by_name: dict[str, Node] = {}
 
     def add(name, op, inputs, params=None):
-        nonneg = op == "relu" or (op in ("identity", "gap", "concat")
-                                  and all(by_name[i].nonneg for i in inputs))
-        node = Node(name, op, tuple(inputs), params or {}, nonneg)
+        nonneg_input = bool(inputs) and all(by_name[i].nonneg for i in inputs)
+        nonneg = op == "relu" or (op in ("identity", "gap", "concat") and nonneg_input)
+        node = Node(name, op, tuple(inputs), params or {}, nonneg, nonneg_input)
         nodes.append(node)
         by_name[name] = node
         return name

@@ -60,9 +60,9 @@ class _Rules:
         self.alpha, self.beta = alpha, alpha - 1.0
 
     def linear(self, x, z, r, node: Node, apply, adjoint):
-        """Dense/Conv: apply(x, W, bias) is the layer, adjoint(s, W) its transpose."""
+        """Dense/Conv: apply(x, W) is the layer without bias, adjoint(s, W) its transpose."""
         w = node.params["kernel"]
-        if self.relu_rule == "epsilon" or not node.params.get("nonneg_input"):
+        if self.relu_rule == "epsilon" or not node.nonneg_input:
             return x * adjoint(_divide(r, z, self.epsilon), w)
         wp, wn = np.maximum(w, 0), np.minimum(w, 0)
         zp, zn = apply(x, wp), apply(x, wn)
@@ -153,9 +153,6 @@ def lrp(model: keras.Model, x, target=None, *, epsilon: float = 0.01, relu_rule:
         raise ValueError(f"alpha must be a number ≥ 1 (β = α − 1), got {alpha!r}")
     dtype = np.dtype(dtype).type
     nodes = build_graph(model, dtype)
-    for node in nodes:
-        node.params["nonneg_input"] = bool(node.inputs) and all(
-            n.nonneg for n in nodes if n.name in node.inputs)
     rules = _Rules(float(epsilon), relu_rule, float(alpha))
     mean = mean_skeleton(model).astype(dtype)
     num_classes = nodes[-1].params["kernel"].shape[1]
