@@ -286,11 +286,11 @@ def test_wrong_counts(tmp_path):
     l2 = lines.copy(); l2[10] = l2[10] + " 7"                             # 13 fields (line 11)
     _bad(tmp_path, "\n".join(l2), 11, "13 fields")
     l2 = lines.copy(); l2[2] = "1 0 1 1 1 1 0 0.01 2"                     # 9 body fields
-    _bad(tmp_path, "\n".join(l2), 3, "9 fields")
+    _bad(tmp_path, "\n".join(l2), 3, "got 9 field(s)")
     l2 = lines.copy(); l2[1] = "-1"                                       # negative body count
     _bad(tmp_path, "\n".join(l2), 2, "non-negative integer")
     l2 = lines.copy(); l2[31] = l2[2]; l2[1] = "2"                        # 2 bodies declared, 1 there
-    _bad(tmp_path, "\n".join(l2), None, "S001C001P001R001A001")
+    _bad(tmp_path, "\n".join(l2), 30, "body-info line of body 2 of 2 in frame 0 (10 fields), got 1")
     frames = [[(1, person()), (1, person())]]                             # same bodyID twice
     _bad(tmp_path, skeleton_text(frames), 30, "appears twice")
 

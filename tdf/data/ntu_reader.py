@@ -146,11 +146,11 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
         i += 1
         body_counts[f] = min(nb, 32767)
         seen: set[int] = set()
-        for _ in range(nb):
+        for b in range(nb):
             if i >= n_lines:
                 raise SkeletonFormatError(f"truncated: the file ends inside frame {f} (line 1 "
                                           f"declares {n_frames} frames)", path, i + 1)
-            body_id = _body_id(lines[i], path, i + 1)
+            body_id = _body_id(lines[i], path, i + 1, f"body {b + 1} of {nb} in frame {f}")
             info_lines.append(lines[i])
             if body_id in seen:
                 raise SkeletonFormatError(f"bodyID {body_id} appears twice in frame {f}", path, i + 1)
@@ -196,11 +196,11 @@ def _raise_bad_character(raw: bytes, path) -> None:
                               path, ln)
 
 
-def _body_id(line: str, path, ln: int) -> int:
+def _body_id(line: str, path, ln: int, where: str) -> int:
     """bodyID (exact int) of a body-info line, after checking its number of fields."""
     if line.count(" ") != BODY_FIELDS - 1:
-        raise SkeletonFormatError(f"body-info line has {len(line.split(' '))} fields, expected "
-                                  f"{BODY_FIELDS}", path, ln)
+        raise SkeletonFormatError(f"expected the body-info line of {where} ({BODY_FIELDS} fields), "
+                                  f"got {len(line.split(' '))} field(s)", path, ln)
     bid = line[:line.index(" ")]
     if not bid.isdigit():
         raise SkeletonFormatError(f"bodyID must be a non-negative integer, got {bid!r}", path, ln)
