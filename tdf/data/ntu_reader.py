@@ -129,7 +129,7 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
             raise SkeletonFormatError(f"{what} must be a non-negative integer, got {s!r}", path, i + 1)
         return int(s)
 
-    n_frames = 0
+    n_frames = 0  # read by count_at's message; set from line 1 just below
     n_frames = count_at(0, "frame count")
     if n_frames > n_lines - 1:  # every frame needs at least its body-count line
         raise SkeletonFormatError(f"truncated: line 1 declares {n_frames} frames but the file has "
@@ -188,12 +188,18 @@ def _raise_bad_character(raw: bytes, path) -> None:
     m = _NOT_TEXT.search(raw)
     if m:
         raise SkeletonFormatError(f"binary or non-ASCII byte 0x{raw[m.start()]:02x} (not a text "
-                                  f"skeleton file)", path, raw.count(b"\n", 0, m.start()) + 1)
+                                  f"skeleton file)", path, _line_at(raw, m.start()))
     m = _NOT_NUMERIC.search(raw)
-    ln = raw.count(b"\n", 0, m.start()) + 1
-    line = raw.decode("ascii").splitlines()[ln - 1]
+    ln = _line_at(raw, m.start())
+    line = raw.splitlines()[ln - 1].decode("ascii")
     raise SkeletonFormatError(_describe_bad_line(line) or f"unexpected character {m.group().decode()!r}",
                               path, ln)
+
+
+def _line_at(raw: bytes, pos: int) -> int:
+    """1-based line of byte `pos`, counting lines as `splitlines` does (LF, CRLF or CR)."""
+    before = raw[:pos]
+    return len(before.splitlines()) + (pos == 0 or before[-1:] in (b"\n", b"\r"))
 
 
 def _body_id(line: str, path, ln: int, where: str) -> int:
