@@ -39,7 +39,7 @@ def train_options(f):
         click.option("--seed", type=int, default=None),
         click.option("--patience", type=int, default=None, help="Epochs without val-loss improvement before LR ÷ 10."),
         click.option("--early-stop", type=int, default=None,
-                     help="Stop after this many epochs without val-loss improvement; restores the best weights."),
+                     help="Stop after this many epochs without val-loss improvement and restore the best weights (0 = off)."),
         click.option("--jit/--no-jit", default=None, help="XLA compilation (default: on with a GPU, off on CPU)."),
         click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
                      help="Data-parallel training with tf.distribute."),

@@ -150,8 +150,10 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--max-frames must be ≥ 1, got {cfg.max_frames}")
     if cfg.patience < 1:
         bad(f"--patience must be ≥ 1, got {cfg.patience}")
-    if cfg.early_stop is not None and cfg.early_stop < 1:
-        bad(f"--early-stop must be ≥ 1, got {cfg.early_stop}")
+    if cfg.early_stop is not None and cfg.early_stop < 0:
+        bad(f"--early-stop must be ≥ 0 (0 = off), got {cfg.early_stop}")
+    if cfg.early_stop == 0:
+        cfg.early_stop = None
     if cfg.distribute not in DISTRIBUTE:
         bad(f"--distribute must be one of {', '.join(DISTRIBUTE)}, got {cfg.distribute!r}")
     cfg.filters = tuple(cfg.filters)

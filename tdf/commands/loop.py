@@ -1,0 +1,43 @@
+"""`tdf loop DATA.h5 --out DIR`: train → diagnose → fix in one command."""
+
+from __future__ import annotations
+
+import click
+
+from tdf.commands.train_options import overrides_from, train_options
+from tdf.console import get_output, output_options
+
+
+@click.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the three runs and the report.")
+@train_options
+@click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]),
+              help="Pictures of the diagnosis.")
+@click.option("--method", default="gradxinput", show_default=True, type=click.Choice(["gradxinput", "lrp", "occlusion"]))
+@click.option("--resume", is_flag=True, help="Reuse finished stages and continue an interrupted one.")
+@click.option("--force", is_flag=True, help="Replace existing runs in --out.")
+@output_options
+def loop(data, out, preset, config_file, render, method, resume, force, **kwargs):
+    """Train a baseline Res-TCN, diagnose it, and fix it with a Targeted Attention stream on the
+    recommended joint groups; writes DIR/baseline, DIR/diagnosis, DIR/fixed and DIR/report.html."""
+    from tdf.diagnose.pipeline import DiagnoseOptions
+    from tdf.loop import run_loop
+    output = get_output()
+    overrides = overrides_from(kwargs)
+    opts = DiagnoseOptions(render=render, method=method, seed=overrides.get("seed", 0))
+    s = run_loop(data, out, preset=preset, config_file=config_file, overrides=overrides, diagnose_options=opts,
+                 resume=resume, force=force, output=output)
+
+    def human(console):
+        b = s["baseline_metrics"]
+        console.print(f"baseline: top-1 {b['top1']:.3f}, mean class accuracy {b['mean_class_accuracy']:.3f}")
+        console.print(f"diagnosis recommends: {', '.join(s['recommended_groups']) or 'nothing'}")
+        if s.get("fixed_metrics"):
+            f = s["fixed_metrics"]
+            console.print(f"fixed:    top-1 {f['top1']:.3f}, mean class accuracy {f['mean_class_accuracy']:.3f}")
+            if s.get("targeted_mean"):
+                t = s["targeted_mean"]
+                console.print(f"targeted classes: {t['baseline']:.3f} → {t['fixed']:.3f}")
+        console.print(f"report: {s['report']}")
+    output.result(s, human)

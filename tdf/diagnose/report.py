@@ -1,0 +1,123 @@
+"""One self-contained HTML page for a diagnosis: every image embedded as a data URI, no
+network, readable offline and attachable to an issue or a paper review.
+
+The page carries a small script that checks, once loaded, that every embedded image decoded
+(`<body data-images-ok="N/M">`), which the browser test reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import mimetypes
+from pathlib import Path
+from typing import Any, Iterable
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
+color:#1d2430;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #dde;padding-bottom:.2rem}
+.muted{color:#667}table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #dde;padding:.25rem .6rem;
+text-align:left;font-size:.92rem}th{background:#f3f5f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.grid{display:flex;flex-wrap:wrap;gap:1rem}.card{border:1px solid #dde;border-radius:6px;padding:.6rem;background:#fff}
+.card img{max-width:100%;display:block}.card .cap{font-size:.85rem;color:#445;margin-top:.3rem}
+.rec{background:#fff4d6;padding:.6rem 1rem;border-left:4px solid #e0a800}
+code{background:#f3f5f9;padding:0 .25rem}
+"""
+
+CHECK_SCRIPT = """
+<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-images-ok', ok + '/' + imgs.length);
+});
+</script>
+"""
+
+
+def data_uri(path: str | Path) -> str:
+    """A file as a base64 data URI (PNG, GIF, …)."""
+    path = Path(path)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def img_card(path: str | Path, caption: str) -> str:
+    return (f'<div class="card"><img src="{data_uri(path)}" alt="{esc(caption)}">'
+            f'<div class="cap">{esc(caption)}</div></div>')
+
+
+def table(headers: Iterable[str], rows: Iterable[Iterable[Any]], numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(
+        f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>" for i, c in enumerate(r))
+        + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Page:
+    """Build an HTML page section by section."""
+
+    def __init__(self, title: str, subtitle: str = ""):
+        self.title = title
+        self.parts: list[str] = [f"<h1>{esc(title)}</h1>"]
+        if subtitle:
+            self.parts.append(f'<p class="muted">{esc(subtitle)}</p>')
+
+    def h2(self, text: str, anchor: str | None = None) -> None:
+        ident = f' id="{esc(anchor)}"' if anchor else ""
+        self.parts.append(f"<h2{ident}>{esc(text)}</h2>")
+
+    def p(self, text: str, cls: str | None = None) -> None:
+        c = f' class="{cls}"' if cls else ""
+        self.parts.append(f"<p{c}>{text}</p>")
+
+    def raw(self, fragment: str) -> None:
+        self.parts.append(fragment)
+
+    def images(self, items: Iterable[tuple[str | Path, str]]) -> None:
+        cards = [img_card(p, c) for p, c in items if p and Path(p).is_file()]
+        if cards:
+            self.parts.append('<div class="grid">' + "".join(cards) + "</div>")
+
+    def render(self) -> str:
+        return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<title>{esc(self.title)}</title><style>{CSS}</style></head><body>"
+                + "\n".join(self.parts) + CHECK_SCRIPT + "</body></html>\n")
+
+
+def ranking_chart(groups: list[dict], out_png: Path, title: str = "weak-group ranking") -> Path:
+    """Horizontal bars: score per group (rank 1 on top), with input/model separability beside."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    names = [g["name"] for g in groups][::-1]
+    score = np.array([g["score"] for g in groups][::-1])
+    inp = np.array([g["evidence"].get("input_separability", np.nan) for g in groups][::-1])
+    mod = np.array([g["evidence"].get("model_separability", np.nan) for g in groups][::-1])
+    y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.4))
+    ax.barh(y + 0.27, inp, height=0.25, color="#9ecae1", label="input separability")
+    ax.barh(y, mod, height=0.25, color="#c7c7c7", label="model separability")
+    ax.barh(y - 0.27, score, height=0.25, color="#d94801", label="score = input − model")
+    ax.set_yticks(y, names)
+    ax.axvline(0, color="#333", lw=0.8)
+    ax.set_xlabel("probe skill (0 = chance, 1 = perfect)")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png
+
+
+def json_block(obj: Any) -> str:
+    return f"<details><summary>JSON</summary><pre>{esc(json.dumps(obj, indent=2))}</pre></details>"

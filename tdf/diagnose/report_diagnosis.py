@@ -1,0 +1,72 @@
+"""The diagnosis page (`DIAG/report.html`): ranking, weak classes, decoded skeletons layer by
+layer, responses, primitives and relevance, all embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tdf.atomic import write_text
+from tdf.diagnose.report import Page, esc, json_block, ranking_chart, table
+
+
+def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
+    """Add the diagnosis sections to `page` (also used by the loop's combined report)."""
+    m = d.get("metrics") or {}
+    rec = d.get("recommended_groups") or []
+    page.p(f"Model <code>{esc(d['model_kind'])}</code> on <code>{esc(Path(d['data']).name)}</code>, "
+           f"{esc(d['split'])} split: top-1 {m.get('top1', 0):.3f}, mean class accuracy "
+           f"{m.get('mean_class_accuracy', 0):.3f} (n = {m.get('n')}).", "muted")
+    page.p("Recommended target for the fix: <b>" + esc(", ".join(rec) or "none (no group scores ≥ 0.2)")
+           + "</b>" + (f" &nbsp;→&nbsp; <code>tdf fix RUN --groups {esc(','.join(rec))}</code>" if rec else ""),
+           "rec")
+
+    page.h2("Weak-group ranking", "ranking")
+    chart = folder / "ranking.png"
+    if not chart.exists():
+        ranking_chart(d["groups"], chart)
+    page.images([(chart, "score = input separability − model separability, per joint group")])
+    page.p("A group ranks high when its motion alone separates the weak classes (input probe) "
+           "but the model's pooled features, with only that group moving, do not (model probe).",
+           "muted")
+    rows = [(g["rank"], g["name"], f"{g['score']:.3f}", f"{g['evidence'].get('input_separability', 0):.3f}",
+             f"{g['evidence'].get('model_separability', 0):.3f}",
+             f"{g['evidence']['relevance_share']:.3f}" if "relevance_share" in g["evidence"] else "")
+            for g in d["groups"]]
+    page.raw(table(["rank", "group", "score", "input sep.", "model sep.", "relevance share"], rows,
+                   numeric={0, 2, 3, 4, 5}))
+
+    page.h2("Weak classes and their confusions", "weak")
+    rows = [(w["class"], f"{w['accuracy']:.3f}",
+             ", ".join(f"{c} ({f:.0%})" for c, f in w["confused_with"])) for w in d["weak_classes"]]
+    page.raw(table(["class", "accuracy", "confused with"], rows, numeric={1}))
+
+    files = d.get("files") or {}
+    if files.get("decoded"):
+        page.h2("Decoded skeletons, layer by layer", "decoded")
+        page.p("The Feature Map Decoder turns each layer's responses back into a skeleton sequence "
+               "(eqs. 6, 7, 10). A weak class next to a well-learned one.", "muted")
+        page.images([(folder / f["file"], f"{f['class']} — {f['sample']}") for f in files["decoded"]])
+    if files.get("responses"):
+        page.h2("Filter responses", "responses")
+        page.images([(folder / p, Path(p).stem) for p in files["responses"]])
+    page.h2("Motion primitives (first-layer filters)", "primitives")
+    page.images([(folder / files["primitives"], "conv1 filters, time × joint dims")] if files.get("primitives") else [])
+    page.images([(folder / p, Path(p).stem) for p in files.get("primitive_gifs", [])])
+    rel = d.get("relevance") or {}
+    page.h2(f"Relevance ({rel.get('method', '')})", "relevance")
+    if rel.get("group_share_by_class"):
+        groups = list(next(iter(rel["group_share_by_class"].values())))
+        rows = [[c] + [f"{v[g]:.2f}" for g in groups] for c, v in rel["group_share_by_class"].items()]
+        page.raw(table(["class"] + groups, rows, numeric=set(range(1, len(groups) + 1))))
+    page.images([(folder / p, Path(p).stem) for p in rel.get("files", [])])
+
+
+def write_report(d: dict[str, Any], folder: Path, out_html: Path) -> Path:
+    """Write the self-contained diagnosis page."""
+    page = Page(f"tdf diagnosis — {Path(d['run']).name}", f"run {d['run']}")
+    diagnosis_sections(page, d, folder)
+    page.h2("diagnosis.json")
+    page.raw(json_block({k: d[k] for k in ("recommended_groups", "groups", "weak_classes")}))
+    write_text(out_html, page.render())
+    return out_html

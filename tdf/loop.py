@@ -1,0 +1,111 @@
+"""`tdf loop`: train → diagnose → fix in one go, with one page that shows the baseline's
+diagnosis and the comparison side by side.
+
+```
+DIR/baseline/     tdf train
+DIR/diagnosis/    tdf diagnose
+DIR/fixed/        tdf fix --diagnosis DIR/diagnosis
+DIR/report.html   diagnosis + comparison
+DIR/loop.json     the summary (paths and headline numbers)
+```
+With `--resume`, finished stages are reused and an interrupted one continues.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tdf.atomic import write_json, write_text
+from tdf.console import Output
+from tdf.errors import BadInput
+
+
+def _complete(run: Path) -> bool:
+    try:
+        return json.loads((run / "run.json").read_text()).get("status") == "complete"
+    except (OSError, ValueError):
+        return False
+
+
+def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str | None = None,
+             config_file: str | None = None, overrides: dict[str, Any] | None = None,
+             diagnose_options=None, resume: bool = False, force: bool = False,
+             output: Output | None = None) -> dict[str, Any]:
+    from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
+    from tdf.fix import fix_run
+    from tdf.train.config import resolve_config
+    from tdf.train.fit import fit_run
+
+    output = output or Output(quiet=True)
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not (resume or force):
+        raise BadInput("is not empty; pass --resume to continue a loop or --force to replace it", out)
+    out.mkdir(parents=True, exist_ok=True)
+    base, diag_dir, fixed = out / "baseline", out / "diagnosis", out / "fixed"
+    cfg = resolve_config(preset, config_file, overrides or {})
+
+    output.log(f"[bold]1/3 train[/] → {base}")
+    if resume and _complete(base):
+        output.log("  reusing the finished baseline")
+    else:
+        fit_run(data, base, cfg, resume=resume and (base / "run.json").exists(), force=force, output=output)
+
+    output.log(f"[bold]2/3 diagnose[/] → {diag_dir}")
+    opts = diagnose_options or DiagnoseOptions(seed=cfg.seed)
+    if resume and (diag_dir / "diagnosis.json").is_file():
+        output.log("  reusing the finished diagnosis")
+        diagnosis = json.loads((diag_dir / "diagnosis.json").read_text())
+    else:
+        diagnosis = run_diagnosis(base, data, diag_dir, opts, force=True, output=output)
+    summary: dict[str, Any] = {"data": str(Path(data).resolve()), "out": str(out), "baseline": str(base),
+                               "diagnosis": str(diag_dir), "fixed": None,
+                               "recommended_groups": diagnosis["recommended_groups"],
+                               "baseline_metrics": diagnosis["metrics"]}
+    cmp = None
+    if not diagnosis["recommended_groups"]:
+        output.warn("the diagnosis recommends no joint group; nothing to fix")
+    else:
+        output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {fixed}")
+        if resume and _complete(fixed) and (fixed / "comparison.json").is_file():
+            output.log("  reusing the finished fix")
+            cmp = json.loads((fixed / "comparison.json").read_text())
+        else:
+            cmp = fix_run(base, fixed, diagnosis=str(diag_dir / "diagnosis.json"), preset=preset,
+                          config_file=config_file, overrides=overrides, data=str(data),
+                          resume=resume and (fixed / "run.json").exists(), force=force, output=output)
+        summary["fixed"] = str(fixed)
+        summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
+        summary["targeted_classes"] = cmp["targeted_classes"]
+        summary["targeted_mean"] = cmp.get("targeted_mean")
+    write_loop_report(diagnosis, diag_dir, cmp, out / "report.html")
+    summary["report"] = str(out / "report.html")
+    write_json(out / "loop.json", summary)
+    return summary
+
+
+def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path) -> Path:
+    from tdf.diagnose.report import Page, table
+    from tdf.diagnose.report_diagnosis import diagnosis_sections
+    page = Page("tdf loop — train → diagnose → fix", f"data {diagnosis['data']}")
+    page.h2("Fix: baseline vs MS-Res-TCN", "comparison")
+    if cmp is None:
+        page.p("No joint group was recommended, so no fix was trained.")
+    else:
+        b, f = cmp["baseline"], cmp["fixed"]
+        marked = set(cmp["targeted_classes"])
+        rows = []
+        for c, acc in b["per_class_accuracy"].items():
+            fa = f["per_class_accuracy"].get(c)
+            if acc is not None and fa is not None:
+                rows.append((("★ " if c in marked else "") + c, f"{acc:.3f}", f"{fa:.3f}", f"{fa - acc:+.3f}"))
+        for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
+            rows.append((label, f"{b[key]:.3f}", f"{f[key]:.3f}", f"{f[key] - b[key]:+.3f}"))
+        page.p(f"TA stream on <b>{', '.join(cmp['groups'])}</b>; ★ marks the classes behind the targeted groups.")
+        page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
+    page.h2("Diagnosis of the baseline", "diagnosis")
+    diagnosis_sections(page, diagnosis, diag_dir)
+    write_text(out_html, page.render())
+    return out_html
