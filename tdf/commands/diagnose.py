@@ -1,0 +1,67 @@
+"""`tdf diagnose RUN [DATA.h5] --out DIAG`: look inside a trained model and rank weak joint groups."""
+
+from __future__ import annotations
+
+import click
+
+from tdf.console import get_output, output_options
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@click.command()
+@click.argument("run", type=click.Path(file_okay=False))
+@click.argument("data", required=False, type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Diagnosis folder to write.")
+@click.option("--layers", default=None, help="Layers to decode, e.g. conv1,unit4,unit7,unit10 (default: conv1 + each block's last unit).")
+@click.option("--classes", default=None, help="Classes to show (default: the weak ones + the best for contrast).")
+@click.option("--samples-per-class", default=2, show_default=True, type=int)
+@click.option("--groups", default=None, help="'standard' (default) or a TOML file of custom joint groups.")
+@click.option("--method", default="gradxinput", show_default=True,
+              type=click.Choice(["gradxinput", "lrp", "occlusion"]), help="Relevance rule.")
+@click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]))
+@click.option("--top-k", default=None, type=int, help="At most this many recommended groups.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]))
+@click.option("--stream", default=None, type=click.Choice(["main", "ta"]), help="Stream to decode for an MS-Res-TCN.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "names", "json"]),
+              help="'names': print only the recommended group names (comma-separated) for `tdf fix --groups`.")
+@click.option("--top", "top", default=None, type=int, help="With --format names: at most this many names.")
+@click.option("--force", is_flag=True, help="Replace an existing diagnosis in --out.")
+@output_options
+def diagnose(run, data, out, layers, classes, samples_per_class, groups, method, render, top_k, split,
+             stream, seed, fmt, top, force):
+    """Decode hidden layers, plot primitives/responses/relevance, rank the joint groups the model
+    fails to use, and write diagnosis.json and report.html into --out."""
+    from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
+    output = get_output()
+    opts = DiagnoseOptions(layers=_csv(layers), classes=_csv(classes), samples_per_class=samples_per_class,
+                           groups=groups, method=method, render=render, top_k=top_k, seed=seed, split=split,
+                           stream=stream)
+    d = run_diagnosis(run, data, out, opts, force=force, output=output)
+    if fmt == "names" and not output.json:
+        names = d["recommended_groups"][:top] if top else d["recommended_groups"]
+        if not names:
+            output.warn("no joint group has evidence of being unused (nothing recommended)")
+        click.echo(",".join(names))
+        return
+    summary = {"out": d["out"], "recommended_groups": d["recommended_groups"],
+               "groups": [{k: g[k] for k in ("name", "rank", "score", "evidence")} for g in d["groups"]],
+               "weak_classes": d["weak_classes"], "report": f"{d['out']}/report.html"}
+
+    def human(console):
+        from rich.table import Table
+        t = Table(title="joint groups, weakest first", title_justify="left")
+        for col in ("rank", "group", "score", "input sep.", "model sep."):
+            t.add_column(col, justify="right" if col != "group" else "left")
+        for g in d["groups"]:
+            ev = g["evidence"]
+            t.add_row(str(g["rank"]), g["name"], f"{g['score']:.3f}", f"{ev['input_separability']:.3f}",
+                      f"{ev['model_separability']:.3f}")
+        console.print(t)
+        console.print("weak classes: " + ", ".join(f"{w['class']} ({w['accuracy']:.2f})" for w in d["weak_classes"]))
+        console.print(f"recommended: {', '.join(d['recommended_groups']) or 'none'}")
+        console.print(f"report: {d['out']}/report.html")
+    output.result(summary, human)

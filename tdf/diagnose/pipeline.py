@@ -1,0 +1,275 @@
+"""`tdf diagnose` as a library call: everything written into the diagnosis folder.
+
+```
+DIAG/diagnosis.json     ranking, weak classes, evidence (schema 1, design.md)
+DIAG/decoded.npz        x [N,T,150], names, labels, one [N,T,150] array per decoded layer
+DIAG/decoded/*.gif      input + decoded layers side by side, per shown sample
+DIAG/primitives.png     first-layer filters as time × joint-dim heatmaps (+ primitives/*.gif)
+DIAG/responses/*.png    filter response magnitudes per class
+DIAG/relevance/*.gif    skeletons with joints coloured by relevance; relevance/groups.png
+DIAG/ranking.png        the ranking chart
+DIAG/report.html        one self-contained page with all of it
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tdf import __version__
+from tdf.atomic import atomic_path, write_json
+from tdf.console import Output
+from tdf.data.layout import COMPOSITES, GROUPS, group_mask, resolve_groups
+from tdf.errors import BadInput
+
+DIAGNOSIS_SCHEMA = 1
+METHODS = ("gradxinput", "lrp", "occlusion")
+
+
+@dataclass
+class DiagnoseOptions:
+    layers: list[str] | None = None          # decoder layers; None → conv1 + the last unit of each block
+    classes: list[str] | None = None         # shown classes; None → weak ones + the best for contrast
+    samples_per_class: int = 2
+    groups: str | None = None                # None/"standard" or a TOML file of custom groups
+    method: str = "gradxinput"
+    render: str = "gif"                      # gif | mp4 | none
+    top_k: int | None = None
+    seed: int = 0
+    split: str = "test"
+    stream: str | None = None                # for MS models: "main" (default) or "ta"
+    per_class_ranking: int = 60
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _relevance(method: str):
+    if method == "gradxinput":
+        from tdf.diagnose.relevance.gradient_x_input import gradient_x_input
+        return gradient_x_input
+    if method == "lrp":
+        from tdf.diagnose.relevance.lrp import lrp
+        return lrp
+    raise BadInput(f"unknown relevance --method {method!r}; choose from {', '.join(METHODS)}")
+
+
+def _group_shares(values: np.ndarray, groups: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """Share of |relevance| per group (of the total over all joints), from [N, T, 150]."""
+    total = np.abs(values).sum()
+    if total <= 0:
+        return {g: 0.0 for g in groups}
+    return {g: float(np.abs(values[..., group_mask(g, groups)]).sum() / total) for g in groups}
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | None, out_dir: str | os.PathLike,
+                  opts: DiagnoseOptions, force: bool = False, output: Output | None = None) -> dict[str, Any]:
+    """Diagnose the model of `run_dir` on its data; returns the diagnosis document."""
+    from tdf.data.store import open_store
+    from tdf.diagnose.decoder import decode, default_layers
+    from tdf.diagnose.ranking import diagnose_ranking, select_samples
+    from tdf.diagnose.weak_classes import best_classes
+    from tdf.models import model_kind
+    from tdf.train.evaluate import evaluate_model
+    from tdf.train.run import (RunPaths, check_model_matches_data, data_fingerprint, load_model,
+                               read_run_json, run_split)
+
+    output = output or Output(quiet=True)
+    t_start = time.perf_counter()
+    if opts.render not in ("gif", "mp4", "none"):
+        raise BadInput(f"--render must be gif, mp4 or none, got {opts.render!r}")
+    if opts.samples_per_class < 1:
+        raise BadInput("--samples-per-class must be ≥ 1")
+    if opts.method not in METHODS:
+        raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHODS)}")
+    groups = resolve_groups(opts.groups)
+    paths = RunPaths(run_dir)
+    info = read_run_json(run_dir)
+    model = load_model(paths.model)
+    kind = model_kind(model)
+    stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)
+    data_path = Path(data_path or info["data"])
+
+    out = Path(out_dir)
+    if (out / "diagnosis.json").exists() and not force:
+        raise BadInput("already holds a diagnosis; pass --force to replace it", out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with open_store(data_path) as store:
+            check_model_matches_data(model, store, info, paths.model)
+            if data_fingerprint(store) != info.get("data_fingerprint"):
+                raise BadInput(f"data {data_path} is not the data run {paths.root} was trained on; "
+                               f"diagnose needs the run's own split")
+            split = run_split(store, info)
+            indices = split.part(opts.split)
+            frames = int(info.get("frames") or store.T)
+            metrics_path = paths.metrics(opts.split)
+            if metrics_path.is_file():
+                metrics = json.loads(metrics_path.read_text())
+            else:
+                output.log(f"no {metrics_path.name} in the run: evaluating the {opts.split} split first")
+                metrics = evaluate_model(model, store, indices, opts.split, paths, frames, output=output)
+
+            # 1. ranking
+            output.log("ranking joint groups (probe gap)…")
+            ranking = diagnose_ranking(model, store, indices, metrics, groups, seed=opts.seed,
+                                       per_class=opts.per_class_ranking, frames=frames)
+            from tdf.diagnose.ranking import recommend
+            custom = opts.groups not in (None, "standard")
+            ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
+                                                      composites={} if custom else COMPOSITES)
+
+            # 2. shown classes and samples
+            weak_names = [w["class"] for w in ranking["weak_classes"]]
+            if opts.classes:
+                unknown = [c for c in opts.classes if c not in store.class_names]
+                if unknown:
+                    raise BadInput(f"unknown class(es) {', '.join(unknown)} in --classes", data_path)
+                shown = list(opts.classes)
+            else:
+                shown = weak_names[:3] + best_classes(metrics, 1, exclude=set(weak_names))
+            ids = [store.class_names.index(c) for c in shown]
+            sel = select_samples(store.label, indices, ids, opts.samples_per_class, opts.seed)
+            x = store.read(sel, frames=frames)
+            labels = store.label[sel]
+            names = [store.names[i] for i in sel]
+            lengths = store.length[sel]
+
+            # 3. decoder
+            layers = opts.layers or list(default_layers(model))
+            output.log(f"decoding layers {', '.join(layers)} for {len(sel)} samples…")
+            decoded = decode(model, x, layers=layers, stream=stream)
+            with open(work / "decoded.npz", "wb") as f:
+                np.savez_compressed(f, x=x, names=np.array(names), labels=labels, lengths=lengths,
+                                    class_names=np.array(store.class_names), **decoded)
+
+            # 4. relevance on the shown samples and on the ranking's samples (group shares)
+            output.log(f"relevance ({opts.method})…")
+            relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, groups,
+                                                   opts, work, metrics)
+
+            # 5. pictures
+            pictures = _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream,
+                                 work, output)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+    rel_by_group = relevance_summary.get("group_share_weak", {})
+    for g in ranking["groups"]:
+        if g["name"] in rel_by_group:
+            g["evidence"]["relevance_share"] = round(rel_by_group[g["name"]], 6)
+    diagnosis = {
+        "schema": DIAGNOSIS_SCHEMA, "created_by": f"tdf {__version__}",
+        "run": str(paths.root.resolve()), "data": str(data_path.resolve()),
+        "data_fingerprint": info.get("data_fingerprint"), "model_kind": kind, "stream": stream,
+        "split": opts.split, "metrics": {k: metrics.get(k) for k in ("top1", "top5", "mean_class_accuracy", "n")},
+        "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
+        "recommended_groups": ranking["recommended_groups"],
+        "method": {"ranking": "probe gap: input motion-probe skill − model pooled-feature probe skill "
+                              "(only the group moving), 5-fold CV logistic probes",
+                   "relevance": opts.method, "seed": opts.seed},
+        "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
+        "decoded": {"layers": layers, "samples": names, "classes": shown},
+        "relevance": relevance_summary, "files": pictures,
+        "seconds": round(time.perf_counter() - t_start, 2),
+    }
+    write_json(work / "diagnosis.json", diagnosis)
+    from tdf.diagnose.report_diagnosis import write_report
+    write_report(diagnosis, work, work / "report.html")
+    # Move the finished folder into place (replacing an old diagnosis only with --force).
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(work, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(work, out)
+    diagnosis["out"] = str(out)
+    return diagnosis
+
+
+def _relevance_section(model, store, x, labels, names, lengths, shown, groups, opts, work: Path,
+                       metrics) -> dict[str, Any]:
+    """Relevance of the shown samples for their true class: group shares and GIFs."""
+    if opts.method == "occlusion":
+        from tdf.diagnose.relevance.occlusion import group_occlusion
+        occ = group_occlusion(model, x, groups=groups, target=labels)
+        effects = np.asarray(occ.values if hasattr(occ, "values") else occ)
+        names_g = list(groups)
+        share = {g: float(np.abs(effects[:, i]).mean()) for i, g in enumerate(names_g)}
+        return {"method": "occlusion", "group_effect_mean": share, "group_share_weak": share}
+    attribution = _relevance(opts.method)(model, x, target=labels)
+    values = attribution.values
+    per_class = {}
+    for c in shown:
+        m = labels == store.class_names.index(c)
+        if m.any():
+            per_class[c] = _group_shares(values[m], groups)
+    shares_all = _group_shares(values, groups)
+    out = {"method": opts.method, "explained": "true class logit", "group_share_by_class": per_class,
+           "group_share_weak": shares_all, "files": []}
+    if opts.render != "none":
+        from tdf.diagnose.relevance.aggregate import relevance_gif
+        rel_dir = work / "relevance"
+        rel_dir.mkdir(exist_ok=True)
+        for i, name in enumerate(names[: len(shown)]):
+            t = int(lengths[i])
+            path = rel_dir / f"{_safe(name)}.{opts.render}"
+            relevance_gif(x[i, :t], values[i, :t], path,
+                          title=f"{name} ({store.class_names[labels[i]]}) relevance")
+            out["files"].append(str(path.relative_to(work)))
+    return out
+
+
+def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream, work: Path,
+              output: Output) -> dict[str, Any]:
+    """Decoded GIFs, primitives, responses and the ranking chart; returns relative paths."""
+    from tdf.diagnose.primitives import primitive_gif, primitive_heatmaps, first_layer_filters
+    from tdf.diagnose.responses import filter_responses, plot_class_responses
+    files: dict[str, Any] = {"decoded": [], "primitives": None, "primitive_gifs": [], "responses": []}
+    primitive_heatmaps(model, work / "primitives.png", stream=stream)
+    files["primitives"] = "primitives.png"
+    if opts.render != "none":
+        from tdf.render import render_sequences_grid
+        (work / "decoded").mkdir(exist_ok=True)
+        seen = set()
+        for i, name in enumerate(names):
+            cls = store.class_names[labels[i]]
+            if cls in seen:
+                continue
+            seen.add(cls)
+            t = int(lengths[i])
+            seqs = {"input": x[i, :t], **{f"decoded {k}": v[i, :t] for k, v in decoded.items()}}
+            path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
+            render_sequences_grid(seqs, path, title=f"{name}: {cls}")
+            files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
+        (work / "primitives").mkdir(exist_ok=True)
+        kernel = first_layer_filters(model, stream=stream)
+        order = np.argsort(-np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), axis=0))[:3]
+        for f in order:
+            path = work / "primitives" / f"filter{int(f):03d}.{opts.render}"
+            primitive_gif(model, int(f), path, stream=stream)
+            files["primitive_gifs"].append(str(path.relative_to(work)))
+    # responses of the last unit, per shown class
+    from tdf.diagnose.decoder import default_layers
+    last = default_layers(model)[-1]
+    resp = filter_responses(model, x, last, stream=stream)
+    by_class = {c: resp[labels == store.class_names.index(c)] for c in shown
+                if (labels == store.class_names.index(c)).any()}
+    written = plot_class_responses(by_class, work / "responses", layer=last)
+    files["responses"] = [str(Path(p).relative_to(work)) for p in written]
+    return files

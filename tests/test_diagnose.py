@@ -1,0 +1,118 @@
+"""`tdf diagnose` on a tiny trained run: files, schema, determinism, names for pipelines, exit
+codes, and the report in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from toy_data import make_toy_store
+
+TINY = ["--filters", "4,8,16", "--units-per-block", "1", "--kernel-size", "3", "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from click.testing import CliRunner
+    from tdf.cli import cli
+    root = tmp_path_factory.mktemp("diag")
+    data = make_toy_store(root / "toy.h5", classes=4, per_class=12, frames=16)
+    r = CliRunner().invoke(cli, ["--quiet", "train", str(data), "--out", str(root / "run"), "--epochs", "3",
+                                 "--seed", "0", *TINY], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def diag(run, tmp_path_factory):
+    from click.testing import CliRunner
+    from tdf.cli import cli
+    out = tmp_path_factory.mktemp("d") / "diag"
+    r = CliRunner().invoke(cli, ["--quiet", "diagnose", str(run), "--out", str(out), "--render", "none",
+                                 "--samples-per-class", "2"], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+def test_diagnosis_files_and_schema(diag):
+    d = json.loads((diag / "diagnosis.json").read_text())
+    assert d["schema"] == 1 and d["split"] == "test" and d["model_kind"] == "res_tcn"
+    assert len(d["groups"]) == 8
+    assert [g["rank"] for g in d["groups"]] == list(range(1, 9))
+    scores = [g["score"] for g in d["groups"]]
+    assert scores == sorted(scores, reverse=True)
+    for g in d["groups"]:
+        assert {"name", "rank", "score", "evidence", "classes"} <= set(g)
+        ev = g["evidence"]
+        assert g["score"] == pytest.approx(ev["input_separability"] - ev["model_separability"], abs=1e-5)
+    assert d["weak_classes"] and all("confused_with" in w for w in d["weak_classes"])
+    assert isinstance(d["recommended_groups"], list)
+    for name in ("report.html", "ranking.png", "primitives.png", "decoded.npz"):
+        assert (diag / name).is_file(), name
+    assert list((diag / "responses").glob("*.png"))
+
+
+def test_decoded_npz(diag):
+    z = np.load(diag / "decoded.npz")
+    n = len(z["names"])
+    assert z["x"].shape == (n, 16, 150)
+    for layer in ("conv1", "unit2", "unit3", "unit4"):
+        assert z[layer].shape == (n, 16, 150), layer
+
+
+def test_same_seed_same_ranking(run, diag, tmp_path, invoke):
+    r = invoke("--quiet", "diagnose", run, "--out", tmp_path / "again", "--render", "none", "--samples-per-class", "2")
+    assert r.exit_code == 0, r.stderr
+    a = json.loads((diag / "diagnosis.json").read_text())
+    b = json.loads((tmp_path / "again" / "diagnosis.json").read_text())
+    assert a["groups"] == b["groups"] and a["recommended_groups"] == b["recommended_groups"]
+
+
+def test_names_format_and_exit_codes(run, diag, tmp_path, invoke):
+    d = json.loads((diag / "diagnosis.json").read_text())
+    r = invoke("diagnose", run, "--out", tmp_path / "n", "--render", "none", "--format", "names", "--top", "1")
+    assert r.exit_code == 0
+    assert r.stdout.strip() == ",".join(d["recommended_groups"][:1])
+    before = (diag / "diagnosis.json").read_bytes()
+    r = invoke("diagnose", run, "--out", diag, "--render", "none")
+    assert r.exit_code == 2 and "--force" in r.stderr
+    assert (diag / "diagnosis.json").read_bytes() == before
+    r = invoke("diagnose", tmp_path / "nope", "--out", tmp_path / "x")
+    assert r.exit_code == 2 and "nope" in r.stderr
+    r = invoke("diagnose", run, "--out", tmp_path / "y", "--classes", "no_such_class", "--render", "none")
+    assert r.exit_code == 2 and "no_such_class" in r.stderr
+    bad = tmp_path / "g.toml"
+    bad.write_text('[groups]\nhand = ["Pinky"]\n')
+    r = invoke("diagnose", run, "--out", tmp_path / "z", "--groups", bad, "--render", "none")
+    assert r.exit_code == 2 and "Pinky" in r.stderr
+
+
+def _browser():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    return None
+
+
+def test_report_opens_in_headless_browser(diag, tmp_path):
+    exe = _browser()
+    if exe is None:
+        pytest.skip("no headless chromium on this machine")
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
+           (diag / "report.html").as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=180).stdout
+    assert "Weak-group ranking" in dom
+    d = json.loads((diag / "diagnosis.json").read_text())
+    assert all(g["name"] in dom for g in d["groups"])
+    m = re.search(r'data-images-ok="(\d+)/(\d+)"', dom)
+    assert m, "the page's load check did not run"
+    ok, total = map(int, m.groups())
+    assert total >= 3 and ok == total, f"{ok} of {total} images rendered"
