@@ -77,3 +77,9 @@ def test_recommend_merges_composites():
     rows[1]["score"] = 0.2
     assert recommend(rows) == ["right_hand"]
     assert recommend([{"name": "head", "score": 0.05}]) == []
+
+
+def test_probe_on_constant_features_is_chance():
+    y = np.repeat([0, 1], 10)
+    r = probe_accuracy(np.zeros((20, 6)), y, seed=0)
+    assert r["skill"] == 0.0

@@ -37,7 +37,7 @@ def _lda_fit_predict(xtr, ytr, xte, n_classes: int, shrinkage: float) -> np.ndar
                       for c in range(n_classes)])
     within = xtr - means[ytr]
     cov = within.T @ within / max(n - n_classes, 1)
-    target = np.trace(cov) / d
+    target = max(np.trace(cov) / d, 1e-6)  # constant features: fall back to the identity
     cov = (1 - shrinkage) * cov + shrinkage * target * np.eye(d)
     w = np.linalg.solve(cov, means.T)                         # [d, C]
     prior = np.log(np.maximum(np.bincount(ytr, minlength=n_classes), 1) / n)
