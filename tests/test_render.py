@@ -1,0 +1,76 @@
+"""Rendering: GIF frame counts, PNG strips, both bodies, joint colours, the command's errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tdf.data.store import Sample, StoreWriter
+from tdf.render import render_sequence, render_sequences_grid
+
+
+def _person(t=12, two=False):
+    rng = np.random.default_rng(0)
+    x = np.zeros((t, 2, 25, 3), np.float32)
+    base = rng.normal(0, 0.2, (25, 3)).astype(np.float32)
+    base[:, 2] += 3.0
+    for i in range(t):
+        x[i, 0] = base + 0.01 * i
+        if two:
+            x[i, 1] = base + np.array([0.8, 0, 0], np.float32)
+    return x
+
+
+@pytest.fixture
+def store(tmp_path):
+    p = tmp_path / "d.h5"
+    with StoreWriter(p, 20, ["wave", "hug"], source="test") as w:
+        w.append(Sample(_person(12), 0, "S001C001P001R001A023"))
+        w.append(Sample(_person(9, two=True), 1, "S001C001P001R001A055"))
+    return p
+
+
+def test_gif_has_one_frame_per_frame(tmp_path):
+    import imageio.v3 as iio
+    out = render_sequence(_person(12), tmp_path / "a.gif", title="t")
+    frames = iio.imread(out)
+    assert frames.shape[0] == 12 and frames.shape[-1] == 3
+    out = render_sequence(_person(12), tmp_path / "b.gif", every=3)
+    assert iio.imread(out).shape[0] == 4
+
+
+def test_png_strip_and_two_bodies_and_colours(tmp_path):
+    import imageio.v3 as iio
+    one = iio.imread(render_sequence(_person(9), tmp_path / "one.png"))
+    two = iio.imread(render_sequence(_person(9, two=True), tmp_path / "two.png"))
+    assert one.shape == two.shape and one.shape[1] > 3 * one.shape[0]  # a strip: wide
+    # the second body is drawn in red: more reddish pixels with two bodies
+    red = lambda im: int(((im[..., 0] > 180) & (im[..., 1] < 100) & (im[..., 2] < 100)).sum())
+    assert red(two) > red(one) + 50
+    c = iio.imread(render_sequence(_person(9), tmp_path / "c.png", joint_colors=np.linspace(0, 1, 25)))
+    assert c.shape == one.shape and not np.array_equal(c, one)
+
+
+def test_grid(tmp_path):
+    import imageio.v3 as iio
+    out = render_sequences_grid({"input": _person(6), "decoded": _person(6) * 1.1}, tmp_path / "g.gif")
+    frames = iio.imread(out)
+    assert frames.shape[0] == 6 and frames.shape[2] > frames.shape[1]
+
+
+def test_render_command(store, tmp_path, invoke):
+    import imageio.v3 as iio
+    r = invoke("render", store, "--index", 1, "--out", tmp_path / "s.gif")
+    assert r.exit_code == 0, r.stderr
+    assert iio.imread(tmp_path / "s.gif").shape[0] == 9
+    r = invoke("render", store, "--name", "S001C001P001R001A023", "--out", tmp_path / "s.png")
+    assert r.exit_code == 0 and (tmp_path / "s.png").is_file()
+    before = (tmp_path / "s.gif").read_bytes()
+    r = invoke("render", store, "--index", 0, "--out", tmp_path / "s.gif")
+    assert r.exit_code == 2 and "--force" in r.stderr and (tmp_path / "s.gif").read_bytes() == before
+    r = invoke("render", store, "--index", 5, "--out", tmp_path / "x.gif")
+    assert r.exit_code == 2 and "outside 0..1" in r.stderr
+    r = invoke("render", store, "--name", "nope", "--out", tmp_path / "x.gif")
+    assert r.exit_code == 2 and "nope" in r.stderr and "d.h5" in r.stderr
+    r = invoke("render", store, "--index", 0, "--out", tmp_path / "x.avi")
+    assert r.exit_code == 2 and ".gif" in r.stderr
