@@ -1,0 +1,291 @@
+"""Unit dissection (papers/action-netdissect.txt, after Network Dissection) on skeletons.
+
+*Concepts* are joint-group motion events, per frame: group g is "moving" at frame t when its
+own speed is above the data set's `concept_quantile` of that group's speeds over all valid
+frames. "Own" speed: each joint's velocity minus the velocity of the joint its group hangs
+from (a hand relative to its elbow, a leg relative to the hip centre), averaged over the
+group's joints and both bodies — so a hand carried by a raised arm is not "moving", a waving
+hand is. Optional direction concepts: "g rising"/"g falling" when the group's mean vertical
+own velocity is above/below the data set's `concept_quantile` / 1 − `concept_quantile`
+quantile. Velocities are first differences over valid frames (frame 0 repeats frame 1).
+
+*Units*: every channel of a layer's output X_l. A unit is "on" where its activation exceeds
+its own `unit_quantile` over all valid positions of the data set (NetDissect's T_k).
+
+*Time resolution*: a unit of a strided block sees fewer steps than the input. The concept is
+brought to the unit's resolution by pooling: a coarse step is "on" when at least half of the
+input frames of its window are on; a coarse step is valid when any frame of its window is.
+(Upsampling the activation instead would invent in-between activations.)
+
+*Score*: temporal IoU |U ∧ C| / |U ∨ C| over all valid positions of all samples, per unit ×
+concept; a unit is interpretable for its best concept when that IoU ≥ `iou_threshold`.
+
+*Decision — thresholds*: NetDissect's top 0.5 % unit threshold and IoU 0.04 do not transfer:
+with a concept on ~20 % of the frames, a unit on 0.5 % of them can reach IoU 0.025 at most.
+We use the same top quantile for units and concepts (0.8: both on 20 % of the valid steps);
+two independent masks at that rate have an expected IoU of 0.04/0.36 ≈ 0.11 (`chance_iou`),
+so the default `iou_threshold` 0.2 is about twice chance, and a perfect detector scores 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from tdf.data.layout import BONES, GROUPS, N_BODIES, N_COORDS, N_JOINTS, group_joints
+from tdf.diagnose.features import valid_mask
+
+PARENT = {child: parent for child, parent in BONES}
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def to_resolution(a: np.ndarray, t_out: int) -> np.ndarray:
+    """Window means of a [N, T, ...] over `t_out` equal windows of the time axis → [N, t_out, ...].
+
+    Coarse step i averages input frames ⌊i·T/t_out⌋ … ⌈(i+1)·T/t_out⌉ − 1 (never empty), the
+    frames a `same`-padded strided conv centres step i on.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    t_in = a.shape[1]
+    if t_out == t_in:
+        return a
+    if not 1 <= t_out <= t_in:
+        raise ValueError(f"cannot pool {t_in} time steps to {t_out}")
+    starts = np.floor(np.arange(t_out) * t_in / t_out).astype(np.int64)
+    ends = np.maximum(np.ceil(np.arange(1, t_out + 1) * t_in / t_out).astype(np.int64), starts + 1)
+    csum = np.concatenate([np.zeros_like(a[:, :1]), np.cumsum(a, axis=1)], axis=1)
+    shape = (1, t_out) + (1,) * (a.ndim - 2)
+    return (csum[:, ends] - csum[:, starts]) / (ends - starts).reshape(shape)
+
+
+def valid_at(valid: np.ndarray, t_out: int) -> np.ndarray:
+    """bool [N, t_out]: a coarse step is valid when any input frame of its window is."""
+    return to_resolution(valid.astype(np.float64), t_out) > 0
+
+
+# ----------------------------------------------------------------------------- concepts
+
+
+def _attachments(joints: Sequence[int]) -> list[int | None]:
+    """For each joint of a group, the first ancestor outside the group (None for the root)."""
+    inside = set(joints)
+    out = []
+    for j in joints:
+        a = PARENT.get(j)
+        while a is not None and a in inside:
+            a = PARENT.get(a)
+        out.append(a)
+    return out
+
+
+def own_velocity(x: np.ndarray, joints: Sequence[int]) -> np.ndarray:
+    """[N, T, bodies, len(joints), 3]: velocity of each joint minus that of its attachment."""
+    n, t, _ = x.shape
+    p = np.asarray(x, np.float64).reshape(n, t, N_BODIES, N_JOINTS, N_COORDS)
+    v = np.diff(p, axis=1)
+    v = np.concatenate([v[:, :1], v], axis=1) if t > 1 else np.zeros_like(p)
+    attach = _attachments(joints)
+    own = v[:, :, :, list(joints)]
+    base = np.stack([v[:, :, :, a] if a is not None else np.zeros_like(v[:, :, :, 0]) for a in attach], axis=3)
+    return own - base
+
+
+def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
+                 directions: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(concept names, values [N, T, K], valid [N, T]) before thresholding.
+
+    Per group: own speed (mean |v| over its joints and both bodies); with `directions`, also
+    the mean vertical own velocity (for "rising"/"falling"). Padded frames and the frame
+    right after them are invalid (their differences mix data and padding).
+    """
+    x = np.asarray(x)
+    groups = dict(GROUPS) if groups is None else dict(groups)
+    valid = valid_mask(x)
+    pair_ok = valid.copy()
+    pair_ok[:, 1:] &= valid[:, :-1]
+    names, values = [], []
+    for g in groups:
+        v = own_velocity(x, group_joints(g, groups))                     # [N, T, B, J, 3]
+        present = np.abs(x.reshape(*x.shape[:2], N_BODIES, -1)).sum(-1) > 0   # [N, T, B]
+        speed = np.linalg.norm(v, axis=-1).mean(axis=-1)                  # [N, T, B]
+        n_bodies = np.maximum(present.sum(-1), 1)
+        names.append(f"{g} moving")
+        values.append((speed * present).sum(-1) / n_bodies)
+        if directions:
+            vy = (v[..., 1].mean(axis=-1) * present).sum(-1) / n_bodies
+            names += [f"{g} rising", f"{g} falling"]
+            values += [vy, -vy]
+    return names, np.stack(values, axis=-1), pair_ok
+
+
+def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
+                  quantile: float = 0.8, directions: bool = False,
+                  thresholds: np.ndarray | None = None
+                  ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(names, masks bool [N, T, K], valid [N, T], thresholds [K]).
+
+    Thresholds are the `quantile` of each concept's values over the valid frames of `x`
+    (the data set), unless given (to apply a data set's thresholds to one sample).
+    """
+    if not 0 < quantile < 1:
+        raise ValueError(f"concept quantile must be in (0, 1), got {quantile!r}")
+    names, values, valid = group_motion(x, groups, directions)
+    if thresholds is None:
+        if not valid.any():
+            raise ValueError("no valid frames to set concept thresholds on")
+        thresholds = np.quantile(values[valid], quantile, axis=0)
+    masks = (values > np.asarray(thresholds)) & valid[..., None]
+    return names, masks, valid, np.asarray(thresholds, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------- units
+
+
+def unit_masks(acts: np.ndarray, valid: np.ndarray, quantile: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """(on bool [N, T_l, C], thresholds [C]): each unit above its own `quantile` over the valid
+    positions of all samples. `valid` is [N, T_l]."""
+    if not 0 < quantile < 1:
+        raise ValueError(f"unit quantile must be in (0, 1), got {quantile!r}")
+    acts = np.asarray(acts)
+    if not valid.any():
+        raise ValueError("no valid time steps to set unit thresholds on")
+    thr = np.quantile(acts[valid], quantile, axis=0)
+    return (acts > thr) & valid[..., None], thr
+
+
+def iou(units: np.ndarray, concepts: np.ndarray) -> np.ndarray:
+    """[C, K] IoU of every unit mask with every concept mask; both [M, C] / [M, K] bool over the
+    same M positions. An empty union gives 0."""
+    u = np.asarray(units, dtype=np.float64)
+    c = np.asarray(concepts, dtype=np.float64)
+    inter = u.T @ c
+    union = u.sum(0)[:, None] + c.sum(0)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def chance_iou(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Expected IoU of independent masks with on-rates p [C] and q [K]: pq / (p + q − pq)."""
+    p = np.asarray(p, np.float64)[:, None]
+    q = np.asarray(q, np.float64)[None, :]
+    den = p + q - p * q
+    return np.divide(p * q, den, out=np.zeros_like(den * 1.0), where=den > 0)
+
+
+@dataclass(frozen=True)
+class DissectOptions:
+    concept_quantile: float = 0.8
+    unit_quantile: float = 0.8
+    iou_threshold: float = 0.2
+    directions: bool = False
+
+
+def dissect_layer(acts: np.ndarray, valid_in: np.ndarray, concepts: np.ndarray, names: Sequence[str],
+                  opts: DissectOptions = DissectOptions()) -> dict:
+    """Dissect one layer: acts [N, T_l, C], valid_in [N, T] (input frames), concepts [N, T, K].
+
+    Returns {"units": C, "interpretable": n, "iou": [C, K], "best": [{unit, concept, iou}], …}.
+    """
+    t_l = acts.shape[1]
+    valid = valid_at(valid_in, t_l)
+    on_c = (to_resolution(concepts.astype(np.float64), t_l) >= 0.5) & valid[..., None]
+    on_u, thr = unit_masks(acts, valid, opts.unit_quantile)
+    scores = iou(on_u[valid], on_c[valid])
+    rate_u = on_u[valid].mean(0)
+    rate_c = on_c[valid].mean(0)
+    best = np.argmax(scores, axis=1)
+    best_iou = scores[np.arange(len(best)), best]
+    units = []
+    for k in range(acts.shape[-1]):
+        ok = bool(best_iou[k] >= opts.iou_threshold and best_iou[k] > 0)
+        units.append({"unit": k, "concept": names[best[k]] if ok else None,
+                      "best_concept": names[best[k]], "iou": round(float(best_iou[k]), 4),
+                      "interpretable": ok})
+    per_concept = {name: sum(1 for u in units if u["concept"] == name) for name in names}
+    return {"units": int(acts.shape[-1]), "time_steps": int(t_l),
+            "interpretable": sum(u["interpretable"] for u in units),
+            "concepts_found": sorted([c for c, n in per_concept.items() if n], key=lambda c: -per_concept[c]),
+            "units_per_concept": per_concept, "unit_results": units,
+            "concept_rate": {n: round(float(r), 4) for n, r in zip(names, rate_c)},
+            "chance_iou": {n: round(float(v), 4) for n, v in zip(names, chance_iou([rate_u.mean()], rate_c)[0])},
+            "iou": np.round(scores, 4).tolist(), "unit_thresholds": np.round(thr, 6).tolist(),
+            "unit_rate_mean": round(float(rate_u.mean()), 4)}
+
+
+def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: str | None = None,
+            groups: Mapping[str, Sequence[str]] | None = None, opts: DissectOptions = DissectOptions(),
+            batch_size: int = 64, on_batch: Callable[[int], None] | None = None) -> dict:
+    """Dissect `layers` ("conv1", "unit{l}"; default `default_dissect_layers`) of `model` (one
+    stream of an MS model) on the samples x [N, T, 150]. Returns the dissection document."""
+    from tdf.diagnose.activations import Activations
+    from tdf.diagnose.decoder import base_name, output_layers
+    outputs = output_layers(model, stream)
+    bases = [base_name(outputs, l) for l in (layers or default_dissect_layers(model, stream))]
+    bases = list(dict.fromkeys(bases))
+    x = np.asarray(x, np.float32)
+    names, concepts, valid, thresholds = concept_masks(x, groups, opts.concept_quantile, opts.directions)
+    acts = Activations(model, [outputs[b] for b in bases]).run(x, batch_size, on_batch=on_batch)
+    result = {"stream": stream, "samples": int(len(x)), "concepts": names,
+              "concept_thresholds": dict(zip(names, np.round(thresholds, 6).tolist())),
+              "options": {"concept_quantile": opts.concept_quantile, "unit_quantile": opts.unit_quantile,
+                          "iou_threshold": opts.iou_threshold, "directions": opts.directions,
+                          "concept": "joint-group own speed (relative to its attachment joint) above the "
+                                     "data set's quantile, per frame",
+                          "resolution": "concepts pooled to the unit's time steps (on if ≥ half the window)"},
+              "layers": {}}
+    for b in bases:
+        result["layers"][b] = dissect_layer(acts[outputs[b]], valid, concepts, names, opts)
+    return result
+
+
+def default_dissect_layers(model, stream: str | None = None) -> list[str]:
+    """conv1, each block's last unit and the unit before the last (the concept path needs it)."""
+    from tdf.diagnose.decoder import default_layers
+    from tdf.models import unit_indices
+    units = unit_indices(model)
+    extra = [f"unit{units[-2]}"] if len(units) > 1 else []
+    layers = list(default_layers(model))
+    return sorted(dict.fromkeys(layers + extra), key=lambda b: 1 if b == "conv1" else int(b[4:]))
+
+
+def unit_concepts(dissection: Mapping | None, layer: str) -> dict[int, dict]:
+    """{unit: {"concept": name | None, "iou": …}} for one dissected layer (empty if absent)."""
+    if not dissection or layer not in dissection.get("layers", {}):
+        return {}
+    return {u["unit"]: {"concept": u["concept"], "best_concept": u["best_concept"], "iou": u["iou"]}
+            for u in dissection["layers"][layer]["unit_results"]}
+
+
+def summary(dissection: Mapping) -> dict:
+    """The per-layer table without the unit × concept matrices (for diagnosis.json)."""
+    return {"stream": dissection["stream"], "samples": dissection["samples"], "options": dissection["options"],
+            "layers": {b: {k: v[k] for k in ("units", "interpretable", "concepts_found", "units_per_concept")}
+                       for b, v in dissection["layers"].items()}}
+
+
+def dissection_chart(dissection: Mapping, out_png, title: str = "units per concept") -> str:
+    """Grouped bars: interpretable units per concept, one bar colour per dissected layer."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(dissection["concepts"])
+    layers = list(dissection["layers"])
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names) + 2), 3.6))
+    width = 0.8 / max(len(layers), 1)
+    y = np.arange(len(names))
+    for i, b in enumerate(layers):
+        counts = [dissection["layers"][b]["units_per_concept"].get(n, 0) for n in names]
+        d = dissection["layers"][b]
+        ax.bar(y + i * width - 0.4 + width / 2, counts, width,
+               label=f"{b} ({d['interpretable']}/{d['units']} interpretable)")
+    ax.set_xticks(y, names, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("interpretable units")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return str(out_png)

@@ -1,0 +1,239 @@
+"""Class Feature Pyramids (papers/class-feature-pyramids.txt §3) through a Res-TCN stream.
+
+For a class c, which channels of each unit output X_l carry it, from the classifier down:
+
+1. Top level (eq. 1–2): a* = ā ⊙ W[:, c], ā the class's mean pooled feature (the classifier's
+   input: `pool` of head_relu(head_bn(X_L)), the stream's slice of it for an MS model), min-max
+   normalised over channels; channels with a* ≥ θ are selected on X_L.
+2. Back-step through unit l (X_l = S(X_{l−1}) + conv(ReLU(BN(X_{l−1})))), for each selected
+   output channel j (eq. 3): the residual conv kernel pooled over its taps, w'[i, j] = Σ_taps
+   K[:, i, j], times the conv's input activations pooled over valid frames, a'[i] (the
+   `unit{l}_relu` output — what the kernel really multiplies), a*_j[i] = a'[i]·w'[i, j],
+   min-max normalised over i, keep i with a*_j[i] ≥ θ. A 1×1 shortcut conv S is a second,
+   parallel branch back-stepped the same way with the unit's input X_{l−1} pooled; an identity
+   shortcut passes j itself through (the paper's tensors of ones, §3.4). A channel of X_{l−1}
+   is selected when any branch of any selected j selects it.
+3. Repeat down to `depth` levels (X_L, X_{L−1}, …, at most down to X_1 = conv1's output).
+
+*Decisions*: "pool over taps" is the sum (the kernel's response to a constant input), so the
+k-tap conv and the 1-tap shortcut are on the same scale; a constant score vector (max = min)
+normalises to all ones. Class activations are averaged over the given samples of the class
+(valid frames only, via the same window rule as the dissection). MS-Res-TCN pipes bring in the
+other stream; the back-step stays inside the chosen stream and ignores them.
+
+The result is a per-level DAG (a tree with shared children): each level lists its selected
+channels, how many parents selected each (the paper's layer-wise view, §3.3) and, per parent,
+its children by branch (the kernel-wise view). The selected channels of each level can be
+decoded to skeleton sequences with the Feature Map Decoder (`decode_pyramid`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import keras
+import numpy as np
+
+from tdf.diagnose.dissect import valid_at
+from tdf.diagnose.features import valid_mask
+from tdf.errors import BadInput
+
+DEFAULT_THETA = 0.6   # mid of the paper's 0.55–0.7 (Table 1: 0.6 for 4 of its 6 networks)
+
+
+@dataclass(frozen=True)
+class UnitWeights:
+    """Unit l's residual conv pooled over taps (in, out) and its 1×1 shortcut (in, out) or None."""
+
+    index: int
+    conv: np.ndarray
+    shortcut: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class BackStepWeights:
+    """The weights a stream's back-step needs: classifier rows [C_L, K] and every unit, ascending."""
+
+    classifier: np.ndarray
+    units: tuple[UnitWeights, ...]
+    stream: str | None
+    layers: Mapping[str, str]      # base names "conv1", "unit{l}" → model layer of X_l
+    conv_inputs: Mapping[int, str]  # l → layer whose output the unit's conv multiplies
+
+    def base(self, level: int) -> str:
+        """Base name of X_level (1 → conv1)."""
+        return "conv1" if level == 1 else f"unit{level}"
+
+
+def _numpy(v) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64)
+
+
+def stream_slice(model: keras.Model, stream: str | None) -> slice:
+    """Rows of the classifier kernel that read `stream`'s pooled channels."""
+    if stream is None:
+        return slice(None)
+    width_main = model.get_layer("main_head_relu").output.shape[-1]
+    width_ta = model.get_layer("ta_head_relu").output.shape[-1]
+    return slice(0, width_main) if stream == "main" else slice(width_main, width_main + width_ta)
+
+
+def backstep_weights(model: keras.Model, stream: str | None = None) -> BackStepWeights:
+    """Read the classifier rows and every unit's pooled kernels of `stream` (None for a Res-TCN)."""
+    from tdf.diagnose.decoder import output_layers
+    from tdf.models import layer_name, unit_indices
+    outputs = output_layers(model, stream)
+    names = {layer.name for layer in model.layers}
+    kernel = _numpy(model.get_layer("classifier").kernel)
+    units, conv_inputs = [], {}
+    for l in unit_indices(model):
+        conv = _numpy(model.get_layer(layer_name(model, f"unit{l}_conv", stream)).kernel).sum(axis=0)
+        short_name = layer_name(model, f"unit{l}_shortcut", stream)
+        short = _numpy(model.get_layer(short_name).kernel).sum(axis=0) if short_name in names else None
+        units.append(UnitWeights(l, conv, short))
+        conv_inputs[l] = layer_name(model, f"unit{l}_relu", stream)
+    return BackStepWeights(kernel[stream_slice(model, stream)], tuple(units), stream, outputs, conv_inputs)
+
+
+# ----------------------------------------------------------------------------- pooled activations
+
+
+def pooled_activations(model: keras.Model, x: np.ndarray, stream: str | None = None,
+                       weights: BackStepWeights | None = None, batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Per sample, everything the back-step multiplies, pooled over valid frames:
+
+    {"feature": [N, C_L] (the classifier's input, stream slice), "conv_in{l}": [N, C_{l−1}]
+    (unit l's `unit{l}_relu` output), "x{l}": [N, C_l] (X_l, l = 1 … L)}.
+    """
+    from tdf.diagnose.activations import Activations
+    weights = weights or backstep_weights(model, stream)
+    rows = stream_slice(model, stream)
+    want = {"feature": "pool"}
+    want.update({f"conv_in{l}": name for l, name in weights.conv_inputs.items()})
+    levels = [1] + [u.index for u in weights.units]
+    want.update({f"x{l}": weights.layers[weights.base(l)] for l in levels})
+    extractor = Activations(model, list(dict.fromkeys(want.values())))
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in want}
+    for xb, acts in extractor.iter(np.asarray(x, np.float32), batch_size):
+        valid = valid_mask(xb)
+        for key, layer in want.items():
+            a = acts[layer]
+            if key == "feature":
+                parts[key].append(a[:, rows].astype(np.float64))
+                continue
+            v = valid_at(valid, a.shape[1])[..., None]
+            parts[key].append((a * v).sum(1) / np.maximum(v.sum(1), 1))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def class_mean(pooled: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
+    """Mean over the samples `rows` (indices or bool mask) of every pooled vector."""
+    out = {}
+    for k, v in pooled.items():
+        sel = v[rows]
+        if len(sel) == 0:
+            raise ValueError("no samples of the class to average")
+        out[k] = sel.mean(axis=0)
+    return out
+
+
+# ----------------------------------------------------------------------------- back-step
+
+
+def minmax(v: np.ndarray, axis: int = 0) -> np.ndarray:
+    """(v − min) / (max − min) along `axis`; a constant vector gives all ones (eq. 1)."""
+    v = np.asarray(v, np.float64)
+    lo = v.min(axis=axis, keepdims=True)
+    span = v.max(axis=axis, keepdims=True) - lo
+    return np.divide(v - lo, span, out=np.ones_like(v), where=span > 0)
+
+
+def _select(scores: np.ndarray, theta: float) -> list[list[int]]:
+    """Per column of scores [in, n_parents]: the rows with min-max score ≥ θ."""
+    keep = minmax(scores, axis=0) >= theta
+    return [np.flatnonzero(keep[:, k]).tolist() for k in range(keep.shape[1])]
+
+
+def class_pyramid(weights: BackStepWeights, pooled: Mapping[str, np.ndarray], cls: int,
+                  theta: float = DEFAULT_THETA, depth: int | None = None) -> dict:
+    """The back-step of class `cls` from the class's mean pooled vectors (`class_mean`).
+
+    Returns {"class_index", "theta", "levels": [{"layer", "channels", "scores"|"connections",
+    "children"}]}; level 0 is X_L, each next level one unit down; `depth` levels at most
+    (None: down to conv1). `children` maps a parent channel (as a string, JSON keys) to its
+    selected channels per branch ("conv", "shortcut", "identity").
+    """
+    if not 0 <= theta <= 1:
+        raise ValueError(f"theta must be in [0, 1], got {theta!r}")
+    n_levels = len(weights.units) + 1
+    depth = n_levels if depth is None else int(depth)
+    if depth < 1:
+        raise ValueError(f"depth must be ≥ 1, got {depth!r}")
+    depth = min(depth, n_levels)
+    if not 0 <= cls < weights.classifier.shape[1]:
+        raise ValueError(f"class index {cls} outside 0 … {weights.classifier.shape[1] - 1}")
+    top = np.asarray(pooled["feature"], np.float64) * weights.classifier[:, cls]
+    score = minmax(top)
+    selected = np.flatnonzero(score >= theta).tolist()
+    top_unit = weights.units[-1].index if weights.units else 1
+    levels = [{"layer": weights.base(top_unit), "channels": selected,
+               "scores": {str(i): round(float(score[i]), 4) for i in selected}}]
+    for unit in list(reversed(weights.units))[:depth - 1]:
+        l = unit.index
+        parents = levels[-1]["channels"]
+        children: dict[str, dict[str, list[int]]] = {str(j): {} for j in parents}
+        if parents:
+            conv = pooled[f"conv_in{l}"][:, None] * unit.conv[:, parents]
+            for j, kids in zip(parents, _select(conv, theta)):
+                children[str(j)]["conv"] = kids
+            if unit.shortcut is not None:
+                short = pooled[f"x{l - 1}"][:, None] * unit.shortcut[:, parents]
+                for j, kids in zip(parents, _select(short, theta)):
+                    children[str(j)]["shortcut"] = kids
+            else:
+                for j in parents:
+                    children[str(j)]["identity"] = [j]
+        counts: dict[int, int] = {}
+        for branches in children.values():
+            for i in set().union(*map(set, branches.values())):
+                counts[i] = counts.get(i, 0) + 1
+        levels.append({"layer": weights.base(l - 1), "channels": sorted(counts),
+                       "connections": {str(i): counts[i] for i in sorted(counts)}, "children": children})
+    return {"class_index": int(cls), "theta": theta, "stream": weights.stream, "levels": levels}
+
+
+def pyramids(model: keras.Model, x: np.ndarray, labels: np.ndarray, classes: Sequence[int],
+             class_names: Sequence[str], stream: str | None = None, theta: float = DEFAULT_THETA,
+             depth: int | None = None, batch_size: int = 64) -> dict[str, dict]:
+    """{class name: pyramid} for the given class indices, from the samples x of those classes."""
+    weights = backstep_weights(model, stream)
+    pooled = pooled_activations(model, x, stream, weights, batch_size)
+    labels = np.asarray(labels)
+    out = {}
+    for c in classes:
+        rows = np.flatnonzero(labels == c)
+        if not len(rows):
+            raise BadInput(f"no samples of class {class_names[c]!r} to build its pyramid from")
+        p = class_pyramid(weights, class_mean(pooled, rows), int(c), theta, depth)
+        p["class"] = class_names[c]
+        p["samples"] = int(len(rows))
+        out[class_names[c]] = p
+    return out
+
+
+def decode_pyramid(model: keras.Model, x: np.ndarray, pyramid: Mapping, stream: str | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Decode each level's selected channels of x [N, T, 150] → {layer: [N, T, 150]} (levels
+    with no selected channel are left out)."""
+    from tdf.diagnose.decoder import decode
+    levels = [lv for lv in pyramid["levels"] if lv["channels"]]
+    if not levels:
+        return {}
+    return decode(model, x, layers=[lv["layer"] for lv in levels], stream=stream,
+                  channels={lv["layer"]: lv["channels"] for lv in levels})
+
+
+def level_summary(p: Mapping) -> list[dict]:
+    """[{layer, n, channels}] per level, for tables."""
+    return [{"layer": lv["layer"], "n": len(lv["channels"]), "channels": lv["channels"]} for lv in p["levels"]]
