@@ -38,6 +38,7 @@ from tdf.data.layout import BONES, GROUPS, N_BODIES, N_COORDS, N_JOINTS, group_j
 from tdf.diagnose.features import valid_mask
 
 PARENT = {child: parent for child, parent in BONES}
+MIN_SPEED = 1e-4   # m/frame: below this a group counts as still whatever the quantile says
 
 
 # ----------------------------------------------------------------------------- time
@@ -129,7 +130,8 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
     """(names, masks bool [N, T, K], valid [N, T], thresholds [K]).
 
     Thresholds are the `quantile` of each concept's values over the valid frames of `x`
-    (the data set), unless given (to apply a data set's thresholds to one sample).
+    (the data set), unless given (to apply a data set's thresholds to one sample); a concept is
+    never on below `MIN_SPEED` (so float noise of a still group does not count).
     """
     if not 0 < quantile < 1:
         raise ValueError(f"concept quantile must be in (0, 1), got {quantile!r}")
@@ -138,7 +140,8 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
         if not valid.any():
             raise ValueError("no valid frames to set concept thresholds on")
         thresholds = np.quantile(values[valid], quantile, axis=0)
-    masks = (values > np.asarray(thresholds)) & valid[..., None]
+    floor = np.maximum(np.asarray(thresholds), MIN_SPEED)   # a still group is never "moving"
+    masks = (values > floor) & valid[..., None]
     return names, masks, valid, np.asarray(thresholds, dtype=np.float64)
 
 
