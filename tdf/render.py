@@ -97,7 +97,8 @@ class _Panel:
 
 
 def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], out_path, title: str, fps: int,
-            every: int, max_frames: int | None, view, force: bool, strip: int = 8) -> Path:
+            every: int, max_frames: int | None, view, force: bool, strip: int = 8,
+            shared_limits: bool = True) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -127,7 +128,8 @@ def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], ou
         return out
     import imageio.v2 as imageio
     fig = plt.figure(figsize=(3.2 * k, 3.4))
-    panels = [_Panel(fig, (1, k, i + 1), seq, label, center, half, view, colors)
+    limits = [(center, half) if shared_limits else _limits([seq]) for seq in seqs]
+    panels = [_Panel(fig, (1, k, i + 1), seq, label, *limits[i], view, colors)
               for i, (seq, (_, label, colors)) in enumerate(zip(seqs, panels_data))]
     if title:
         fig.suptitle(title, fontsize=9)
@@ -165,9 +167,11 @@ def render_sequence(x, out_path: str | os.PathLike, title: str = "", fps: int = 
 
 def render_sequences_grid(seqs: Mapping[str, np.ndarray], out_path: str | os.PathLike, title: str = "",
                           fps: int = 15, every: int = 1, max_frames: int | None = 150,
-                          view: tuple[float, float] = (15.0, -70.0), force: bool = True) -> Path:
-    """Several sequences side by side, sharing limits and time (e.g. input and decoded layers)."""
+                          view: tuple[float, float] = (15.0, -70.0), force: bool = True,
+                          shared_limits: bool = False) -> Path:
+    """Several sequences side by side in time (e.g. input and decoded layers). Each panel has its
+    own fixed limits unless `shared_limits` (decoded sequences can differ in scale from the input)."""
     if not seqs:
         raise BadInput("nothing to render")
     return _render([(v, k, None) for k, v in seqs.items()], out_path, title, fps, every, max_frames, view, force,
-                   strip=6)
+                   strip=6, shared_limits=shared_limits)

@@ -69,6 +69,21 @@ def _group_shares(values: np.ndarray, groups: dict[str, tuple[str, ...]]) -> dic
     return {g: float(np.abs(values[..., group_mask(g, groups)]).sum() / total) for g in groups}
 
 
+GIF_FRAMES = 40  # frames per animation in a diagnosis (evenly spaced): keeps rendering to seconds
+
+
+def _display(decoded: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A decoded sequence for drawing: a body absent from the input is not drawn (the decoder
+    fills every dim with mean + C·X, which is meaningless where the input had no body)."""
+    out = decoded.copy()
+    body = x.reshape(len(x), 2, -1)
+    shown = out.reshape(len(out), 2, -1)
+    for b in range(2):
+        if not np.abs(body[:, b]).any():
+            shown[:, b] = 0
+    return out
+
+
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
@@ -230,7 +245,7 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
             t = int(lengths[i])
             path = rel_dir / f"{_safe(name)}.{opts.render}"
             relevance_gif(x[i, :t], values[i, :t], path,
-                          title=f"{name} ({store.class_names[labels[i]]}) relevance")
+                          title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES)
             out["files"].append(str(path.relative_to(work)))
     return out
 
@@ -253,9 +268,9 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
                 continue
             seen.add(cls)
             t = int(lengths[i])
-            seqs = {"input": x[i, :t], **{f"decoded {k}": v[i, :t] for k, v in decoded.items()}}
+            seqs = {"input": x[i, :t], **{f"decoded {k}": _display(v[i, :t], x[i, :t]) for k, v in decoded.items()}}
             path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
-            render_sequences_grid(seqs, path, title=f"{name}: {cls}")
+            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES)
             files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
         (work / "primitives").mkdir(exist_ok=True)
         kernel = first_layer_filters(model, stream=stream)
