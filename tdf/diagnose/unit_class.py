@@ -13,7 +13,8 @@ z_w − z_t = Σ_k p_k (W[k, w] − W[k, t]) + (b_w − b_t), p the pooled featu
 contribution p_k (W[k, w] − W[k, t]) says how much it pushed the wrong class over the true
 one. One level down, the units i of X_{L−1} feeding a unit j are scored like the pyramid's
 back-step on this sample: a'[i]·Σ_taps K[:, i, j] through the residual conv (a' the conv's
-pooled input), plus the shortcut (a 1×1 conv: x'[i]·S[i, j]; identity: x'[j] for i = j).
+pooled input), plus a 1×1 shortcut conv (x'[i]·S[i, j]); an identity shortcut only carries
+unit j itself up (reported as `carried`, not ranked).
 With a dissection, every unit on the path carries its concept — the concept path.
 """
 
@@ -51,21 +52,23 @@ def mistake_contributions(feature: np.ndarray, readout: np.ndarray, true: int, w
 
 
 def feeders(weights: BackStepWeights, pooled: Mapping[str, np.ndarray], unit: int, level: int,
-            top: int = 3) -> list[dict]:
+            top: int = 3) -> tuple[list[dict], float | None]:
     """The `top` channels of X_{level−1} feeding channel `unit` of X_level most, on one sample's
-    pooled vectors (`pooled_activations` row). Each: {unit, contribution, conv, shortcut}."""
+    pooled vectors (`pooled_activations` row): ([{unit, contribution, conv, shortcut}], carried).
+
+    Ranked by the residual conv plus a 1×1 shortcut. An identity shortcut only carries the
+    same channel up (x'[unit], returned as `carried`, else None): it says "this unit was already
+    there one layer down", not which other units built it, so it is not ranked.
+    """
     uw = next(u for u in weights.units if u.index == level)
     conv = pooled[f"conv_in{level}"] * uw.conv[:, unit]
     x_in = pooled[f"x{level - 1}"]
-    if uw.shortcut is not None:
-        short = x_in * uw.shortcut[:, unit]
-    else:
-        short = np.zeros_like(conv)
-        short[unit] = x_in[unit]
+    short = x_in * uw.shortcut[:, unit] if uw.shortcut is not None else np.zeros_like(conv)
+    carried = None if uw.shortcut is not None else round(float(x_in[unit]), 5)
     total = conv + short
     order = np.argsort(-total, kind="stable")[:top]
     return [{"unit": int(i), "contribution": round(float(total[i]), 5), "conv": round(float(conv[i]), 5),
-             "shortcut": round(float(short[i]), 5)} for i in order]
+             "shortcut": round(float(short[i]), 5)} for i in order], carried
 
 
 def concept_path(model: keras.Model, x: np.ndarray, true: int, wrong: int, class_names: Sequence[str],
@@ -97,10 +100,12 @@ def concept_path(model: keras.Model, x: np.ndarray, true: int, wrong: int, class
                  "best_concept": concepts_last.get(int(k), {}).get("best_concept"),
                  "iou": concepts_last.get(int(k), {}).get("iou")}
         if levels:
+            found, carried = feeders(weights, pooled, int(k), last, top_feeders)
+            entry["carried"] = carried
             entry["feeders"] = [dict(f, concept=concepts_below.get(f["unit"], {}).get("concept"),
                                      best_concept=concepts_below.get(f["unit"], {}).get("best_concept"),
                                      iou=concepts_below.get(f["unit"], {}).get("iou"))
-                                for f in feeders(weights, pooled, int(k), last, top_feeders)]
+                                for f in found]
         units.append(entry)
     kernel = np.asarray(keras.ops.convert_to_numpy(model.get_layer("classifier").kernel), np.float64)
     bias_layer = model.get_layer("classifier")

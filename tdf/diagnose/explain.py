@@ -1,0 +1,115 @@
+"""Explain one sample of a run: prediction, relevance per joint group and the concept path.
+
+`explain_sample(run, name)` loads the run's model and data, and returns:
+
+- the top-k prediction (softmax probabilities) and the true class;
+- relevance per joint group: gradient × input for the predicted class, each group's share of
+  the sample's total |relevance| (tdf.diagnose.relevance);
+- the concept path (tdf.diagnose.unit_class): for a mistake, the last-layer units that pushed
+  the predicted class over the true one most, and the units one layer down feeding them; for
+  a correct prediction, the units that put it ahead of the runner-up. Units carry their
+  concepts from a dissection: the one in `dissection` (a dissection.json, or a diagnosis
+  folder holding one, made on the same stream) or, without it, one computed on the fly on up
+  to `dissect_samples` samples of the run's test split.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tdf.errors import BadInput
+
+
+def _sample_index(store, name: str) -> int:
+    try:
+        return store.index_of(name)
+    except BadInput:
+        near = difflib.get_close_matches(name, store.names, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise BadInput(f"no sample named {name!r} in the data ({store.n} samples){hint}", store.path) from None
+
+
+def load_dissection(path: str | os.PathLike) -> dict:
+    """A dissection.json (or a diagnosis folder holding one), with clear errors."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "dissection.json"
+    if not p.is_file():
+        raise BadInput("no dissection.json here (run `tdf diagnose` with the dissect view)", p)
+    try:
+        d = json.loads(p.read_text())
+    except ValueError as e:
+        raise BadInput(f"not valid JSON ({e})", p) from None
+    if "layers" not in d or "concepts" not in d:
+        raise BadInput("not a tdf dissection (no 'layers'/'concepts')", p)
+    return d
+
+
+def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathLike | None = None, *,
+                   stream: str | None = None, dissection: str | os.PathLike | None = None, top: int = 3,
+                   path_units: int = 5, dissect_samples: int = 256, seed: int = 0) -> dict[str, Any]:
+    """Everything `tdf explain` prints, as a JSON-ready dict (see the module docstring)."""
+    from tdf.data.layout import GROUPS
+    from tdf.data.store import open_store
+    from tdf.diagnose.dissect import dissect
+    from tdf.diagnose.relevance import gradient_x_input, group_shares
+    from tdf.diagnose.unit_class import concept_path
+    from tdf.models import model_kind
+    from tdf.train.run import RunPaths, check_model_matches_data, load_model, read_run_json, run_split
+
+    if top < 1:
+        raise BadInput(f"--top must be ≥ 1, got {top}")
+    info = read_run_json(run_dir)
+    paths = RunPaths(run_dir)
+    model = load_model(paths.model)
+    kind = model_kind(model)
+    if kind == "res_tcn" and stream is not None:
+        raise BadInput(f"--stream applies to an MS-Res-TCN; {paths.model} is a Res-TCN")
+    stream = stream or ("main" if kind == "ms_res_tcn" else None)
+    data_path = Path(data or info["data"])
+    if not data_path.is_file():
+        raise BadInput("data file not found (pass DATA)", data_path)
+    given = load_dissection(dissection) if dissection else None
+    if given is not None and given.get("stream") != stream:
+        raise BadInput(f"the dissection is of stream {given.get('stream')!r}, not {stream!r}", dissection)
+    frames = int(info.get("frames") or 0) or None
+    with open_store(data_path) as store:
+        check_model_matches_data(model, store, info, paths.model)
+        i = _sample_index(store, sample)
+        frames = frames or store.T
+        x = store.read([i], frames=frames)
+        true = int(store.label[i])
+        names = list(store.class_names)
+        if given is None:
+            try:
+                test = np.asarray(run_split(store, info).part("test"))
+            except (BadInput, KeyError):
+                test = np.arange(store.n)
+            rng = np.random.default_rng(seed)
+            pick = np.sort(rng.choice(test, size=min(dissect_samples, len(test)), replace=False))
+            given = dissect(model, store.read(pick, frames=frames), stream=stream)
+            source = f"computed on {len(pick)} samples of the test split"
+        else:
+            source = str(dissection)
+    probs = np.asarray(model(x, training=False), np.float64)[0]
+    order = np.argsort(-probs, kind="stable")
+    pred = int(order[0])
+    other = true if pred != true else int(order[1])
+    attribution = gradient_x_input(model, x, target=np.array([pred]))
+    gnames, shares = group_shares(attribution.values, GROUPS)
+    path = concept_path(model, x, true=other, wrong=pred, class_names=names, stream=stream,
+                        dissection=given, top=path_units)
+    return {"run": str(paths.root), "data": str(data_path), "sample": sample, "model_kind": kind, "stream": stream,
+            "true": names[true], "predicted": names[pred], "correct": pred == true,
+            "top": [[names[c], round(float(probs[c]), 4)] for c in order[:top]],
+            "relevance": {"method": "gradient_x_input", "class": names[pred],
+                          "group_share": {g: round(float(s), 4) for g, s in zip(gnames, shares[0])}},
+            "concept_path": dict(path, question=(f"why {names[pred]} and not {names[true]}" if pred != true
+                                                 else f"why {names[pred]} ahead of the runner-up {names[other]}")),
+            "dissection": source}

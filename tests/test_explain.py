@@ -1,0 +1,87 @@
+"""`tdf explain` on a tiny trained run: the JSON document, agreement with the model, the human
+text, a saved dissection, and exit code 2 with a clear message for every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from toy_data import make_toy_store
+
+TINY = ["--filters", "4,8,16", "--units-per-block", "1", "--kernel-size", "3", "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from click.testing import CliRunner
+    from tdf.cli import cli
+    root = tmp_path_factory.mktemp("explain")
+    data = make_toy_store(root / "toy.h5", classes=3, per_class=8, frames=16)
+    r = CliRunner().invoke(cli, ["--quiet", "train", str(data), "--out", str(root / "run"), "--epochs", "2",
+                                 "--seed", "0", *TINY], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    return root / "run"
+
+
+def _names(run):
+    from tdf.data.store import open_store
+    info = json.loads((run / "run.json").read_text())
+    with open_store(info["data"]) as s:
+        return list(s.names), info["data"]
+
+
+def test_explain_json(run, invoke):
+    import keras
+    from tdf.data.store import open_store
+    names, data = _names(run)
+    r = invoke("--json", "explain", run, names[0], "--dissect-samples", "12")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["sample"] == names[0] and d["model_kind"] == "res_tcn"
+    with open_store(data) as s:
+        x = s.read([0])
+        true = s.class_names[s.label[0]]
+    probs = np.asarray(keras.saving.load_model(run / "model.keras")(x, training=False))[0]
+    assert d["true"] == true
+    assert [p for _, p in d["top"]] == pytest.approx(sorted(probs, reverse=True)[:3], abs=1e-4)
+    assert d["predicted"] == d["top"][0][0] and d["correct"] == (d["predicted"] == true)
+    shares = d["relevance"]["group_share"]
+    assert len(shares) == 8 and sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+    path = d["concept_path"]
+    assert path["wrong"] == d["predicted"] and path["layer"] == "unit4" and path["feeder_layer"] == "unit3"
+    assert len(path["units"]) == 5 and all("feeders" in u for u in path["units"])
+    assert d["dissection"].startswith("computed on ") and "test split" in d["dissection"]
+
+
+def test_explain_human_and_saved_dissection(run, invoke, tmp_path):
+    from tdf.diagnose.dissect import dissect
+    from tdf.data.store import open_store
+    from tdf.train.run import load_model
+    names, data = _names(run)
+    with open_store(data) as s:
+        diss = dissect(load_model(run / "model.keras"), s.read(np.arange(6)))
+    (tmp_path / "dissection.json").write_text(json.dumps(diss))
+    r = invoke("explain", run, names[1], "--dissection", tmp_path)
+    assert r.exit_code == 0, r.stderr
+    assert "predicted" in r.stdout and "concept path" in r.stdout and "unit4 unit" in r.stdout
+    assert str(tmp_path) in r.stdout
+
+
+def test_explain_bad_inputs(run, invoke, tmp_path):
+    names, data = _names(run)
+    r = invoke("explain", tmp_path / "nope", names[0])
+    assert r.exit_code == 2 and "run folder not found" in r.stderr
+    r = invoke("explain", run, "S001C001P001R001A099")
+    assert r.exit_code == 2 and data in r.stderr and "no sample named" in r.stderr
+    assert "did you mean" in r.stderr
+    r = invoke("explain", run, names[0], tmp_path / "missing.h5")
+    assert r.exit_code == 2 and "missing.h5" in r.stderr
+    r = invoke("explain", run, names[0], "--stream", "ta")
+    assert r.exit_code == 2 and "Res-TCN" in r.stderr
+    (tmp_path / "bad.json").write_text("{not json")
+    r = invoke("explain", run, names[0], "--dissection", tmp_path / "bad.json")
+    assert r.exit_code == 2 and "bad.json" in r.stderr
+    r = invoke("explain", run, names[0], "--dissection", tmp_path)
+    assert r.exit_code == 2 and "dissection.json" in r.stderr
