@@ -334,6 +334,9 @@ def test_decode_batches_streams_the_same_numbers():
         parts.append(dec["unit5"])
         assert list(dec) == ["conv1", "unit5"]
     assert sizes == [2, 2, 1]
+    weights = decoder_weights(model)
+    acts = extract(model, x, ["conv1", "unit4", "unit5"])
+    assert list(decode_from_activations(acts, weights, 9)) == ["conv1", "unit4", "unit5"]
     np.testing.assert_array_equal(np.concatenate(parts), whole["unit5"])
     with pytest.raises(ValueError, match="no samples"):
         decode(model, x[:0])

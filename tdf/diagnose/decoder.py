@@ -235,19 +235,21 @@ def _check_channels(channels, bases, acts) -> dict[str, np.ndarray]:
 
 
 def decode_from_activations(acts: Mapping[str, np.ndarray], weights: DecoderWeights, t_in: int,
-                            layers: Sequence[str], channels: Mapping[str, Sequence[int]] | None = None,
+                            layers: Sequence[str] | None = None,
+                            channels: Mapping[str, Sequence[int]] | None = None,
                             ) -> dict[str, np.ndarray]:
     """Decode already-extracted activations (keyed by base name, [N, T_l, C_l]) to skeletons.
 
     `acts` must hold every layer in `layers` and `unit{b}` for each transition b ≤ its depth
-    (`weights.needed(layers)`); `t_in` is the input's frame count. `channels={layer: indices}`
+    (`weights.needed(layers)`; None → every base name in `acts`); `t_in` is the input's frame
+    count. `channels={layer: indices}`
     keeps only those channels of that layer's X_l: the others are set to 0 before decoding.
     The X_b of shallower transitions b < l stay whole; when l is itself a transition, X_l *is*
     X_b, so the masked array is used in both places and the result is masked X_l·S_lᵀ, the
     selected channels' share of the shortcut read-out (rather than the mismatch
     (masked − whole)·Ĉ_lᵀ a whole X_b would add). Returns {layer: float32 [N, t_in, D]}, mean added.
     """
-    layers = list(layers)
+    layers = [name for name in acts if name in weights.outputs] if layers is None else list(layers)
     missing = [name for name in weights.needed(layers) if name not in acts]
     if missing:
         raise ValueError(f"activations for {missing} are needed to decode {layers}")
