@@ -292,3 +292,20 @@ def dissection_chart(dissection: Mapping, out_png, title: str = "units per conce
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
     return str(out_png)
+
+
+def dissect_view(model, store, indices, stream: str | None, work, *, frames: int | None = None,
+                 max_samples: int = 512, seed: int = 0, opts: DissectOptions = DissectOptions()) -> dict:
+    """The diagnose view: dissect up to `max_samples` of `indices` (seeded); writes
+    dissection.json and dissection.png; returns (summary, full document)."""
+    from pathlib import Path
+    from tdf.atomic import write_json
+    work = Path(work)
+    indices = np.asarray(indices)
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(indices, size=min(max_samples, len(indices)), replace=False))
+    doc = dissect(model, store.read(pick, frames=frames), stream=stream, opts=opts)
+    write_json(work / "dissection.json", doc)
+    dissection_chart(doc, work / "dissection.png",
+                     title=f"interpretable units per concept ({'stream ' + stream if stream else 'Res-TCN'})")
+    return dict(summary(doc), file="dissection.json", chart="dissection.png"), doc

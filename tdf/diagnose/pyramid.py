@@ -237,3 +237,103 @@ def decode_pyramid(model: keras.Model, x: np.ndarray, pyramid: Mapping, stream: 
 def level_summary(p: Mapping) -> list[dict]:
     """[{layer, n, channels}] per level, for tables."""
     return [{"layer": lv["layer"], "n": len(lv["channels"]), "channels": lv["channels"]} for lv in p["levels"]]
+
+
+# ----------------------------------------------------------------------------- diagnose view
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def class_rows(store, indices, class_ids: Sequence[int], per_class: int, seed: int = 0) -> np.ndarray:
+    """Up to `per_class` rows of each class among `indices` (seeded), sorted, concatenated."""
+    rng = np.random.default_rng(seed)
+    indices = np.asarray(indices)
+    labels = np.asarray(store.label)[indices]
+    rows = []
+    for c in class_ids:
+        own = indices[labels == c]
+        rows.append(np.sort(rng.choice(own, size=min(per_class, len(own)), replace=False)) if len(own) else own)
+    return np.concatenate(rows) if rows else np.zeros(0, np.int64)
+
+
+def pyramid_chart(result: Mapping[str, Mapping], out_png) -> str:
+    """Selected channels per level (deepest left), one line per class."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for name, p in result.items():
+        ax.plot([lv["layer"] for lv in p["levels"]], [len(lv["channels"]) for lv in p["levels"]],
+                marker="o", label=name)
+    ax.set_ylabel("selected channels")
+    ax.set_title(f"class feature pyramids (θ = {next(iter(result.values()))['theta']})" if result else "")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return str(out_png)
+
+
+def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], stream: str | None, work,
+                 *, theta: float = DEFAULT_THETA, depth: int | None = None, frames: int | None = None,
+                 render: str = "gif", per_class: int = 32, seed: int = 0) -> dict:
+    """The diagnose view: pyramids of `classes` from up to `per_class` of their samples among
+    `indices`; writes pyramid.json, pyramid.png, pyramid/<class>.npz (input + each level's
+    decoded selected channels for the class's first sample) and .gif; returns the summary."""
+    import time
+    from pathlib import Path
+    from tdf.atomic import write_json
+    work = Path(work)
+    ids = [store.class_names.index(c) for c in classes]
+    rows = class_rows(store, indices, ids, per_class, seed)
+    x = store.read(rows, frames=frames)
+    labels = np.asarray(store.label)[rows]
+    weights = backstep_weights(model, stream)
+    pooled = pooled_activations(model, x, stream, weights)
+    out, seconds = {}, {}
+    (work / "pyramid").mkdir(exist_ok=True)
+    files = []
+    for c, name in zip(ids, classes):
+        sel = np.flatnonzero(labels == c)
+        if not len(sel):
+            continue
+        mean = class_mean(pooled, sel)
+        t0 = time.perf_counter()
+        p = class_pyramid(weights, mean, c, theta, depth)
+        seconds[name] = time.perf_counter() - t0
+        p.update({"class": name, "samples": int(len(sel))})
+        out[name] = p
+        first = sel[0]
+        decoded = decode_pyramid(model, x[first:first + 1], p, stream)
+        length = int(store.length[rows[first]])
+        npz = work / "pyramid" / f"{_safe(name)}.npz"
+        with open(npz, "wb") as f:
+            np.savez_compressed(f, x=x[first], sample=store.names[rows[first]],
+                                **{k: v[0] for k, v in decoded.items()})
+        entry = {"class": name, "sample": store.names[rows[first]], "arrays": str(npz.relative_to(work))}
+        if render != "none" and decoded:
+            try:
+                from tdf.render import render_sequences_grid
+            except ImportError:
+                render_sequences_grid = None
+            if render_sequences_grid is not None:
+                counts = {lv["layer"]: len(lv["channels"]) for lv in p["levels"]}
+                seqs = {"input": x[first, :length]}
+                seqs.update({f"{k} ({counts[k]} ch)": v[0, :length] for k, v in decoded.items()})
+                gif = work / "pyramid" / f"{_safe(name)}.{render}"
+                render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=40)
+                entry["file"] = str(gif.relative_to(work))
+        files.append(entry)
+    doc = {"theta": theta, "depth": depth, "stream": stream, "classes": out,
+           "backstep_ms": {k: round(v * 1e3, 3) for k, v in seconds.items()}, "files": files,
+           "method": "papers/class-feature-pyramids.txt §3: classifier weights × pooled class feature, "
+                     "min-max, ≥ θ; back-step per unit (conv kernels summed over taps × pooled inputs, "
+                     "1×1 shortcuts likewise, identity shortcuts pass indices)"}
+    write_json(work / "pyramid.json", doc)
+    if out:
+        pyramid_chart(out, work / "pyramid.png")
+    return {"file": "pyramid.json", "chart": "pyramid.png" if out else None, "theta": theta, "depth": depth,
+            "levels": {n: level_summary(p) for n, p in out.items()}, "files": files,
+            "backstep_ms": doc["backstep_ms"]}

@@ -137,3 +137,26 @@ def path_text(path: Mapping) -> list[str]:
         feed = ", ".join(label(f) for f in u.get("feeders", []))
         lines.append(f"{path['layer']} {label(u)}" + (f"  ← {path['feeder_layer']}: {feed}" if feed else ""))
     return lines
+
+
+def paths_view(model: keras.Model, x: np.ndarray, labels: np.ndarray, names: Sequence[str],
+               class_names: Sequence[str], stream: str | None, work, dissection: Mapping | None = None,
+               max_paths: int = 3, top: int = 5) -> dict:
+    """The diagnose view: top classes per last-layer unit, and the concept path of up to
+    `max_paths` misclassified samples among x; writes paths.json, returns the summary."""
+    from pathlib import Path
+    from tdf.atomic import write_json
+    weights = backstep_weights(model, stream)
+    layer = weights.base(weights.units[-1].index if weights.units else 1)
+    probs = np.asarray(keras.ops.convert_to_numpy(model(np.asarray(x, np.float32), training=False)))
+    pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(pred != np.asarray(labels))[:max_paths]
+    paths = [dict(concept_path(model, x[i], int(labels[i]), int(pred[i]), class_names, stream, dissection,
+                               top=top, weights=weights), sample=names[i]) for i in wrong]
+    doc = {"stream": stream, "layer": layer,
+           "unit_classes": top_classes_per_unit(model, class_names, stream, 3, dissection, layer),
+           "mistakes": paths, "checked_samples": int(len(x))}
+    write_json(Path(work) / "paths.json", doc)
+    return {"file": "paths.json", "layer": layer, "mistakes": [
+        {"sample": p["sample"], "true": p["true"], "predicted": p["wrong"], "logit_gap": p["logit_gap"],
+         "lines": path_text(p)} for p in paths]}
