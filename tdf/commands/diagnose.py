@@ -29,17 +29,24 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "names", "json"]),
               help="'names': print only the recommended group names (comma-separated) for `tdf fix --groups`.")
 @click.option("--top", "top", default=None, type=int, help="With --format names: at most this many names.")
+@click.option("--views", default=None,
+              help="Comma-separated views: decoder,responses,relevance,ranking,pyramid,dissect,paths "
+                   "(default: all; the ranking is always computed).")
+@click.option("--theta", default=0.6, show_default=True, type=click.FloatRange(0, 1),
+              help="Class feature pyramid threshold θ (the paper uses 0.55–0.7).")
+@click.option("--depth", default=None, type=click.IntRange(min=1),
+              help="Class feature pyramid levels (default: every unit down to conv1).")
 @click.option("--force", is_flag=True, help="Replace an existing diagnosis in --out.")
 @output_options
 def diagnose(run, data, out, layers, classes, samples_per_class, groups, method, render, top_k, split,
-             stream, seed, fmt, top, force):
+             stream, seed, fmt, top, views, theta, depth, force):
     """Decode hidden layers, plot primitives/responses/relevance, rank the joint groups the model
     fails to use, and write diagnosis.json and report.html into --out."""
     from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
     output = get_output()
     opts = DiagnoseOptions(layers=_csv(layers), classes=_csv(classes), samples_per_class=samples_per_class,
                            groups=groups, method=method, render=render, top_k=top_k, seed=seed, split=split,
-                           stream=stream)
+                           stream=stream, views=_csv(views), theta=theta, depth=depth)
     d = run_diagnosis(run, data, out, opts, force=force, output=output)
     if fmt == "names" and not output.json:
         names = d["recommended_groups"][:top] if top else d["recommended_groups"]

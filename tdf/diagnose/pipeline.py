@@ -33,6 +33,8 @@ from tdf.errors import BadInput
 
 DIAGNOSIS_SCHEMA = 1
 METHODS = ("gradxinput", "lrp", "occlusion")
+# Views of the diagnosis; the ranking is always computed (diagnosis.json is built on it).
+VIEWS = ("decoder", "responses", "relevance", "ranking", "pyramid", "dissect", "paths")
 
 
 @dataclass
@@ -48,6 +50,9 @@ class DiagnoseOptions:
     split: str = "test"
     stream: str | None = None                # for MS models: "main" (default) or "ta"
     per_class_ranking: int = 60
+    views: list[str] | None = None           # None → all that apply (VIEWS)
+    theta: float = 0.6                       # class feature pyramid threshold (paper: 0.55–0.7)
+    depth: int | None = None                 # pyramid levels below the classifier; None → down to conv1
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,6 +89,15 @@ def _display(decoded: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def selected_views(opts: DiagnoseOptions) -> set[str]:
+    """The views to compute; BadInput for an unknown one."""
+    views = set(opts.views or VIEWS)
+    unknown = sorted(views - set(VIEWS))
+    if unknown:
+        raise BadInput(f"unknown --views {', '.join(unknown)}; choose from {', '.join(VIEWS)}")
+    return views | {"ranking"}
+
+
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
@@ -108,6 +122,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         raise BadInput("--samples-per-class must be ≥ 1")
     if opts.method not in METHODS:
         raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHODS)}")
+    views = selected_views(opts)
     groups = resolve_groups(opts.groups)
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
@@ -164,20 +179,28 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
 
             # 3. decoder
             layers = opts.layers or list(default_layers(model))
-            output.log(f"decoding layers {', '.join(layers)} for {len(sel)} samples…")
-            decoded = decode(model, x, layers=layers, stream=stream)
-            with open(work / "decoded.npz", "wb") as f:
-                np.savez_compressed(f, x=x, names=np.array(names), labels=labels, lengths=lengths,
-                                    class_names=np.array(store.class_names), **decoded)
+            decoded = {}
+            if "decoder" in views:
+                output.log(f"decoding layers {', '.join(layers)} for {len(sel)} samples…")
+                decoded = decode(model, x, layers=layers, stream=stream)
+                with open(work / "decoded.npz", "wb") as f:
+                    np.savez_compressed(f, x=x, names=np.array(names), labels=labels, lengths=lengths,
+                                        class_names=np.array(store.class_names), **decoded)
 
             # 4. relevance on the shown samples and on the ranking's samples (group shares)
-            output.log(f"relevance ({opts.method})…")
-            relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, groups,
-                                                   opts, work, metrics)
+            relevance_summary = {}
+            if "relevance" in views:
+                output.log(f"relevance ({opts.method})…")
+                relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, groups,
+                                                       opts, work, metrics)
 
             # 5. pictures
             pictures = _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream,
-                                 work, output)
+                                 work, output, views)
+
+            # 6. beyond the paper: class feature pyramids, unit dissection, concept paths
+            extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
+                                       opts, views, work, output)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -198,7 +221,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                    "relevance": opts.method, "seed": opts.seed},
         "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
         "decoded": {"layers": layers, "samples": names, "classes": shown},
-        "relevance": relevance_summary, "files": pictures,
+        "relevance": relevance_summary, "files": pictures, "views": extra_views,
         "seconds": round(time.perf_counter() - t_start, 2),
     }
     write_json(work / "diagnosis.json", diagnosis)
@@ -250,8 +273,29 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
     return out
 
 
+def _extra_views(model, store, indices, x, labels, names, shown, stream, frames, opts, views, work: Path,
+                 output: Output) -> dict[str, Any]:
+    """Pyramid, dissection and concept paths (tdf.diagnose.pyramid/dissect/unit_class)."""
+    out: dict[str, Any] = {}
+    if "pyramid" in views:
+        from tdf.diagnose.pyramid import pyramid_view
+        output.log(f"class feature pyramids (θ = {opts.theta})…")
+        out["pyramid"] = pyramid_view(model, store, indices, shown, stream, work, theta=opts.theta,
+                                      depth=opts.depth, frames=frames, render=opts.render, seed=opts.seed)
+    dissection = None
+    if "dissect" in views:
+        from tdf.diagnose.dissect import dissect_view
+        output.log("dissecting units against joint-group motion concepts…")
+        out["dissect"], dissection = dissect_view(model, store, indices, stream, work, frames=frames, seed=opts.seed)
+    if "paths" in views:
+        from tdf.diagnose.unit_class import paths_view
+        output.log("unit → class relationships and concept paths of mistakes…")
+        out["paths"] = paths_view(model, x, labels, names, store.class_names, stream, work, dissection)
+    return out
+
+
 def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream, work: Path,
-              output: Output) -> dict[str, Any]:
+              output: Output, views=VIEWS) -> dict[str, Any]:
     """Decoded GIFs, primitives, responses and the ranking chart; returns relative paths."""
     from tdf.diagnose.primitives import primitive_gif, primitive_heatmaps, first_layer_filters
     from tdf.diagnose.responses import filter_responses, plot_class_responses
@@ -262,7 +306,7 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
         from tdf.render import render_sequences_grid
         (work / "decoded").mkdir(exist_ok=True)
         seen = set()
-        for i, name in enumerate(names):
+        for i, name in enumerate(names if decoded else []):
             cls = store.class_names[labels[i]]
             if cls in seen:
                 continue
@@ -279,6 +323,8 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
             path = work / "primitives" / f"filter{int(f):03d}.{opts.render}"
             primitive_gif(model, int(f), path, stream=stream)
             files["primitive_gifs"].append(str(path.relative_to(work)))
+    if "responses" not in views:
+        return files
     # responses of the last unit, per shown class
     from tdf.diagnose.decoder import default_layers
     last = default_layers(model)[-1]

@@ -60,6 +60,59 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
         rows = [[c] + [f"{v[g]:.2f}" for g in groups] for c, v in rel["group_share_by_class"].items()]
         page.raw(table(["class"] + groups, rows, numeric=set(range(1, len(groups) + 1))))
     page.images([(folder / p, Path(p).stem) for p in rel.get("files", [])])
+    views = d.get("views") or {}
+    _pyramid_section(page, views.get("pyramid"), folder)
+    _dissect_section(page, views.get("dissect"), folder)
+    _paths_section(page, views.get("paths"))
+
+
+def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
+    """Class feature pyramids: selected channels per level, decoded skeletons per class."""
+    if not v:
+        return
+    page.h2(f"Class feature pyramids (θ = {v['theta']})", "pyramid")
+    page.p("From the classifier weights × the class's pooled feature down unit by unit: the channels "
+           "(kernels) that carry the class at each level, and those channels alone decoded to skeletons.",
+           "muted")
+    rows = [(c, " → ".join(f"{lv['layer']}: {lv['n']}" for lv in levels), f"{v['backstep_ms'].get(c, 0):.2f}")
+            for c, levels in v["levels"].items()]
+    page.raw(table(["class", "selected channels per level", "back-step ms"], rows, numeric={2}))
+    if v.get("chart"):
+        page.images([(folder / v["chart"], "selected channels per level")])
+    page.images([(folder / f["file"], f"{f['class']} — {f['sample']}") for f in v.get("files", []) if f.get("file")])
+
+
+def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
+    """Unit dissection: interpretable units and concepts per layer."""
+    if not v:
+        return
+    opts = v["options"]
+    page.h2("Unit dissection (joint-group motion concepts)", "dissect")
+    page.p(f"A unit is interpretable when its top-{1 - opts['unit_quantile']:.0%} time steps overlap a concept "
+           f"with IoU ≥ {opts['iou_threshold']} ({v['samples']} samples{', stream ' + v['stream'] if v['stream'] else ''}).",
+           "muted")
+    rows = [(b, f"{l['interpretable']}/{l['units']}",
+             ", ".join(f"{c} ({l['units_per_concept'][c]})" for c in l["concepts_found"]) or "—")
+            for b, l in v["layers"].items()]
+    page.raw(table(["layer", "interpretable units", "concepts (units)"], rows, numeric={1}))
+    if v.get("chart"):
+        page.images([(folder / v["chart"], "interpretable units per concept and layer")])
+
+
+def _paths_section(page: Page, v: dict | None) -> None:
+    """Concept paths of misclassified samples."""
+    if not v:
+        return
+    page.h2("Concept paths of mistakes", "paths")
+    if not v["mistakes"]:
+        page.p("None of the shown samples is misclassified.", "muted")
+        return
+    page.p(f"The {v['layer']} units that pushed the wrong class over the true one most (pooled feature × "
+           f"weight difference), their concepts, and the units one layer down feeding them.", "muted")
+    for m in v["mistakes"]:
+        page.p(f"<b>{esc(m['sample'])}</b>: {esc(m['true'])} predicted as <b>{esc(m['predicted'])}</b> "
+               f"(logit gap {m['logit_gap']:+.3f})")
+        page.raw("<pre>" + esc("\n".join(m["lines"])) + "</pre>")
 
 
 def write_report(d: dict[str, Any], folder: Path, out_html: Path) -> Path:
