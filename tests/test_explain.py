@@ -85,3 +85,30 @@ def test_explain_bad_inputs(run, invoke, tmp_path):
     assert r.exit_code == 2 and "bad.json" in r.stderr
     r = invoke("explain", run, names[0], "--dissection", tmp_path)
     assert r.exit_code == 2 and "dissection.json" in r.stderr
+
+
+def test_diagnose_views_files_and_report(run, invoke, tmp_path):
+    out = tmp_path / "diag"
+    r = invoke("--quiet", "diagnose", run, "--out", out, "--render", "none", "--views", "pyramid,dissect,paths",
+               "--theta", "0.65", "--depth", "2")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads((out / "diagnosis.json").read_text())
+    assert set(d["views"]) == {"pyramid", "dissect", "paths"}
+    assert not (out / "decoded.npz").exists() and not (out / "responses").exists()
+    pyr = json.loads((out / "pyramid.json").read_text())
+    assert pyr["theta"] == 0.65
+    assert all(len(p["levels"]) == 2 and p["levels"][0]["layer"] == "unit4" for p in pyr["classes"].values())
+    for f in pyr["files"]:
+        z = np.load(out / f["arrays"])
+        assert z["x"].shape == (16, 150) and all(z[k].shape == (16, 150) for k in ("unit4", "unit3") if k in z)
+    diss = json.loads((out / "dissection.json").read_text())
+    assert list(diss["layers"]) == ["conv1", "unit2", "unit3", "unit4"]
+    paths = json.loads((out / "paths.json").read_text())
+    assert len(paths["unit_classes"]) == 16 and paths["layer"] == "unit4"
+    html = (out / "report.html").read_text()
+    for anchor in ('id="pyramid"', 'id="dissect"', 'id="paths"'):
+        assert anchor in html
+    for name in ("pyramid.png", "dissection.png"):
+        assert (out / name).is_file()
+    r = invoke("diagnose", run, "--out", tmp_path / "bad", "--views", "pyramid,bogus")
+    assert r.exit_code == 2 and "bogus" in r.stderr
