@@ -52,16 +52,48 @@ def test_concepts_fire_for_the_moving_group_only():
     # a raised arm carries its hand: the hand's own motion (relative to the elbow) stays zero
     for j in group_joints("left_arm") + group_joints("left_hand"):
         x[1, :, 0, j, 1] += 0.02 * t
-    names, masks, valid, thr = concept_masks(x.reshape(2, 20, 150), quantile=0.8)
-    assert valid.all()
+    names, masks, valid, thr = concept_masks(x.reshape(2, 20, 150), quantile=0.8, smooth=1, slight_quantile=None)
+    assert valid.all() and len(names) == 8 and thr.shape == (8, 2)
     lh = names.index("left_hand moving")
     assert masks[0, 14:, lh].all() and not masks[0, :14, lh].any()
     assert not masks[1, :, lh].any()
     others = [k for k, n in enumerate(names) if n not in ("left_hand moving", "left_arm moving")]
     assert not masks[0][:, others].any()
-    # direction concepts come in pairs
-    names_d, masks_d, _, _ = concept_masks(x.reshape(2, 20, 150), quantile=0.8, directions=True)
+    # with smoothing the wiggle still switches the concept on around frames 14…, never early
+    names_s, masks_s, _, _ = concept_masks(x.reshape(2, 20, 150), quantile=0.8, slight_quantile=None)
+    assert masks_s[0, 15:19, lh].any() and not masks_s[0, :11, lh].any()
+    # direction concepts come in pairs; "slightly" doubles the speed concepts
+    names_d, _, _, _ = concept_masks(x.reshape(2, 20, 150), quantile=0.8, directions=True, slight_quantile=None)
     assert len(names_d) == 3 * len(names) and "left_hand rising" in names_d
+    names_l, _, _, _ = concept_masks(x.reshape(2, 20, 150))
+    assert len(names_l) == 16 and "left_hand moving slightly" in names_l
+
+
+def test_slight_concept_is_the_band_between_quantiles():
+    x = _still(1, 41)
+    hand = JOINT_INDEX["HandRight"]
+    x[0, :, 0, hand, 0] += np.cumsum(np.linspace(0, 0.04, 41))    # speed grows linearly 0 … 4 cm/frame
+    names, masks, _, thr = concept_masks(x.reshape(1, 41, 150), quantile=0.8, smooth=1, slight_quantile=0.5)
+    fast, slight = names.index("right_hand moving"), names.index("right_hand moving slightly")
+    assert not (masks[..., fast] & masks[..., slight]).any()
+    on_fast = np.flatnonzero(masks[0, :, fast])
+    on_slight = np.flatnonzero(masks[0, :, slight])
+    assert on_fast.min() > on_slight.max()                        # speed grows with t
+    assert len(on_fast) == pytest.approx(0.2 * 41, abs=2) and len(on_slight) == pytest.approx(0.3 * 41, abs=2)
+    assert thr[slight][1] == thr[fast][0]
+    # a data set's thresholds applied to one sample give the same masks
+    _, again, _, _ = concept_masks(x.reshape(1, 41, 150), quantile=0.8, smooth=1, thresholds=thr)
+    np.testing.assert_array_equal(again, masks)
+
+
+def test_smoothing_keeps_padding():
+    from tdf.diagnose.dissect import smooth_time
+    x = np.zeros((1, 6, 150))
+    x[0, :4, 0] = [1.0, 2.0, 3.0, 4.0]
+    x[0, :4, 1] = 1.0
+    y = smooth_time(x, 3)
+    np.testing.assert_allclose(y[0, :4, 0], [1.5, 2.0, 3.0, 3.5])   # the padded frames 4, 5 do not count
+    assert (y[0, 4:] == 0).all()
 
 
 def test_unit_masks_use_each_units_own_threshold():
@@ -97,4 +129,4 @@ def test_dissect_on_a_model():
     d = dissect(m, x)
     assert list(d["layers"]) == ["conv1", "unit2", "unit3"]
     assert d["layers"]["unit3"]["units"] == 8 and d["layers"]["unit3"]["time_steps"] == 8
-    assert len(d["concepts"]) == 8
+    assert len(d["concepts"]) == 16

@@ -1,13 +1,15 @@
 """Unit dissection (papers/action-netdissect.txt, after Network Dissection) on skeletons.
 
 *Concepts* are joint-group motion events, per frame: group g is "moving" at frame t when its
-own speed is above the data set's `concept_quantile` of that group's speeds over all valid
-frames. "Own" speed: each joint's velocity minus the velocity of the joint its group hangs
+own speed is above the data set's `concept_quantile` (0.8) of that group's speeds over all
+valid frames, and "moving slightly" when it lies between the 0.5 quantile and that one. "Own" speed: each joint's velocity minus the velocity of the joint its group hangs
 from (a hand relative to its elbow, a leg relative to the hip centre), averaged over the
 group's joints and both bodies — so a hand carried by a raised arm is not "moving", a waving
 hand is. Optional direction concepts: "g rising"/"g falling" when the group's mean vertical
 own velocity is above/below the data set's `concept_quantile` / 1 − `concept_quantile`
-quantile. Velocities are first differences over valid frames (frame 0 repeats frame 1).
+quantile. Velocities are first differences over valid frames (frame 0 repeats frame 1) of
+the positions smoothed by a centred 5-frame moving average (`SMOOTH`): sensor jitter (a few mm
+per frame, on Kinect as in the synthetic data) otherwise dominates the speed of small motions.
 
 *Units*: every channel of a layer's output X_l. A unit is "on" where its activation exceeds
 its own `unit_quantile` over all valid positions of the data set (NetDissect's T_k).
@@ -39,6 +41,7 @@ from tdf.diagnose.features import valid_mask
 
 PARENT = {child: parent for child, parent in BONES}
 MIN_SPEED = 1e-4   # m/frame: below this a group counts as still whatever the quantile says
+SMOOTH = 5         # frames of the moving average applied to positions before differencing
 
 
 # ----------------------------------------------------------------------------- time
@@ -83,6 +86,22 @@ def _attachments(joints: Sequence[int]) -> list[int | None]:
     return out
 
 
+def smooth_time(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average of x [N, T, D] over `window` frames, valid frames only (a padded
+    frame neither contributes nor changes); window ≤ 1 returns x."""
+    x = np.asarray(x, np.float64)
+    if window <= 1:
+        return x
+    valid = valid_mask(x)[..., None].astype(np.float64)
+    half = window // 2
+    pad = lambda a: np.pad(a, ((0, 0), (half + 1, half), (0, 0)))
+    cs, cn = np.cumsum(pad(x * valid), axis=1), np.cumsum(pad(valid), axis=1)
+    t = x.shape[1]
+    total = cs[:, window:window + t] - cs[:, :t]
+    count = cn[:, window:window + t] - cn[:, :t]
+    return np.where(valid > 0, total / np.maximum(count, 1), 0.0)
+
+
 def own_velocity(x: np.ndarray, joints: Sequence[int]) -> np.ndarray:
     """[N, T, bodies, len(joints), 3]: velocity of each joint minus that of its attachment."""
     n, t, _ = x.shape
@@ -96,7 +115,7 @@ def own_velocity(x: np.ndarray, joints: Sequence[int]) -> np.ndarray:
 
 
 def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
-                 directions: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+                 directions: bool = False, smooth: int = SMOOTH) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(concept names, values [N, T, K], valid [N, T]) before thresholding.
 
     Per group: own speed (mean |v| over its joints and both bodies); with `directions`, also
@@ -106,11 +125,12 @@ def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
     x = np.asarray(x)
     groups = dict(GROUPS) if groups is None else dict(groups)
     valid = valid_mask(x)
+    xs = smooth_time(x, smooth)
     pair_ok = valid.copy()
     pair_ok[:, 1:] &= valid[:, :-1]
     names, values = [], []
     for g in groups:
-        v = own_velocity(x, group_joints(g, groups))                     # [N, T, B, J, 3]
+        v = own_velocity(xs, group_joints(g, groups))                    # [N, T, B, J, 3]
         present = np.abs(x.reshape(*x.shape[:2], N_BODIES, -1)).sum(-1) > 0   # [N, T, B]
         speed = np.linalg.norm(v, axis=-1).mean(axis=-1)                  # [N, T, B]
         n_bodies = np.maximum(present.sum(-1), 1)
@@ -125,24 +145,46 @@ def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
 
 def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
                   quantile: float = 0.8, directions: bool = False,
-                  thresholds: np.ndarray | None = None
+                  thresholds: np.ndarray | None = None, smooth: int = SMOOTH,
+                  slight_quantile: float | None = 0.5
                   ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """(names, masks bool [N, T, K], valid [N, T], thresholds [K]).
+    """(names, masks bool [N, T, K], valid [N, T], thresholds [K, 2] as (lower, upper]).
 
-    Thresholds are the `quantile` of each concept's values over the valid frames of `x`
-    (the data set), unless given (to apply a data set's thresholds to one sample); a concept is
-    never on below `MIN_SPEED` (so float noise of a still group does not count).
+    "g moving" is on above the `quantile` of g's own speed over the valid frames of `x` (the
+    data set); with `slight_quantile`, "g moving slightly" is on between that quantile and
+    `quantile` (a gentle motion — a hand's small oscillation next to a wave). Direction
+    concepts use `quantile` only. Thresholds come from `x` unless given (to apply a data
+    set's thresholds to one sample); nothing is on below `MIN_SPEED` (so float noise of a
+    still group does not count).
     """
     if not 0 < quantile < 1:
         raise ValueError(f"concept quantile must be in (0, 1), got {quantile!r}")
-    names, values, valid = group_motion(x, groups, directions)
-    if thresholds is None:
-        if not valid.any():
-            raise ValueError("no valid frames to set concept thresholds on")
-        thresholds = np.quantile(values[valid], quantile, axis=0)
-    floor = np.maximum(np.asarray(thresholds), MIN_SPEED)   # a still group is never "moving"
-    masks = (values > floor) & valid[..., None]
-    return names, masks, valid, np.asarray(thresholds, dtype=np.float64)
+    if slight_quantile is not None and not 0 < slight_quantile < quantile:
+        raise ValueError(f"slight_quantile must be in (0, {quantile}), got {slight_quantile!r}")
+    raw_names, values, valid = group_motion(x, groups, directions, smooth)
+    if thresholds is None and not valid.any():
+        raise ValueError("no valid frames to set concept thresholds on")
+    names, columns, bounds = [], [], []
+    for k, name in enumerate(raw_names):
+        column = values[valid][:, k] if thresholds is None else None
+        high = float(np.quantile(column, quantile)) if column is not None else None
+        names.append(name)
+        columns.append(k)
+        bounds.append((high, np.inf))
+        if slight_quantile is not None and name.endswith(" moving"):
+            low = float(np.quantile(column, slight_quantile)) if column is not None else None
+            names.append(f"{name} slightly")
+            columns.append(k)
+            bounds.append((low, high))
+    if thresholds is not None:
+        bounds = [tuple(b) for b in np.asarray(thresholds, np.float64)]
+        if len(bounds) != len(names):
+            raise ValueError(f"{len(bounds)} thresholds given for {len(names)} concepts")
+    bounds = np.asarray(bounds, np.float64)
+    v = values[..., columns]
+    lower = np.maximum(bounds[:, 0], MIN_SPEED)
+    masks = (v > lower) & (v <= bounds[:, 1]) & valid[..., None]
+    return names, masks, valid, bounds
 
 
 # ----------------------------------------------------------------------------- units
@@ -184,6 +226,7 @@ class DissectOptions:
     unit_quantile: float = 0.8
     iou_threshold: float = 0.2
     directions: bool = False
+    slight_quantile: float | None = 0.5
 
 
 def dissect_layer(acts: np.ndarray, valid_in: np.ndarray, concepts: np.ndarray, names: Sequence[str],
@@ -229,14 +272,19 @@ def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: s
     bases = [base_name(outputs, l) for l in (layers or default_dissect_layers(model, stream))]
     bases = list(dict.fromkeys(bases))
     x = np.asarray(x, np.float32)
-    names, concepts, valid, thresholds = concept_masks(x, groups, opts.concept_quantile, opts.directions)
+    names, concepts, valid, thresholds = concept_masks(x, groups, opts.concept_quantile, opts.directions,
+                                                       slight_quantile=opts.slight_quantile)
     acts = Activations(model, [outputs[b] for b in bases]).run(x, batch_size, on_batch=on_batch)
     result = {"stream": stream, "samples": int(len(x)), "concepts": names,
-              "concept_thresholds": dict(zip(names, np.round(thresholds, 6).tolist())),
+              "concept_thresholds": dict(zip(names, [[round(float(a), 6), None if np.isinf(b) else round(float(b), 6)]
+                                               for a, b in thresholds])),
               "options": {"concept_quantile": opts.concept_quantile, "unit_quantile": opts.unit_quantile,
                           "iou_threshold": opts.iou_threshold, "directions": opts.directions,
-                          "concept": "joint-group own speed (relative to its attachment joint) above the "
-                                     "data set's quantile, per frame",
+                          "slight_quantile": opts.slight_quantile,
+                          "concept": "joint-group own speed (relative to its attachment joint, positions "
+                                     f"smoothed over {SMOOTH} frames) above the data set's quantile "
+                                     "('moving') or between the slight and the concept quantile "
+                                     "('moving slightly'), per frame",
                           "resolution": "concepts pooled to the unit's time steps (on if ≥ half the window)"},
               "layers": {}}
     for b in bases:
