@@ -64,6 +64,7 @@ def test_one_channel_path_carries_the_class(path_model):
     assert levels[1]["channels"] == [2] and levels[1]["connections"] == {"2": 1}
     assert levels[2]["children"] == {"2": {"conv": [1], "identity": [2]}}
     assert levels[2]["channels"] == [1, 2]
+    assert [lv["layer_channels"] for lv in levels] == [[5], [2], [1, 2]]
     # class 1 reads channel 1, fed by channel 0 (conv) and channel 3 (shortcut)
     q = pyramids(path_model, x, np.ones(len(x), int), [1], ["zero", "one", "two"], theta=0.6)["one"]
     assert q["levels"][0]["channels"] == [1]
@@ -87,7 +88,10 @@ def test_depth_limits_levels(path_model):
 def test_minmax_and_theta_extremes():
     assert minmax(np.array([1.0, 3.0, 2.0])).tolist() == [0.0, 1.0, 0.5]
     assert minmax(np.array([2.0, 2.0])).tolist() == [1.0, 1.0]
+    assert minmax(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]      # a zero branch selects nothing
+    assert minmax(np.array([-1.0, -1.0])).tolist() == [0.0, 0.0]
     np.testing.assert_allclose(minmax(np.array([[0.0, 1.0], [2.0, 1.0]]), axis=0), [[0, 1], [1, 1]])
+    np.testing.assert_allclose(minmax(np.array([[0.0, 0.0], [2.0, 0.0]]), axis=0), [[0, 0], [1, 0]])
 
 
 def test_random_model_matches_independent_backstep():
@@ -152,3 +156,30 @@ def test_decode_only_selected_channels(path_model):
     ref = decode(path_model, x, layers=["conv1"], channels={"conv1": [1, 2]})["conv1"]
     np.testing.assert_allclose(out["conv1"], ref)
     assert set(out) == {"unit3", "unit2", "conv1"}
+
+
+def test_layerwise_channels_are_the_most_connected():
+    """Three parents: channel 0 feeds all of them, channel 1 two, channel 2 one, channel 3 none:
+    counts [3, 2, 1, 0] min-max to [1, 2/3, 1/3, 0]; θ = 0.7 keeps channel 0 only, θ = 0.6
+    channels 0 and 1."""
+    from tdf.diagnose.pyramid import BackStepWeights, UnitWeights
+    conv = np.zeros((4, 3))
+    conv[0, :] = 1.0                  # channel 0 → every output
+    conv[1, :2] = 1.0                 # channel 1 → outputs 0, 1
+    conv[2, 2] = 1.0                  # channel 2 → output 2
+    unit = UnitWeights(2, conv, shortcut=np.zeros((4, 3)))
+    w = BackStepWeights(np.eye(3), (unit,), None, {}, {2: "unit2_relu"})
+    pooled = {"feature": np.ones(3), "conv_in2": np.ones(4), "x1": np.ones(4)}
+    p = class_pyramid(w, pooled, 0, theta=0.0)          # θ = 0 keeps every output at the top
+    lv = p["levels"][1]
+    assert lv["connections"] == {"0": 3, "1": 3, "2": 3, "3": 3}   # θ = 0 also keeps every input
+    p = class_pyramid(w, pooled, 0, theta=0.6)
+    assert p["levels"][0]["channels"] == [0]
+    w3 = BackStepWeights(np.ones((3, 1)), (unit,), None, {}, {2: "unit2_relu"})
+    pooled3 = {"feature": np.array([1.0, 1.0, 1.0]), "conv_in2": np.ones(4), "x1": np.ones(4)}
+    p = class_pyramid(w3, pooled3, 0, 0.7)
+    lv = p["levels"][1]
+    assert p["levels"][0]["channels"] == [0, 1, 2]
+    assert lv["connections"] == {"0": 3, "1": 2, "2": 1} and lv["channels"] == [0, 1, 2]
+    assert lv["layer_channels"] == [0]
+    assert class_pyramid(w3, pooled3, 0, 0.6)["levels"][1]["layer_channels"] == [0, 1]

@@ -17,14 +17,19 @@ For a class c, which channels of each unit output X_l carry it, from the classif
 
 *Decisions*: "pool over taps" is the sum (the kernel's response to a constant input), so the
 k-tap conv and the 1-tap shortcut are on the same scale; a constant score vector (max = min)
-normalises to all ones. Class activations are averaged over the given samples of the class
-(valid frames only, via the same window rule as the dissection). MS-Res-TCN pipes bring in the
-other stream; the back-step stays inside the chosen stream and ignores them.
+normalises to all ones when positive and to zeros otherwise. Class activations are averaged
+over the given samples of the class (valid frames only, via the same window rule as the
+dissection). MS-Res-TCN pipes bring in the other stream; the back-step stays inside the
+chosen stream and ignores them.
 
 The result is a per-level DAG (a tree with shared children): each level lists its selected
-channels, how many parents selected each (the paper's layer-wise view, §3.3) and, per parent,
-its children by branch (the kernel-wise view). The selected channels of each level can be
-decoded to skeleton sequences with the Feature Map Decoder (`decode_pyramid`).
+channels (the union over parents: the kernel-wise view, §3.3), how many parents selected each
+and, per parent, its children by branch. The union soon covers a whole layer (every parent
+keeps its own top inputs), so each level also carries `layer_channels`, the paper's layer-wise
+view: channels whose connection count, min-max normalised over the layer, is ≥ θ — the inputs
+most of the class's kernels share. The back-step continues from the union (as the paper's
+iteration over every selected kernel); `decode_pyramid` decodes the layer-wise channels to
+skeleton sequences with the Feature Map Decoder.
 """
 
 from __future__ import annotations
@@ -142,11 +147,14 @@ def class_mean(pooled: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
 
 
 def minmax(v: np.ndarray, axis: int = 0) -> np.ndarray:
-    """(v − min) / (max − min) along `axis`; a constant vector gives all ones (eq. 1)."""
+    """(v − min) / (max − min) along `axis` (eq. 1). A constant vector carries no ranking: it
+    gives all ones when positive (every entry equally strong), all zeros otherwise (e.g. a
+    branch whose weights are all zero selects nothing)."""
     v = np.asarray(v, np.float64)
     lo = v.min(axis=axis, keepdims=True)
     span = v.max(axis=axis, keepdims=True) - lo
-    return np.divide(v - lo, span, out=np.ones_like(v), where=span > 0)
+    flat = np.broadcast_to((lo > 0).astype(np.float64), v.shape).copy()
+    return np.divide(v - lo, span, out=flat, where=span > 0)
 
 
 def _select(scores: np.ndarray, theta: float) -> list[list[int]]:
@@ -177,7 +185,7 @@ def class_pyramid(weights: BackStepWeights, pooled: Mapping[str, np.ndarray], cl
     score = minmax(top)
     selected = np.flatnonzero(score >= theta).tolist()
     top_unit = weights.units[-1].index if weights.units else 1
-    levels = [{"layer": weights.base(top_unit), "channels": selected,
+    levels = [{"layer": weights.base(top_unit), "channels": selected, "layer_channels": selected,
                "scores": {str(i): round(float(score[i]), 4) for i in selected}}]
     for unit in list(reversed(weights.units))[:depth - 1]:
         l = unit.index
@@ -198,8 +206,13 @@ def class_pyramid(weights: BackStepWeights, pooled: Mapping[str, np.ndarray], cl
         for branches in children.values():
             for i in set().union(*map(set, branches.values())):
                 counts[i] = counts.get(i, 0) + 1
+        width = unit.conv.shape[0]
+        vec = np.zeros(width)
+        vec[list(counts)] = list(counts.values())
+        layerwise = np.flatnonzero(minmax(vec) >= theta).tolist() if counts else []
         levels.append({"layer": weights.base(l - 1), "channels": sorted(counts),
-                       "connections": {str(i): counts[i] for i in sorted(counts)}, "children": children})
+                       "connections": {str(i): counts[i] for i in sorted(counts)},
+                       "layer_channels": layerwise, "children": children})
     return {"class_index": int(cls), "theta": theta, "stream": weights.stream, "levels": levels}
 
 
@@ -222,21 +235,23 @@ def pyramids(model: keras.Model, x: np.ndarray, labels: np.ndarray, classes: Seq
     return out
 
 
-def decode_pyramid(model: keras.Model, x: np.ndarray, pyramid: Mapping, stream: str | None = None
-                   ) -> dict[str, np.ndarray]:
-    """Decode each level's selected channels of x [N, T, 150] → {layer: [N, T, 150]} (levels
-    with no selected channel are left out)."""
+def decode_pyramid(model: keras.Model, x: np.ndarray, pyramid: Mapping, stream: str | None = None,
+                   key: str = "layer_channels") -> dict[str, np.ndarray]:
+    """Decode each level's channels of x [N, T, 150] → {layer: [N, T, 150]} (levels with no
+    channel are left out). `key`: "layer_channels" (default: the layer-wise view, the channels
+    most parents share — the kernel-wise union soon covers a whole layer) or "channels"."""
     from tdf.diagnose.decoder import decode
-    levels = [lv for lv in pyramid["levels"] if lv["channels"]]
+    levels = [lv for lv in pyramid["levels"] if lv[key]]
     if not levels:
         return {}
     return decode(model, x, layers=[lv["layer"] for lv in levels], stream=stream,
-                  channels={lv["layer"]: lv["channels"] for lv in levels})
+                  channels={lv["layer"]: lv[key] for lv in levels})
 
 
 def level_summary(p: Mapping) -> list[dict]:
-    """[{layer, n, channels}] per level, for tables."""
-    return [{"layer": lv["layer"], "n": len(lv["channels"]), "channels": lv["channels"]} for lv in p["levels"]]
+    """[{layer, n, n_layerwise, layer_channels}] per level, for tables."""
+    return [{"layer": lv["layer"], "n": len(lv["channels"]), "n_layerwise": len(lv["layer_channels"]),
+             "layer_channels": lv["layer_channels"]} for lv in p["levels"]]
 
 
 # ----------------------------------------------------------------------------- diagnose view
@@ -319,7 +334,7 @@ def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], str
             except ImportError:
                 render_sequences_grid = None
             if render_sequences_grid is not None:
-                counts = {lv["layer"]: len(lv["channels"]) for lv in p["levels"]}
+                counts = {lv["layer"]: len(lv["layer_channels"]) for lv in p["levels"]}
                 seqs = {"input": x[first, :length]}
                 seqs.update({f"{k} ({counts[k]} ch)": v[0, :length] for k, v in decoded.items()})
                 gif = work / "pyramid" / f"{_safe(name)}.{render}"
