@@ -74,9 +74,10 @@ def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
     page.p("From the classifier weights × the class's pooled feature down unit by unit: the channels "
            "(kernels) that carry the class at each level, and those channels alone decoded to skeletons.",
            "muted")
-    rows = [(c, " → ".join(f"{lv['layer']}: {lv['n']}" for lv in levels), f"{v['backstep_ms'].get(c, 0):.2f}")
-            for c, levels in v["levels"].items()]
-    page.raw(table(["class", "selected channels per level", "back-step ms"], rows, numeric={2}))
+    rows = [(c, " → ".join(f"{lv['layer']}: {lv['n']} ({lv.get('n_layerwise', lv['n'])})" for lv in levels),
+             f"{v['backstep_ms'].get(c, 0):.2f}") for c, levels in v["levels"].items()]
+    page.raw(table(["class", "selected channels per level (layer-wise, decoded)", "back-step ms"], rows,
+                   numeric={2}))
     if v.get("chart"):
         page.images([(folder / v["chart"], "selected channels per level")])
     page.images([(folder / f["file"], f"{f['class']} — {f['sample']}") for f in v.get("files", []) if f.get("file")])
