@@ -40,7 +40,9 @@ def explain(run, sample, data, stream, dissection, top, path_units, dissect_samp
         console.print(f"relevance for {result['relevance']['class']} (gradient × input), share per group: "
                       + ", ".join(f"{g} {s:.0%}" for g, s in shares))
         path = result["concept_path"]
-        console.print(f"concept path — {path['question']} (logit gap {path['logit_gap']:+.3f}):")
+        split = (f"; units of this stream {path['stream_sum']:+.3f}, other stream {path['other_stream']:+.3f}, "
+                 f"bias {path['bias_gap']:+.3f}")
+        console.print(f"concept path — {path['question']} (logit gap {path['logit_gap']:+.3f}{split}):")
         for line in path_text(path):
             console.print("  " + line, markup=False)
         console.print(f"concepts from: {result['dissection']}", style="dim")
