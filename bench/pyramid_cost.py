@@ -62,11 +62,12 @@ def main() -> None:
     print(f"{label}; {n_classes} classes; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs (shared)")
     print(f"pooled activations (forward pass, once per data set): {fwd * 1e3:.1f} ms/sample, batch 32\n")
-    print("| θ | levels | back-step ms/class (median) | max | channels per level (median over classes) |")
+    print("| θ | levels | back-step ms/class (median) | max | channels per level, union (layer-wise), "
+          "median over classes |")
     print("|---|---|---:|---:|---|")
     for theta in map(float, args.thetas.split(",")):
         for depth in (3, None):
-            times, sizes = [], []
+            times, sizes, layerwise = [], [], []
             for c in range(n_classes):
                 best = np.inf
                 for _ in range(args.repeats):
@@ -75,9 +76,11 @@ def main() -> None:
                     best = min(best, time.perf_counter() - t)
                 times.append(best)
                 sizes.append([len(lv["channels"]) for lv in p["levels"]])
+                layerwise.append([len(lv["layer_channels"]) for lv in p["levels"]])
             med = np.median(np.array(sizes), axis=0).astype(int).tolist()
+            med_l = np.median(np.array(layerwise), axis=0).astype(int).tolist()
             print(f"| {theta} | {depth or len(med)} | {np.median(times) * 1e3:.2f} | {max(times) * 1e3:.2f} | "
-                  f"{' → '.join(map(str, med))} |")
+                  f"{' → '.join(f'{a} ({b})' for a, b in zip(med, med_l))} |")
 
 
 if __name__ == "__main__":
