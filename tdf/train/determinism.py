@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend; ask TensorFlow for deterministic kernels."""
+def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
+    """Seed Python, NumPy and the backend; ask TensorFlow for deterministic kernels.
+
+    `deterministic_ops=False` is for XLA (jit) runs: Keras disables XLA whenever TensorFlow's op
+    determinism is on, so a jit run is seeded but not bit-reproducible (recorded in run.json).
+    """
     import keras
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     keras.utils.set_random_seed(int(seed))
-    if keras.backend.backend() == "tensorflow":
+    if deterministic_ops and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
         try:
             tf.config.experimental.enable_op_determinism()

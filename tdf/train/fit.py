@@ -227,7 +227,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     if len(split.train) == 0:
         raise BadInput(f"split {split_name!r} leaves no training samples", data_path)
     frames = int(cfg.max_frames or store.T)
-    seed_everything(cfg.seed)
+    jit = resolve_jit(cfg.jit)
+    seed_everything(cfg.seed, deterministic_ops=not jit)
     mean = mean_skeleton(store, split.train)
 
     run_info: dict[str, Any] = {
@@ -236,7 +237,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         "class_names": store.class_names, "joint_layout": store.attr("joint_layout", "ntu25"),
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
-        "jit": resolve_jit(cfg.jit),
+        "jit": jit, "deterministic_ops": not jit,
     }
     if resume:
         prev = read_run_json(paths.root)
