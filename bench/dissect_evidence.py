@@ -91,9 +91,11 @@ def main() -> None:
             wanted = group_concepts(args.group, d["concepts"])
             for layer, res in d["layers"].items():
                 g_units = sum(res["units_per_concept"][k] for k in wanted)
+                cols = [d["concepts"].index(k) for k in wanted]
+                best = float(np.max(np.asarray(res["iou"])[:, cols])) if cols else 0.0
                 out["dissection"].append({"model": label, "stream": stream or "—", "layer": layer,
                                           "units": res["units"], "interpretable": res["interpretable"],
-                                          "group_units": g_units,
+                                          "group_units": g_units, "best_group_iou": round(best, 3),
                                           "by_concept": {k: res["units_per_concept"][k] for k in wanted
                                                          if res["units_per_concept"][k]}})
             p = pyramids(model, xc, lc, [c], names, stream=stream, theta=args.theta)[cls]
@@ -101,6 +103,7 @@ def main() -> None:
             top = p["levels"][0]["layer"]
             out["pyramid"].append({"model": label, "stream": stream or "—",
                                    "levels": [len(lv["channels"]) for lv in p["levels"]],
+                                   "layerwise": [len(lv["layer_channels"]) for lv in p["levels"]],
                                    "top_channels": p["levels"][0]["channels"],
                                    "top_group_motion_share": round(motion_share(dec[top], lengths, mask), 3)
                                    if top in dec else None,
@@ -109,17 +112,20 @@ def main() -> None:
 
     print(f"\nDissection on {len(x)} test samples{' of the fine classes' if args.within_fine else ''} (concepts of '{args.group}': units interpretable for them / "
           f"all interpretable / units)\n")
-    print("| model | stream | layer | units for " + args.group + " concepts | interpretable | units | by concept |")
-    print("|---|---|---|---:|---:|---:|---|")
+    print("| model | stream | layer | units for " + args.group + " concepts | best IoU with a " + args.group +
+          " concept | interpretable | units | by concept |")
+    print("|---|---|---|---:|---:|---:|---:|---|")
     for r in out["dissection"]:
-        print(f"| {r['model']} | {r['stream']} | {r['layer']} | {r['group_units']} | {r['interpretable']} | "
+        print(f"| {r['model']} | {r['stream']} | {r['layer']} | {r['group_units']} | {r['best_group_iou']:.3f} | "
+              f"{r['interpretable']} | "
               f"{r['units']} | {', '.join(f'{k}: {v}' for k, v in r['by_concept'].items())} |")
     print(f"\nClass feature pyramid of {cls} (θ = {args.theta}, {len(rows)} test samples of the class)\n")
-    print(f"| model | stream | selected channels per level (top → conv1) | top-level channels | "
+    print(f"| model | stream | selected channels per level, union (layer-wise), top → conv1 | top-level channels | "
           f"{args.group} share of the top level's decoded motion |")
     print("|---|---|---|---|---:|")
     for r in out["pyramid"]:
-        print(f"| {r['model']} | {r['stream']} | {' → '.join(map(str, r['levels']))} | {r['top_channels']} | "
+        levels = " → ".join(f"{a} ({b})" for a, b in zip(r["levels"], r["layerwise"]))
+        print(f"| {r['model']} | {r['stream']} | {levels} | {r['top_channels']} | "
               f"{r['top_group_motion_share']} |")
     share = float(mask.sum() / mask.size)
     print(f"\n(the group's share of the 150 dims is {share:.2f})")
