@@ -62,7 +62,7 @@ def main() -> None:
     from tdf.data.layout import group_mask
     from tdf.data.store import open_store
     from tdf.diagnose.dissect import dissect
-    from tdf.diagnose.pyramid import class_rows, decode_pyramid, pyramids
+    from tdf.diagnose.pyramid import backstep_weights, class_rows, decode_pyramid, pooled_activations, pyramids
     from tdf.train.run import load_model, read_run_json, run_split
 
     info = read_run_json(args.baseline)
@@ -99,12 +99,14 @@ def main() -> None:
                                           "by_concept": {k: res["units_per_concept"][k] for k in wanted
                                                          if res["units_per_concept"][k]}})
             p = pyramids(model, xc, lc, [c], names, stream=stream, theta=args.theta)[cls]
+            w = backstep_weights(model, stream)
+            score = float((pooled_activations(model, xc, stream, w)["feature"] @ w.classifier[:, c]).mean())
             dec = decode_pyramid(model, xc, p, stream)
             top = p["levels"][0]["layer"]
             out["pyramid"].append({"model": label, "stream": stream or "—",
                                    "levels": [len(lv["channels"]) for lv in p["levels"]],
                                    "layerwise": [len(lv["layer_channels"]) for lv in p["levels"]],
-                                   "top_channels": p["levels"][0]["channels"],
+                                   "top_channels": p["levels"][0]["channels"], "class_score": round(score, 3),
                                    "top_group_motion_share": round(motion_share(dec[top], lengths, mask), 3)
                                    if top in dec else None,
                                    "seconds": round(time.perf_counter() - t0, 1)})
@@ -121,11 +123,11 @@ def main() -> None:
               f"{r['units']} | {', '.join(f'{k}: {v}' for k, v in r['by_concept'].items())} |")
     print(f"\nClass feature pyramid of {cls} (θ = {args.theta}, {len(rows)} test samples of the class)\n")
     print(f"| model | stream | selected channels per level, union (layer-wise), top → conv1 | top-level channels | "
-          f"{args.group} share of the top level's decoded motion |")
-    print("|---|---|---|---|---:|")
+          f"stream's part of the class score (mean) | {args.group} share of the top level's decoded motion |")
+    print("|---|---|---|---|---:|---:|")
     for r in out["pyramid"]:
         levels = " → ".join(f"{a} ({b})" for a, b in zip(r["levels"], r["layerwise"]))
-        print(f"| {r['model']} | {r['stream']} | {levels} | {r['top_channels']} | "
+        print(f"| {r['model']} | {r['stream']} | {levels} | {r['top_channels']} | {r['class_score']} | "
               f"{r['top_group_motion_share']} |")
     share = float(mask.sum() / mask.size)
     print(f"\n(the group's share of the 150 dims is {share:.2f})")
