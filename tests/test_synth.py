@@ -11,7 +11,7 @@ import pytest
 
 from tdf.data.layout import BONES, COMPOSITES, GROUPS, JOINT_NAMES, group_joints, group_mask
 from tdf.data.store import open_store, parse_ntu_name
-from tdf.data.synth import (SynthConfig, XSUB_TRAIN_SUBJECTS, ancestors, class_names, generate_one,
+from tdf.data.synth import (SynthConfig, XSUB_TRAIN_SUBJECTS, ancestors, class_names, distractor_groups_for, generate_one,
                             group_roots, moved_joints, shortcut_group_for, write_store)
 from tdf.errors import BadInput
 
@@ -150,9 +150,14 @@ def test_bone_lengths_are_fixed_per_subject():
 @pytest.mark.parametrize("group", ["hands", "right_hand", "head", "legs", "right_leg"])
 def test_cue_and_shortcut_touch_only_their_groups(group):
     """Turning the cue (or the shortcut) off changes exactly the dims of its group: same draws."""
-    cfg = SynthConfig(**SMALL, weak_group=group)
+    cfg = SynthConfig(**SMALL, weak_group=group, distractor_amplitude=0.05)
     label = cfg.coarse_classes + 1  # a fine class
     x, _ = generate_one(cfg, label, 3, subject=2, camera=1)
+    no_dis, _ = generate_one(dataclasses.replace(cfg, distractor_amplitude=0.0), label, 3, subject=2, camera=1)
+    changed_dis = (np.abs(x - no_dis).reshape(len(x), 150) > 1e-7).any(0)
+    dis_joints = set().union(*(group_joints(g) for g in distractor_groups_for(group)))
+    np.testing.assert_array_equal(changed_dis, _dims(dis_joints) & (np.arange(150) < 75))
+    assert not (changed_dis & group_mask(group)).any()
     no_cue, _ = generate_one(dataclasses.replace(cfg, cue_amplitude=0.0), label, 3, subject=2, camera=1)
     no_sc, _ = generate_one(dataclasses.replace(cfg, shortcut_amplitude=0.0), label, 3, subject=2, camera=1)
     changed_cue = (np.abs(x - no_cue).reshape(len(x), 150) > 1e-7).any(0)
@@ -234,6 +239,14 @@ def test_shortcut_correlation_is_the_configured_rate():
     assert abs(match[fine & train].mean() - 0.8) < 0.07
     assert abs(match[fine & ~train].mean() - 0.25) < 0.07
     assert set(d["shortcut"][~fine].tolist()) == {0, 1, 2, 3}  # coarse: a random posture
+
+
+def test_planted_mask():
+    from tdf.data.synth import planted_mask
+    for g in ("hands", "right_hand", "head", "legs", "left_leg"):
+        np.testing.assert_array_equal(planted_mask(g), group_mask(g))
+    arms = planted_mask("arms")  # moving the shoulders moves the hands below them
+    assert (arms & group_mask("hands")).sum() == group_mask("hands").sum() and not (arms & group_mask("legs")).any()
 
 
 def test_bad_config_is_refused():

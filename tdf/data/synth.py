@@ -7,21 +7,30 @@ only under-training disappears with more epochs (feasibility.md), so the one pla
 - **Coarse classes** are large body motions (arm raise, squat, kick, bow, ...).
 - **Fine classes** share one coarse motion (standing, forearms forward, a slow common bob) and
   differ only in a small oscillation (a few cm) of the *weak group* G: the true cue.
-- **Shortcut**: every fine-class sample also holds a large static posture offset of another
-  joint group S (S is disjoint from G and from every joint whose motion would move G). On the
-  xsub *training* subjects the offset matches the fine class with probability
+- **Shortcut**: every sample also holds a large static posture offset of another joint group S
+  (S is disjoint from G and from every joint whose motion would move G). On the xsub *training*
+  subjects the offset of a fine-class sample matches its class with probability
   `shortcut_correlation` (a random other class otherwise); on the *test* subjects it is drawn
   independently of the class. Coarse samples get a random offset everywhere.
+- **Distractors**: the other leaf groups (head, hands, legs — those that neither overlap what G's
+  cue moves nor sit above G) make random oscillations from the same vocabulary as the cue,
+  larger than it and unrelated to the class, so "something oscillates at frequency f" says
+  nothing unless it is G that oscillates.
 
-A model that sees only G must use the true cue and generalises; a model that sees everything
-learns the easy shortcut, which is useless on the test subjects.
+A model that sees only G must use the true cue and generalises. A model that sees everything
+learns the easy shortcut first, and the cue's features are buried under the distractors' when
+every joint is mixed in the first layer; trained to convergence, it stays at or near chance on
+the fine classes of the test subjects. A two-stream model whose second stream sees only G (the
+fix's Targeted-Attention stream) learns the cue there and trusts it over the shortcut, because on
+the training subjects the cue is always right and the shortcut is not
+(bench/planted_property.py measures all of this).
 
 Kinematics: the Kinect-v2 25-joint tree by forward kinematics. Every joint j has a local
 rotation L_j that turns its bone (parent → j) and everything below it: G_j = G_parent · L_j,
 p_j = p_parent + G_parent · L_j · offset_j. Rotating the root bones of a group therefore moves
 that group and its kinematic descendants only. For the leaf groups (hands, head, legs and their
 halves) the cue stays inside G; for torso and arms it also moves the joints below them (hands,
-head), which is unavoidable for a rigid skeleton and documented in `planted_dims`.
+head), which is unavoidable for a rigid skeleton; `planted_mask(G)` gives the dims the cue moves.
 
 Nuisances: per-subject bone lengths (overall scale and per-bone jitter), per-sample posture
 jitter, camera yaw (a base yaw per camera id plus jitter), translation, tempo and start shift
@@ -36,13 +45,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
 from tdf.data.layout import (COMPOSITES, GROUPS, JOINT_INDEX, JOINT_NAMES, N_BODIES, N_COORDS,
-                             N_JOINTS, group_joints, parts_of)
+                             N_JOINTS, group_joints, joint_mask)
 from tdf.data.store import Sample
 from tdf.errors import BadInput
 
@@ -328,6 +337,11 @@ def moved_joints(name: str) -> set[int]:
     return out
 
 
+def planted_mask(weak: str) -> np.ndarray:
+    """bool[150]: the dims the weak group's cue moves (equal to group_mask(weak) for leaf groups)."""
+    return joint_mask(moved_joints(weak))
+
+
 def shortcut_group_for(weak: str) -> str:
     """The group that carries the shortcut: disjoint from everything the weak cue moves and
     from every joint above the weak group (whose motion would move the weak group)."""
@@ -338,6 +352,17 @@ def shortcut_group_for(weak: str) -> str:
         if not (m & moved) and not (m & above):
             return cand
     raise BadInput(f"no joint group can carry the shortcut for weak group {weak!r}")
+
+
+LEAF_GROUPS = ("head", "left_hand", "right_hand", "left_leg", "right_leg")
+
+
+def distractor_groups_for(weak: str) -> tuple[str, ...]:
+    """Leaf groups that get random look-alike oscillations: every leaf group that neither
+    shares a joint with what the weak cue moves nor sits above the weak group."""
+    moved = moved_joints(weak)
+    above = set().union(*(ancestors(r) for r in group_roots(weak)))
+    return tuple(g for g in LEAF_GROUPS if not moved_joints(g) & (moved | above))
 
 
 def _perp_axes(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -400,7 +425,7 @@ class SynthConfig:
 
     coarse_classes: int = 6
     fine_classes: int = 4
-    per_class: int = 120
+    per_class: int = 240
     frames: int = 64
     subjects: int = 40
     cameras: int = 3
@@ -409,8 +434,9 @@ class SynthConfig:
     shortcut_group: str | None = None  # None: chosen by shortcut_group_for(weak_group)
     shortcut_correlation: float = 0.9  # P(shortcut matches the class) on training subjects
     shortcut_amplitude: float = 0.25  # m, displacement of the shortcut group's far end
-    cue_amplitude: float = 0.04  # m, oscillation of the weak group's far end
+    cue_amplitude: float = 0.12  # m, oscillation of the weak group's far end
     cue_amplitude_jitter: float = 0.2  # ± fraction per sample
+    distractor_amplitude: float = 0.2  # m, random look-alike oscillations of other leaf groups
     cue_freq_jitter: float = 0.08  # ± fraction per sample
     camera_yaw_deg: float = 20.0  # base yaw of camera c is (c - (cameras+1)/2) * this
     yaw_jitter_deg: float = 8.0
@@ -542,6 +568,16 @@ def generate_one(cfg: SynthConfig, label: int, index: int, subject: int, camera:
         amp = cfg.cue_amplitude * (1.0 + rng.uniform(-cfg.cue_amplitude_jitter, cfg.cue_amplitude_jitter))
         a, b = _oscillation(mode, f, t_sec, rng.uniform(0, 2 * np.pi))
         _apply_root_swing(local, root_cues(cfg.weak_group), a, b, amp)
+
+    # Distractors: the same oscillation vocabulary, drawn at random, on the other leaf groups.
+    # (Always drawn, so switching them off leaves every other random number unchanged.)
+    for g in distractor_groups_for(cfg.weak_group):
+        name, f, mode = FINE_PATTERNS[int(rng.integers(0, cfg.fine_classes))]
+        f *= 1.0 + rng.uniform(-cfg.cue_freq_jitter, cfg.cue_freq_jitter)
+        amp = cfg.distractor_amplitude * (1.0 + rng.uniform(-cfg.cue_amplitude_jitter, cfg.cue_amplitude_jitter))
+        a, b = _oscillation(mode, f, t_sec, rng.uniform(0, 2 * np.pi))
+        if amp > 0:
+            _apply_root_swing(local, root_cues(g), a, b, amp)
 
     # The shortcut: a static posture of the shortcut group, correlated with the fine class on
     # training subjects only.
