@@ -45,6 +45,7 @@ from tdf.diagnose.features import valid_mask
 from tdf.errors import BadInput
 
 DEFAULT_THETA = 0.6   # mid of the paper's 0.55–0.7 (Table 1: 0.6 for 4 of its 6 networks)
+GIF_LEVELS = 3        # levels shown in a pyramid GIF (plus conv1); the .npz holds every level
 
 
 @dataclass(frozen=True)
@@ -280,8 +281,10 @@ def pyramid_chart(result: Mapping[str, Mapping], out_png) -> str:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for name, p in result.items():
-        ax.plot([lv["layer"] for lv in p["levels"]], [len(lv["channels"]) for lv in p["levels"]],
-                marker="o", label=name)
+        layers = [lv["layer"] for lv in p["levels"]]
+        line, = ax.plot(layers, [len(lv["channels"]) for lv in p["levels"]], marker="o", label=f"{name} (union)")
+        ax.plot(layers, [len(lv["layer_channels"]) for lv in p["levels"]], marker="x", ls="--",
+                color=line.get_color(), label=f"{name} (layer-wise)")
     ax.set_ylabel("selected channels")
     ax.set_title(f"class feature pyramids (θ = {next(iter(result.values()))['theta']})" if result else "")
     ax.legend(fontsize=7)
@@ -336,7 +339,10 @@ def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], str
             if render_sequences_grid is not None:
                 counts = {lv["layer"]: len(lv["layer_channels"]) for lv in p["levels"]}
                 seqs = {"input": x[first, :length]}
-                seqs.update({f"{k} ({counts[k]} ch)": v[0, :length] for k, v in decoded.items()})
+                shown = list(decoded)[:GIF_LEVELS] + (["conv1"] if "conv1" in list(decoded)[GIF_LEVELS:] else [])
+                from tdf.diagnose.pipeline import _display   # hides a body the input lacks
+                seqs.update({f"{k} ({counts[k]} ch)": _display(decoded[k][0, :length], x[first, :length])
+                             for k in shown})
                 gif = work / "pyramid" / f"{_safe(name)}.{render}"
                 render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=40)
                 entry["file"] = str(gif.relative_to(work))
