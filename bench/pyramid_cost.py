@@ -48,7 +48,9 @@ def main() -> None:
             x = s.read(pick)
         label = f"trained run {args.run}"
     else:
+        import keras
         from tdf.models import build_res_tcn
+        keras.utils.set_random_seed(0)
         model = build_res_tcn(args.classes, frames=args.frames)
         x = rng.normal(0, 0.3, (args.samples, args.frames, 150)).astype(np.float32)
         label = f"full-size Res-TCN, random weights, T={args.frames}"
