@@ -100,16 +100,21 @@ def main():
     ap.add_argument("--groups", default="hands,head,legs")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--out", default="/tmp/tdf-acceptance")
+    ap.add_argument("--rows", default=None, help="explicit G:S pairs, e.g. hands:0,head:1 (instead of the grid)")
     ap.add_argument("--no-controls", action="store_true")
+    ap.add_argument("--table-only", action="store_true", help="print the table of the rows already in --out")
     args = ap.parse_args()
     root = Path(args.out)
+    pairs = ([(p.split(":")[0], int(p.split(":")[1])) for p in args.rows.split(",")] if args.rows else
+             [(g, int(s)) for g in args.groups.split(",") for s in args.seeds.split(",")])
     rows = []
-    for g in args.groups.split(","):
-        for s in (int(x) for x in args.seeds.split(",")):
-            row = run_row(g, s, root, not args.no_controls)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    (root / "acceptance.json").write_text(json.dumps(rows, indent=2))
+    if args.table_only:
+        rows = [json.loads(p.read_text()) for p in sorted(root.glob("*/row.json"))]
+    for g, s in ([] if args.table_only else pairs):
+        row = run_row(g, s, root, not args.no_controls)
+        (root / f"{g}-s{s}" / "row.json").write_text(json.dumps(row))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     print("\n| G | seed | rank of G | baseline fine | fixed fine | Δ fine | wrong-group fix fine (group) "
           "| all-joints TA fine | baseline 2× compute fine (epochs) | coarse base → fixed |")
     print("|---|---|---|---|---|---|---|---|---|---|")
