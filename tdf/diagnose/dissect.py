@@ -165,8 +165,9 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
     if thresholds is None and not valid.any():
         raise ValueError("no valid frames to set concept thresholds on")
     names, columns, bounds = [], [], []
+    observed = values[valid] if thresholds is None else None      # [M, K] over valid frames
     for k, name in enumerate(raw_names):
-        column = values[valid][:, k] if thresholds is None else None
+        column = observed[:, k] if observed is not None else None
         high = float(np.quantile(column, quantile)) if column is not None else None
         names.append(name)
         columns.append(k)
@@ -222,6 +223,8 @@ def chance_iou(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DissectOptions:
+    """Thresholds of the dissection (see the module docstring for the defaults' rationale)."""
+
     concept_quantile: float = 0.8
     unit_quantile: float = 0.8
     iou_threshold: float = 0.2
@@ -233,7 +236,9 @@ def dissect_layer(acts: np.ndarray, valid_in: np.ndarray, concepts: np.ndarray, 
                   opts: DissectOptions = DissectOptions()) -> dict:
     """Dissect one layer: acts [N, T_l, C], valid_in [N, T] (input frames), concepts [N, T, K].
 
-    Returns {"units": C, "interpretable": n, "iou": [C, K], "best": [{unit, concept, iou}], …}.
+    Returns {"units": C, "interpretable": n, "concepts_found", "units_per_concept",
+    "unit_results": [{unit, concept (None unless interpretable), best_concept, iou}], "iou": [C, K],
+    "concept_rate", "chance_iou" (independent masks at the observed rates), "unit_thresholds"}.
     """
     t_l = acts.shape[1]
     valid = valid_at(valid_in, t_l)
