@@ -83,7 +83,7 @@ def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequen
     return rows
 
 
-def recommend(rows: list[dict], share: float = 0.75, min_score: float = 0.2, top_k: int | None = None,
+def recommend(rows: list[dict], share: float = 0.5, min_score: float = 0.2, top_k: int | None = None,
               composites: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """Group names to target: the top group and near-ties, merged into composites."""
     if not rows or rows[0]["score"] < min_score:
