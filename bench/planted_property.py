@@ -68,7 +68,7 @@ def fine_coarse(run_dir: Path, fine: list[str], coarse: list[str]) -> tuple[floa
 
 
 def measure(group: str, seed: int, work: Path, controls, synth_kw: dict, preset: str, init: str,
-            overrides: dict, weak_bn_momentum: float | None, log) -> dict:
+            overrides: dict, weak_bn_momentum: float | None, log, reuse: bool = False) -> dict:
     from tdf.data.synth import SynthConfig, coarse_names, distractor_groups_for, fine_names, write_store
     from tdf.fix import fix_run
     from tdf.train.config import resolve_config
@@ -79,7 +79,8 @@ def measure(group: str, seed: int, work: Path, controls, synth_kw: dict, preset:
     d = work / f"{group}_s{seed}"
     d.mkdir(parents=True, exist_ok=True)
     data = d / "data.h5"
-    write_store(cfg, data, force=True)
+    if not (reuse and data.is_file()):
+        write_store(cfg, data, force=True)
     row: dict = {"group": group, "seed": seed, "shortcut_group": cfg.shortcut}
 
     def record(key, run, t0, extra=None):
@@ -97,7 +98,10 @@ def measure(group: str, seed: int, work: Path, controls, synth_kw: dict, preset:
                 kind="res_tcn_weak_only")
         record("a", d / "a_weak_only", t0)
     need_b = any(k in controls for k in ("b", "c", "d", "all", "wrong"))
-    if need_b:
+    done = lambda run: reuse and (run / "metrics.json").is_file()  # noqa: E731
+    if need_b and done(d / "b_baseline"):
+        record("b", d / "b_baseline", time.time())
+    elif need_b:
         t0 = time.time()
         fit_run(data, d / "b_baseline", train_cfg(), force=True)
         record("b", d / "b_baseline", t0)
@@ -150,6 +154,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weak-bn-momentum", type=float, default=0.9,
                     help="BatchNormalization momentum of the weak-only reference model (a)")
     ap.add_argument("--work", default=None, help="folder for data and runs (default: a temp folder)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse data and a finished baseline run (b) found in --work")
     ap.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
 
@@ -170,7 +176,7 @@ def main(argv=None) -> int:
     for group in args.groups.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
             rows.append(measure(group, seed, work, controls, synth_kw, args.preset, args.init, overrides,
-                                args.weak_bn_momentum, log))
+                                args.weak_bn_momentum, log, args.reuse))
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2))
     print(f"preset {args.preset}, overrides {overrides or 'none'}, fix init {args.init}, "
