@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--theta", type=float, default=0.6)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="also write everything here")
+    ap.add_argument("--directions", action="store_true", help="add the 'rising'/'falling' concepts")
     ap.add_argument("--within-fine", action="store_true",
                     help="dissect on the fine classes' test samples only (concepts then vary within the "
                          "classes the planted cue separates, not between fine and coarse classes)")
@@ -61,7 +62,7 @@ def main() -> None:
 
     from tdf.data.layout import group_mask
     from tdf.data.store import open_store
-    from tdf.diagnose.dissect import dissect
+    from tdf.diagnose.dissect import DissectOptions, dissect
     from tdf.diagnose.pyramid import backstep_weights, class_rows, decode_pyramid, pooled_activations, pyramids
     from tdf.train.run import load_model, read_run_json, run_split
 
@@ -87,7 +88,7 @@ def main() -> None:
     for label, (model, streams) in models.items():
         for stream in streams:
             t0 = time.perf_counter()
-            d = dissect(model, x, stream=stream)
+            d = dissect(model, x, stream=stream, opts=DissectOptions(directions=args.directions))
             wanted = group_concepts(args.group, d["concepts"])
             for layer, res in d["layers"].items():
                 g_units = sum(res["units_per_concept"][k] for k in wanted)
