@@ -75,7 +75,7 @@ def test_cli_refuses_existing_and_bad_options(invoke, tmp_path):
     assert r.exit_code == 2 and "tail" in r.stderr and "hands" in r.stderr
     assert not (tmp_path / "b.h5").exists()
     for bad in (["--fine-classes", "1"], ["--frames", "4"], ["--per-class", "0"], ["--coarse-classes", "99"],
-                ["--shortcut-correlation", "1.5"]):
+                ["--shortcut-correlation", "1.5"], ["--cue-amplitude", "-0.1"], ["--subjects", "1"]):
         r = invoke("data", "synth", tmp_path / "c.h5", *bad)
         assert r.exit_code == 2, bad
     assert not (tmp_path / "c.h5").exists()

@@ -32,11 +32,16 @@ _DEFAULT = SynthConfig()
               show_default=True,
               help="How often the shortcut posture matches the fine class on training subjects "
                    "(it is random on test subjects).")
+@click.option("--cue-amplitude", type=float, default=_DEFAULT.cue_amplitude, show_default=True,
+              help="Metres: the weak group's class-specific oscillation (at its far end).")
+@click.option("--distractor-amplitude", type=float, default=_DEFAULT.distractor_amplitude,
+              show_default=True,
+              help="Metres: random look-alike oscillations of the other leaf groups (0 = none).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @output_options
 def synth(out, coarse_classes, fine_classes, per_class, frames, subjects, cameras, weak_group,
-          shortcut_correlation, seed, force):
+          shortcut_correlation, cue_amplitude, distractor_amplitude, seed, force):
     """Write a synthetic skeleton data set with a planted weakness to OUT (HDF5 store).
 
     Fine classes differ only in small oscillations of the weak group; on the training subjects
@@ -47,7 +52,8 @@ def synth(out, coarse_classes, fine_classes, per_class, frames, subjects, camera
     o = get_output()
     cfg = SynthConfig(coarse_classes=coarse_classes, fine_classes=fine_classes, per_class=per_class,
                       frames=frames, subjects=subjects, cameras=cameras, weak_group=weak_group,
-                      shortcut_correlation=shortcut_correlation, seed=seed).validate()
+                      shortcut_correlation=shortcut_correlation, cue_amplitude=cue_amplitude,
+                      distractor_amplitude=distractor_amplitude, seed=seed).validate()
     total = (coarse_classes + fine_classes) * per_class
     with o.progress(transient=True) as p:
         task = p.add_task("generating", total=total, info="")

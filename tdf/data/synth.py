@@ -465,7 +465,8 @@ class SynthConfig:
              + ", ".join(list(GROUPS) + list(COMPOSITES)))
         need(0.0 <= self.shortcut_correlation <= 1.0,
              f"--shortcut-correlation must be in [0, 1], got {self.shortcut_correlation}")
-        need(self.cue_amplitude >= 0 and self.shortcut_amplitude >= 0, "amplitudes must be ≥ 0")
+        for key in ("cue_amplitude", "shortcut_amplitude", "distractor_amplitude", "noise_m"):
+            need(getattr(self, key) >= 0, f"--{key.replace('_', '-')} must be ≥ 0, got {getattr(self, key)}")
         if self.shortcut_group is not None:
             need(self.shortcut_group in GROUPS or self.shortcut_group in COMPOSITES,
                  f"unknown shortcut group {self.shortcut_group!r}")
