@@ -149,7 +149,15 @@ def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], ou
             except ImportError:
                 raise BadInput("writing .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
                                "use .gif or .png instead", out) from None
-            imageio.mimsave(tmp, frames, format="FFMPEG", fps=fps)
+            # ffmpeg picks the container from the file name, so write "<tmp>.mp4", then rename.
+            video = tmp.with_name(tmp.name + ".mp4")
+            try:
+                imageio.mimsave(video, frames, format="FFMPEG", fps=fps, macro_block_size=16,
+                                ffmpeg_log_level="error")
+                os.replace(video, tmp)
+            finally:
+                if video.exists():
+                    video.unlink()
     return out
 
 

@@ -74,3 +74,23 @@ def test_render_command(store, tmp_path, invoke):
     assert r.exit_code == 2 and "nope" in r.stderr and "d.h5" in r.stderr
     r = invoke("render", store, "--index", 0, "--out", tmp_path / "x.avi")
     assert r.exit_code == 2 and ".gif" in r.stderr
+
+
+def test_mp4(tmp_path, monkeypatch):
+    """With imageio-ffmpeg: a readable video with one frame per frame; without: a clear BadInput."""
+    import sys
+    from tdf.errors import BadInput
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        imageio_ffmpeg = None
+    if imageio_ffmpeg is not None:
+        import imageio.v2 as imageio
+        out = render_sequence(_person(7), tmp_path / "a.mp4")
+        with imageio.get_reader(out, format="FFMPEG") as r:
+            assert r.count_frames() == 7
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if not installed
+    with pytest.raises(BadInput, match="imageio-ffmpeg"):
+        render_sequence(_person(3), tmp_path / "b.mp4")
+    assert not (tmp_path / "b.mp4").exists()
