@@ -21,6 +21,7 @@ from tdf.atomic import write_json, write_text
 from tdf.console import Output
 from tdf.data.layout import COMPOSITES, GROUPS, group_mask, load_groups_toml, parts_of
 from tdf.errors import BadInput
+from tdf.readers import read_json_in
 from tdf.train.config import TrainConfig, config_from_json, resolve_config
 from tdf.train.run import RunPaths, read_run_json
 
@@ -30,15 +31,7 @@ ALL = "all"
 def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any], run_dir: Path,
                           top_k: int | None) -> tuple[list[str], dict[str, Any]]:
     """Recommended groups of a diagnosis that was made for this baseline run and data."""
-    diag_path = Path(diag_path)
-    if diag_path.is_dir():
-        diag_path = diag_path / "diagnosis.json"
-    if not diag_path.is_file():
-        raise BadInput("diagnosis file not found", diag_path)
-    try:
-        d = json.loads(diag_path.read_text())
-    except ValueError as e:
-        raise BadInput(f"not valid JSON ({e})", diag_path) from None
+    d, diag_path = read_json_in(diag_path, "diagnosis.json", "diagnosis file not found")
     if d.get("schema") != 1 or "groups" not in d:
         raise BadInput("not a tdf diagnosis.json (schema 1)", diag_path)
     if Path(d.get("run", "")).resolve() != run_dir.resolve():
@@ -123,7 +116,6 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
             overrides: dict[str, Any] | None = None, pipe_kernel_size: int = 1, data: str | None = None,
             resume: bool = False, force: bool = False, output: Output | None = None) -> dict[str, Any]:
     """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison."""
-    from tdf.diagnose.weak_classes import weak_classes  # noqa: F401  (import check early)
     from tdf.models import build_ms_res_tcn, init_main_from_baseline, model_kind
     from tdf.train.fit import fit_run
     from tdf.train.run import load_model

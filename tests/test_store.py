@@ -1,4 +1,3 @@
-import json
 
 import h5py
 import numpy as np

@@ -8,12 +8,12 @@ one place where a group becomes a set of the 150 dims; every mask in tdf comes f
 from __future__ import annotations
 
 import os
-import tomllib
 from typing import Iterable, Mapping
 
 import numpy as np
 
 from tdf.errors import BadInput
+from tdf.readers import read_toml
 
 N_BODIES = 2
 N_JOINTS = 25
@@ -102,13 +102,7 @@ def load_groups_toml(path: str | os.PathLike) -> dict[str, tuple[str, ...]]:
     Joint names are the Kinect names of `JOINT_NAMES`; an unknown name, an empty group or a
     non-list value is an error naming the file.
     """
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise BadInput("groups file not found", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise BadInput(f"not valid TOML ({e})", path) from None
+    doc = read_toml(path, "groups file")
     table = doc.get("groups", doc)
     if not isinstance(table, dict) or not table:
         raise BadInput("no groups defined (expected a [groups] table of name = [joints])", path)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -37,15 +36,8 @@ def _sample_index(store, name: str) -> int:
 
 def load_dissection(path: str | os.PathLike) -> dict:
     """A dissection.json (or a diagnosis folder holding one), with clear errors."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "dissection.json"
-    if not p.is_file():
-        raise BadInput("no dissection.json here (run `tdf diagnose` with the dissect view)", p)
-    try:
-        d = json.loads(p.read_text())
-    except ValueError as e:
-        raise BadInput(f"not valid JSON ({e})", p) from None
+    from tdf.readers import read_json_in
+    d, p = read_json_in(path, "dissection.json", "no dissection.json here (run `tdf diagnose` with the dissect view)")
     if "layers" not in d or "concepts" not in d:
         raise BadInput("not a tdf dissection (no 'layers'/'concepts')", p)
     return d

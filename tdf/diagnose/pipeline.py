@@ -21,14 +21,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from tdf import __version__
-from tdf.atomic import atomic_path, write_json
+from tdf.atomic import write_json
 from tdf.console import Output
-from tdf.data.layout import COMPOSITES, GROUPS, group_mask, resolve_groups
+from tdf.data.layout import COMPOSITES, group_mask, resolve_groups
 from tdf.errors import BadInput
 
 DIAGNOSIS_SCHEMA = 1

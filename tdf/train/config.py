@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
 from tdf.errors import BadInput
+from tdf.readers import read_toml
 
 
 @dataclass
@@ -91,13 +91,7 @@ def _coerce(name: str, value: Any) -> Any:
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a TOML config (`[train]` table or top level); unknown keys are an error."""
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise BadInput("config file not found", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise BadInput(f"not valid TOML ({e})", path) from None
+    doc = read_toml(path, "config file")
     table = doc.get("train", doc)
     unknown = sorted(set(table) - set(_FIELDS))
     if unknown:

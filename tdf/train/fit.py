@@ -9,7 +9,6 @@ resume, determinism and optional tf.distribute strategies.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import shutil
