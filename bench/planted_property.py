@@ -151,6 +151,8 @@ def main(argv=None) -> int:
     ap.add_argument("--init", default="baseline", choices=("baseline", "scratch"))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a training option of the preset, e.g. --set units_per_block=1")
+    ap.add_argument("--synth", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a generator parameter (tdf.data.synth.SynthConfig), e.g. --synth cue_amplitude=0.08")
     ap.add_argument("--weak-bn-momentum", type=float, default=0.9,
                     help="BatchNormalization momentum of the weak-only reference model (a)")
     ap.add_argument("--work", default=None, help="folder for data and runs (default: a temp folder)")
@@ -164,6 +166,9 @@ def main(argv=None) -> int:
     if bad:
         ap.error(f"unknown control(s) {bad}")
     synth_kw = {} if args.per_class is None else {"per_class": args.per_class}
+    for item in args.synth:
+        key, _, value = item.partition("=")
+        synth_kw[key.replace("-", "_")] = json.loads(value)
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
@@ -179,7 +184,7 @@ def main(argv=None) -> int:
                                 args.weak_bn_momentum, log, args.reuse))
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2))
-    print(f"preset {args.preset}, overrides {overrides or 'none'}, fix init {args.init}, "
+    print(f"generator overrides {synth_kw or 'none'}; preset {args.preset}, overrides {overrides or 'none'}, fix init {args.init}, "
           f"weak-only BN momentum {args.weak_bn_momentum}\n")
     print(table(rows, controls))
     print(f"\n{len(rows)} rows in {time.time() - t0:.0f} s; fine / coarse = mean per-class test accuracy "
