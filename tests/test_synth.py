@@ -241,6 +241,14 @@ def test_shortcut_correlation_is_the_configured_rate():
     assert set(d["shortcut"][~fine].tolist()) == {0, 1, 2, 3}  # coarse: a random posture
 
 
+def test_default_cue_amplitude_by_group(tmp_path):
+    assert SynthConfig(weak_group="hands").cue == 0.08 and SynthConfig(weak_group="head").cue == 0.12
+    assert SynthConfig(weak_group="legs", cue_amplitude=0.05).cue == 0.05
+    write_store(SynthConfig(**{**SMALL, "per_class": 1}, weak_group="legs"), tmp_path / "l.h5")
+    with open_store(tmp_path / "l.h5") as s:
+        assert s.json_attr("generator")["cue_amplitude"] == 0.08
+
+
 def test_planted_mask():
     from tdf.data.synth import planted_mask
     for g in ("hands", "right_hand", "head", "legs", "left_leg"):

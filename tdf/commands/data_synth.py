@@ -32,8 +32,9 @@ _DEFAULT = SynthConfig()
               show_default=True,
               help="How often the shortcut posture matches the fine class on training subjects "
                    "(it is random on test subjects).")
-@click.option("--cue-amplitude", type=float, default=_DEFAULT.cue_amplitude, show_default=True,
-              help="Metres: the weak group's class-specific oscillation (at its far end).")
+@click.option("--cue-amplitude", type=float, default=None,
+              help="Metres: the weak group's class-specific oscillation (at its far end); "
+                   "default 0.12, or 0.08 per part for hands/legs/arms.")
 @click.option("--distractor-amplitude", type=float, default=_DEFAULT.distractor_amplitude,
               show_default=True,
               help="Metres: random look-alike oscillations of the other leaf groups (0 = none).")
