@@ -11,21 +11,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from toy_data import make_toy_store
-
-TINY = ["--filters", "4,8,16", "--units-per-block", "1", "--kernel-size", "3", "--batch-size", "8"]
+from toy_data import train_tiny_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from click.testing import CliRunner
-    from tdf.cli import cli
-    root = tmp_path_factory.mktemp("diag")
-    data = make_toy_store(root / "toy.h5", classes=4, per_class=12, frames=16)
-    r = CliRunner().invoke(cli, ["--quiet", "train", str(data), "--out", str(root / "run"), "--epochs", "3",
-                                 "--seed", "0", *TINY], catch_exceptions=False)
-    assert r.exit_code == 0, r.stderr
-    return root / "run"
+    return train_tiny_run(tmp_path_factory.mktemp("diag"), classes=4, per_class=12, epochs=3)
 
 
 @pytest.fixture(scope="module")

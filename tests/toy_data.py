@@ -27,3 +27,18 @@ def make_toy_store(path, classes: int = 3, per_class: int = 16, frames: int = 16
                                 subject=1 + rep, camera=1 + rep % 3, setup=1, replication=1))
                 i += 1
     return path
+
+
+# A tiny Res-TCN that trains in seconds, for tests that need a run folder.
+TINY = ["--filters", "4,8,16", "--units-per-block", "1", "--kernel-size", "3", "--batch-size", "8"]
+
+
+def train_tiny_run(root, classes: int, per_class: int, epochs: int, frames: int = 16, seed: int = 0):
+    """Write a toy store in `root` and train a tiny run on it with the CLI; returns the run folder."""
+    from click.testing import CliRunner
+    from tdf.cli import cli
+    data = make_toy_store(root / "toy.h5", classes=classes, per_class=per_class, frames=frames)
+    r = CliRunner().invoke(cli, ["--quiet", "train", str(data), "--out", str(root / "run"), "--epochs", str(epochs),
+                                 "--seed", str(seed), *TINY], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    return root / "run"
