@@ -48,13 +48,11 @@ def masked_builder(group: str, bn_momentum: float | None = None):
         from tdf.data.layout import group_mask
         from tdf.models import DimensionMask, build_res_tcn
         m = group_mask(group)
+        momentum = cfg.bn_momentum if bn_momentum is None else float(bn_momentum)
         inner = build_res_tcn(num_classes, frames=None, filters=cfg.filters,
                               units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
-                              dropout=cfg.dropout, l1=cfg.l1, mean_skeleton=np.asarray(mean) * m)
-        if bn_momentum is not None:
-            for layer in inner.layers:
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.momentum = float(bn_momentum)
+                              dropout=cfg.dropout, l1=cfg.l1, bn_momentum=momentum,
+                              mean_skeleton=np.asarray(mean) * m)
         inputs = keras.Input(shape=(None, 150), name="skeleton")
         outputs = inner(DimensionMask(m, name="weak_only")(inputs))
         return keras.Model(inputs, outputs, name=f"weak_only_{group}")

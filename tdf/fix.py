@@ -155,7 +155,8 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     def build(cfg_, num_classes, frames, mean):
         ms = build_ms_res_tcn(num_classes, mask, frames=None, filters=cfg_.filters,
                               units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
-                              dropout=cfg_.dropout, l1=cfg_.l1, pipe_kernel_size=pipe_kernel_size,
+                              dropout=cfg_.dropout, l1=cfg_.l1, bn_momentum=cfg_.bn_momentum,
+                              pipe_kernel_size=pipe_kernel_size,
                               mean_skeleton=mean)
         if init == "baseline":
             init_main_from_baseline(ms, baseline_model)

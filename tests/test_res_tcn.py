@@ -216,6 +216,8 @@ def test_save_load_round_trip_is_bit_identical(tmp_path):
     (dict(mean_skeleton=np.zeros(149)), "mean_skeleton"),
     (dict(mean_skeleton=np.full(150, np.nan)), "mean_skeleton"),
     (dict(name="a/b"), "name"),
+    (dict(bn_momentum=1.0), "bn_momentum"),
+    (dict(bn_momentum=-0.5), "bn_momentum"),
 ])
 def test_argument_checks(kwargs, match):
     args = dict(num_classes=5, frames=16, **TINY)
@@ -230,3 +232,24 @@ def test_model_kind_rejects_foreign_models():
     other = keras.Model(inputs, keras.layers.Dense(2, name="conv1")(inputs))
     with pytest.raises(BadInput, match="neither"):
         model_kind(other)
+
+
+@pytest.mark.parametrize("momentum", [0.99, 0.9])
+def test_bn_momentum_reaches_every_batch_normalization(momentum):
+    model = build_res_tcn(5, frames=16, bn_momentum=momentum, **TINY)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == len([l for l in model.layers if l.name.endswith("_bn")]) > 0
+    assert {layer.momentum for layer in bns} == {momentum}
+
+
+def test_bn_momentum_sets_how_fast_running_variance_follows_the_data():
+    """One training step moves the running variance by (1 - momentum) × (batch var - old)."""
+    model = build_res_tcn(3, frames=8, bn_momentum=0.9, **TINY)
+    bn = model.get_layer("unit2_bn")
+    probe = keras.Model(model.input, bn.input)
+    x = np.random.default_rng(0).normal(size=(4, 8, 150)).astype("float32") * 5
+    h = np.asarray(probe(x, training=False))
+    before = np.asarray(bn.moving_variance)
+    bn(keras.ops.convert_to_tensor(h), training=True)
+    expected = 0.9 * before + 0.1 * h.reshape(-1, h.shape[-1]).var(axis=0)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), expected, rtol=1e-4)

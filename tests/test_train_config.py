@@ -29,5 +29,13 @@ def test_bad_values(tmp_path):
     f.write_text("[train]\nepoch = 3\n")
     with pytest.raises(BadInput, match="unknown option"):
         resolve_config(None, str(f), {})
+    with pytest.raises(BadInput, match="--bn-momentum"):
+        resolve_config(None, None, {"bn_momentum": 1.0})
     with pytest.raises(BadInput, match="--preset"):
         resolve_config("huge", None, {})
+
+
+def test_bn_momentum_keras_default_and_synthetic_preset():
+    assert TrainConfig().bn_momentum == 0.99
+    assert resolve_config("synthetic").bn_momentum == 0.9
+    assert resolve_config("synthetic", None, {"bn_momentum": 0.5}).bn_momentum == 0.5

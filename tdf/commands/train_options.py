@@ -13,7 +13,7 @@ import click
 from tdf.train.config import DISTRIBUTE, PRESETS
 
 TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",
-                      "units_per_block", "kernel_size", "dropout", "l1", "max_frames", "seed",
+                      "units_per_block", "kernel_size", "dropout", "l1", "bn_momentum", "max_frames", "seed",
                       "patience", "early_stop", "jit", "distribute")
 
 
@@ -35,6 +35,8 @@ def train_options(f):
         click.option("--kernel-size", type=int, default=None, help="Temporal filter length."),
         click.option("--dropout", type=float, default=None),
         click.option("--l1", type=float, default=None, help="L1 penalty on conv kernels."),
+        click.option("--bn-momentum", type=float, default=None,
+                     help="BatchNormalization running-statistics momentum (Keras' 0.99; 0.9 for small data)."),
         click.option("--max-frames", type=int, default=None, help="Pad/crop sequences to this many frames."),
         click.option("--seed", type=int, default=None),
         click.option("--patience", type=int, default=None, help="Epochs without val-loss improvement before LR ÷ 10."),

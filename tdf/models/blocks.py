@@ -62,7 +62,7 @@ def is_real(value) -> bool:
 
 
 def check_config(*, num_classes, frames, input_dim, filters, units_per_block, kernel_size,
-                 dropout, l1, name) -> tuple[int, ...]:
+                 dropout, l1, name, bn_momentum=0.99) -> tuple[int, ...]:
     """Check the shared builder arguments; return `filters` as a tuple of ints."""
     if not is_int(num_classes) or num_classes < 2:
         raise ConfigError(f"num_classes must be an integer ≥ 2, got {num_classes!r}")
@@ -87,6 +87,9 @@ def check_config(*, num_classes, frames, input_dim, filters, units_per_block, ke
         raise ConfigError(f"dropout must be a rate in [0, 1), got {dropout!r}")
     if not is_real(l1) or not math.isfinite(l1) or l1 < 0:
         raise ConfigError(f"l1 must be a finite number ≥ 0, got {l1!r}")
+    if not is_real(bn_momentum) or not 0 <= bn_momentum < 1:
+        raise ConfigError(f"bn_momentum must be in [0, 1) (the weight of the old running "
+                          f"statistics; Keras' default 0.99), got {bn_momentum!r}")
     if not isinstance(name, str) or not name or "/" in name:
         raise ConfigError(f"name must be a non-empty string without '/', got {name!r}")
     return tuple(int(f) for f in filters)
@@ -114,20 +117,20 @@ def conv1d(filters: int, kernel_size: int, stride: int, l1: float, name: str) ->
 
 
 def apply_residual_unit(x, spec: UnitSpec, *, kernel_size: int, dropout: float, l1: float,
-                        prefix: str = ""):
+                        bn_momentum: float = 0.99, prefix: str = ""):
     """X_l = S(X_{l-1}) + Conv1D(Dropout(ReLU(BN(X_{l-1})))); returns the sum `{prefix}unit{l}`."""
     base = f"{prefix}unit{spec.index}"
     shortcut = x
     if spec.has_shortcut:
         shortcut = conv1d(spec.filters, 1, spec.stride, l1, f"{base}_shortcut")(x)
-    y = keras.layers.BatchNormalization(name=f"{base}_bn")(x)
+    y = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{base}_bn")(x)
     y = keras.layers.ReLU(name=f"{base}_relu")(y)
     y = keras.layers.Dropout(dropout, name=f"{base}_dropout")(y)
     y = conv1d(spec.filters, kernel_size, spec.stride, l1, f"{base}_conv")(y)
     return keras.layers.Add(name=base)([shortcut, y])
 
 
-def apply_head_activation(x, prefix: str = ""):
+def apply_head_activation(x, prefix: str = "", bn_momentum: float = 0.99):
     """The final BN + ReLU of a stream (`{prefix}head_bn`, `{prefix}head_relu`)."""
-    x = keras.layers.BatchNormalization(name=f"{prefix}head_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}head_bn")(x)
     return keras.layers.ReLU(name=f"{prefix}head_relu")(x)

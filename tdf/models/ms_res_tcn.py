@@ -52,7 +52,8 @@ def _check_mask(ta_mask, input_dim: int) -> np.ndarray:
 def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input_dim: int = 150,
                      filters=(64, 128, 256), units_per_block: int = 3, kernel_size: int = 8,
                      dropout: float = 0.5, l1: float = 1e-4, pipe_kernel_size: int = 1,
-                     mean_skeleton=None, name: str = "ms_res_tcn") -> keras.Model:
+                     mean_skeleton=None, bn_momentum: float = 0.99,
+                     name: str = "ms_res_tcn") -> keras.Model:
     """Build the (uncompiled) MS-Res-TCN; arguments as `build_res_tcn`, plus:
 
     Args:
@@ -64,7 +65,8 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
     """
     filters = check_config(num_classes=num_classes, frames=frames, input_dim=input_dim,
                            filters=filters, units_per_block=units_per_block,
-                           kernel_size=kernel_size, dropout=dropout, l1=l1, name=name)
+                           kernel_size=kernel_size, dropout=dropout, l1=l1, name=name,
+                           bn_momentum=bn_momentum)
     if not is_int(pipe_kernel_size) or pipe_kernel_size < 1:
         raise ConfigError(f"pipe_kernel_size must be a positive integer, got {pipe_kernel_size!r}")
     mask = _check_mask(ta_mask, input_dim)
@@ -75,7 +77,7 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
     ta0 = DimensionMask(mask, name="ta_mask")(x0)
     main = conv1d(filters[0], kernel_size, 1, l1, "main_conv1")(x0)
     ta = conv1d(filters[0], kernel_size, 1, l1, "ta_conv1")(ta0)
-    unit = dict(kernel_size=kernel_size, dropout=dropout, l1=l1)
+    unit = dict(kernel_size=kernel_size, dropout=dropout, l1=l1, bn_momentum=bn_momentum)
     for spec in unit_plan(filters, units_per_block):
         main = apply_residual_unit(main, spec, prefix="main_", **unit)
         ta = apply_residual_unit(ta, spec, prefix="ta_", **unit)
@@ -87,8 +89,8 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
             main = keras.layers.Add(name=f"main_unit{l}_piped")([main, piped])
         else:            # eq. 16: the TA stream receives from the main stream
             ta = keras.layers.Add(name=f"ta_unit{l}_piped")([ta, piped])
-    main = apply_head_activation(main, "main_")
-    ta = apply_head_activation(ta, "ta_")
+    main = apply_head_activation(main, "main_", bn_momentum)
+    ta = apply_head_activation(ta, "ta_", bn_momentum)
     x = keras.layers.Concatenate(axis=-1, name="concat")([main, ta])
     x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)

@@ -34,7 +34,7 @@ from tdf.models.normalize import MeanSkeletonNormalization
 def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 150,
                   filters=(64, 128, 256), units_per_block: int = 3, kernel_size: int = 8,
                   dropout: float = 0.5, l1: float = 1e-4, mean_skeleton=None,
-                  name: str = "res_tcn") -> keras.Model:
+                  bn_momentum: float = 0.99, name: str = "res_tcn") -> keras.Model:
     """Build the (uncompiled) Res-TCN; input `[batch, frames, input_dim]`, output class scores.
 
     Args:
@@ -48,6 +48,9 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
         l1: L1 penalty on every conv kernel (1e-4; 0 disables it).
         mean_skeleton: float[input_dim] mean over the training split's valid frames;
             None → zeros (then `normalize` is the identity on valid frames).
+        bn_momentum: momentum of every BatchNormalization's running statistics (Keras' 0.99).
+            With few steps per epoch (small data sets) 0.99 leaves the running variance far
+            from the data's for many epochs, so inference-mode validation is wrong; 0.9 fixes it.
         name: the model's name.
 
     Raises:
@@ -55,15 +58,17 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
     """
     filters = check_config(num_classes=num_classes, frames=frames, input_dim=input_dim,
                            filters=filters, units_per_block=units_per_block,
-                           kernel_size=kernel_size, dropout=dropout, l1=l1, name=name)
+                           kernel_size=kernel_size, dropout=dropout, l1=l1, name=name,
+                           bn_momentum=bn_momentum)
     mean = mean_vector(mean_skeleton, input_dim)
 
     inputs = keras.Input(shape=(frames, input_dim), name="skeleton")
     x = MeanSkeletonNormalization(mean, name="normalize")(inputs)
     x = conv1d(filters[0], kernel_size, 1, l1, "conv1")(x)
     for spec in unit_plan(filters, units_per_block):
-        x = apply_residual_unit(x, spec, kernel_size=kernel_size, dropout=dropout, l1=l1)
-    x = apply_head_activation(x)
+        x = apply_residual_unit(x, spec, kernel_size=kernel_size, dropout=dropout, l1=l1,
+                                bn_momentum=bn_momentum)
+    x = apply_head_activation(x, bn_momentum=bn_momentum)
     x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -30,6 +30,7 @@ class TrainConfig:
     kernel_size: int = 8
     dropout: float = 0.5
     l1: float = 1e-4
+    bn_momentum: float = 0.99         # Keras' default, as the released code
     max_frames: int | None = None     # None → the store's T
     seed: int = 0
     patience: int = 10                # epochs without val-loss improvement before LR ÷ 10
@@ -55,6 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "kernel_size": 8,
         "dropout": 0.2,
         "l1": 1e-4,
+        "bn_momentum": 0.9,
         "batch_size": 32,
         "lr": 0.01,
         "epochs": 60,
@@ -136,6 +138,8 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--momentum must be in [0, 1), got {cfg.momentum}")
     if not 0 <= cfg.dropout < 1:
         bad(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    if not 0 <= cfg.bn_momentum < 1:
+        bad(f"--bn-momentum must be in [0, 1), got {cfg.bn_momentum}")
     if cfg.l1 < 0:
         bad(f"--l1 must be ≥ 0, got {cfg.l1}")
     if cfg.units_per_block < 1 or cfg.kernel_size < 1:

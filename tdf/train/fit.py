@@ -37,7 +37,8 @@ def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.nda
     from tdf.models import build_res_tcn
     return build_res_tcn(num_classes, frames=None, filters=cfg.filters,
                          units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
-                         dropout=cfg.dropout, l1=cfg.l1, mean_skeleton=mean)
+                         dropout=cfg.dropout, l1=cfg.l1, bn_momentum=cfg.bn_momentum,
+                         mean_skeleton=mean)
 
 
 def default_split_name(store) -> str:
