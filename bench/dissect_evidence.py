@@ -55,6 +55,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="also write everything here")
     ap.add_argument("--directions", action="store_true", help="add the 'rising'/'falling' concepts")
+    ap.add_argument("--rhythms", action="store_true",
+                    help="add the rhythm concepts ('g oscillating 2.5–5 Hz', tdf.diagnose.rhythm)")
     ap.add_argument("--within-fine", action="store_true",
                     help="dissect on the fine classes' test samples only (concepts then vary within the "
                          "classes the planted cue separates, not between fine and coarse classes)")
@@ -88,15 +90,17 @@ def main() -> None:
     for label, (model, streams) in models.items():
         for stream in streams:
             t0 = time.perf_counter()
-            d = dissect(model, x, stream=stream, opts=DissectOptions(directions=args.directions))
+            d = dissect(model, x, stream=stream, opts=DissectOptions(directions=args.directions, rhythms=args.rhythms))
             wanted = group_concepts(args.group, d["concepts"])
             for layer, res in d["layers"].items():
                 g_units = sum(res["units_per_concept"][k] for k in wanted)
+                g_rhythm = sum(res["units_per_concept"][k] for k in wanted if " oscillating " in k)
                 cols = [d["concepts"].index(k) for k in wanted]
                 best = float(np.max(np.asarray(res["iou"])[:, cols])) if cols else 0.0
                 out["dissection"].append({"model": label, "stream": stream or "—", "layer": layer,
                                           "units": res["units"], "interpretable": res["interpretable"],
-                                          "group_units": g_units, "best_group_iou": round(best, 3),
+                                          "group_units": g_units, "group_rhythm_units": g_rhythm,
+                                          "best_group_iou": round(best, 3),
                                           "by_concept": {k: res["units_per_concept"][k] for k in wanted
                                                          if res["units_per_concept"][k]}})
             p = pyramids(model, xc, lc, [c], names, stream=stream, theta=args.theta)[cls]
@@ -115,11 +119,12 @@ def main() -> None:
 
     print(f"\nDissection on {len(x)} test samples{' of the fine classes' if args.within_fine else ''} (concepts of '{args.group}': units interpretable for them / "
           f"all interpretable / units)\n")
-    print("| model | stream | layer | units for " + args.group + " concepts | best IoU with a " + args.group +
-          " concept | interpretable | units | by concept |")
-    print("|---|---|---|---:|---:|---:|---:|---|")
+    print("| model | stream | layer | units for " + args.group + " concepts | … of them rhythm concepts | "
+          "best IoU with a " + args.group + " concept | interpretable | units | by concept |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
     for r in out["dissection"]:
-        print(f"| {r['model']} | {r['stream']} | {r['layer']} | {r['group_units']} | {r['best_group_iou']:.3f} | "
+        print(f"| {r['model']} | {r['stream']} | {r['layer']} | {r['group_units']} | {r['group_rhythm_units']} | "
+              f"{r['best_group_iou']:.3f} | "
               f"{r['interpretable']} | "
               f"{r['units']} | {', '.join(f'{k}: {v}' for k, v in r['by_concept'].items())} |")
     print(f"\nClass feature pyramid of {cls} (θ = {args.theta}, {len(rows)} test samples of the class)\n")

@@ -146,29 +146,38 @@ def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
 def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
                   quantile: float = 0.8, directions: bool = False,
                   thresholds: np.ndarray | None = None, smooth: int = SMOOTH,
-                  slight_quantile: float | None = 0.5
+                  slight_quantile: float | None = 0.5, rhythms: bool = False
                   ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """(names, masks bool [N, T, K], valid [N, T], thresholds [K, 2] as (lower, upper]).
 
     "g moving" is on above the `quantile` of g's own speed over the valid frames of `x` (the
     data set); with `slight_quantile`, "g moving slightly" is on between that quantile and
     `quantile` (a gentle motion — a hand's small oscillation next to a wave). Direction
-    concepts use `quantile` only. Thresholds come from `x` unless given (to apply a data
-    set's thresholds to one sample); nothing is on below `MIN_SPEED` (so float noise of a
-    still group does not count).
+    concepts use `quantile` only; so do the rhythm concepts ("g oscillating 2.5–5 Hz",
+    tdf.diagnose.rhythm) with `rhythms`. Thresholds come from `x` unless given (to apply a data
+    set's thresholds to one sample); nothing is on below `MIN_SPEED` (its square for a band
+    power), so float noise of a still group does not count.
     """
     if not 0 < quantile < 1:
         raise ValueError(f"concept quantile must be in (0, 1), got {quantile!r}")
     if slight_quantile is not None and not 0 < slight_quantile < quantile:
         raise ValueError(f"slight_quantile must be in (0, {quantile}), got {slight_quantile!r}")
     raw_names, values, valid = group_motion(x, groups, directions, smooth)
+    floors = [MIN_SPEED] * len(raw_names)
+    column_valid = [valid] * len(raw_names)
+    if rhythms:
+        from tdf.diagnose.rhythm import group_rhythm
+        r_names, r_values, r_valid = group_rhythm(x, groups)
+        raw_names = raw_names + r_names
+        values = np.concatenate([values, r_values], axis=-1)
+        floors += [MIN_SPEED ** 2] * len(r_names)
+        column_valid += [valid & r_valid] * len(r_names)
     if thresholds is None and not valid.any():
         raise ValueError("no valid frames to set concept thresholds on")
     names, columns, bounds = [], [], []
-    observed = values[valid] if thresholds is None else None      # [M, K] over valid frames
     for k, name in enumerate(raw_names):
-        column = observed[:, k] if observed is not None else None
-        high = float(np.quantile(column, quantile)) if column is not None else None
+        column = values[..., k][column_valid[k]] if thresholds is None else None
+        high = (float(np.quantile(column, quantile)) if column.size else np.inf) if column is not None else None
         names.append(name)
         columns.append(k)
         bounds.append((high, np.inf))
@@ -183,8 +192,9 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
             raise ValueError(f"{len(bounds)} thresholds given for {len(names)} concepts")
     bounds = np.asarray(bounds, np.float64)
     v = values[..., columns]
-    lower = np.maximum(bounds[:, 0], MIN_SPEED)
-    masks = (v > lower) & (v <= bounds[:, 1]) & valid[..., None]
+    lower = np.maximum(bounds[:, 0], np.asarray(floors)[columns])
+    ok = np.stack([column_valid[k] for k in columns], axis=-1)
+    masks = (v > lower) & (v <= bounds[:, 1]) & ok
     return names, masks, valid, bounds
 
 
@@ -230,6 +240,7 @@ class DissectOptions:
     iou_threshold: float = 0.2
     directions: bool = False
     slight_quantile: float | None = 0.5
+    rhythms: bool = False
 
 
 def dissect_layer(acts: np.ndarray, valid_in: np.ndarray, concepts: np.ndarray, names: Sequence[str],
@@ -278,14 +289,15 @@ def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: s
     bases = list(dict.fromkeys(bases))
     x = np.asarray(x, np.float32)
     names, concepts, valid, thresholds = concept_masks(x, groups, opts.concept_quantile, opts.directions,
-                                                       slight_quantile=opts.slight_quantile)
+                                                       slight_quantile=opts.slight_quantile,
+                                                       rhythms=opts.rhythms)
     acts = Activations(model, [outputs[b] for b in bases]).run(x, batch_size, on_batch=on_batch)
     result = {"stream": stream, "samples": int(len(x)), "concepts": names,
               "concept_thresholds": dict(zip(names, [[round(float(a), 6), None if np.isinf(b) else round(float(b), 6)]
                                                for a, b in thresholds])),
               "options": {"concept_quantile": opts.concept_quantile, "unit_quantile": opts.unit_quantile,
                           "iou_threshold": opts.iou_threshold, "directions": opts.directions,
-                          "slight_quantile": opts.slight_quantile,
+                          "slight_quantile": opts.slight_quantile, "rhythms": opts.rhythms,
                           "concept": "joint-group own speed (relative to its attachment joint, positions "
                                      f"smoothed over {SMOOTH} frames) above the data set's quantile "
                                      "('moving') or between the slight and the concept quantile "
