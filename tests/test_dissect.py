@@ -129,4 +129,7 @@ def test_dissect_on_a_model():
     d = dissect(m, x)
     assert list(d["layers"]) == ["conv1", "unit2", "unit3"]
     assert d["layers"]["unit3"]["units"] == 8 and d["layers"]["unit3"]["time_steps"] == 8
-    assert len(d["concepts"]) == 16
+    # 8 groups × ("moving", "moving slightly") + 8 groups × 3 rhythm bands
+    assert len(d["concepts"]) == 16 + 24 and "right_leg oscillating 2.5–5 Hz" in d["concepts"]
+    plain = dissect(m, x, opts=DissectOptions(rhythms=False))
+    assert len(plain["concepts"]) == 16 and not plain["options"]["rhythms"]

@@ -5,7 +5,9 @@ own speed is above the data set's `concept_quantile` (0.8) of that group's speed
 valid frames, and "moving slightly" when it lies between the 0.5 quantile and that one. "Own" speed: each joint's velocity minus the velocity of the joint its group hangs
 from (a hand relative to its elbow, a leg relative to the hip centre), averaged over the
 group's joints and both bodies — so a hand carried by a raised arm is not "moving", a waving
-hand is. Optional direction concepts: "g rising"/"g falling" when the group's mean vertical
+hand is. *Rhythm* concepts (on by default, tdf.diagnose.rhythm): "g oscillating 2.5–5 Hz"
+when the short-time power of that velocity in the band is above the data set's quantile — they
+name the pattern of a motion, which the speed concepts cannot. Optional direction concepts: "g rising"/"g falling" when the group's mean vertical
 own velocity is above/below the data set's `concept_quantile` / 1 − `concept_quantile`
 quantile. Velocities are first differences over valid frames (frame 0 repeats frame 1) of
 the positions smoothed by a centred 5-frame moving average (`SMOOTH`): sensor jitter (a few mm
@@ -240,7 +242,7 @@ class DissectOptions:
     iou_threshold: float = 0.2
     directions: bool = False
     slight_quantile: float | None = 0.5
-    rhythms: bool = False
+    rhythms: bool = True
 
 
 def dissect_layer(acts: np.ndarray, valid_in: np.ndarray, concepts: np.ndarray, names: Sequence[str],
@@ -301,7 +303,10 @@ def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: s
                           "concept": "joint-group own speed (relative to its attachment joint, positions "
                                      f"smoothed over {SMOOTH} frames) above the data set's quantile "
                                      "('moving') or between the slight and the concept quantile "
-                                     "('moving slightly'), per frame",
+                                     "('moving slightly'), per frame"
+                                     + ("; short-time band power of the same velocity above the "
+                                        "quantile ('oscillating lo–hi Hz', tdf.diagnose.rhythm)"
+                                        if opts.rhythms else ""),
                           "resolution": "concepts pooled to the unit's time steps (on if ≥ half the window)"},
               "layers": {}}
     for b in bases:
