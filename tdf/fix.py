@@ -112,7 +112,7 @@ def comparison_table(cmp: dict[str, Any]) -> str:
 
 def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis: str | None = None,
             groups: Sequence[str] | None = None, groups_file: str | None = None, top_k: int | None = None,
-            init: str = "baseline", preset: str | None = None, config_file: str | None = None,
+            init: str = "scratch", preset: str | None = None, config_file: str | None = None,
             overrides: dict[str, Any] | None = None, pipe_kernel_size: int = 1, data: str | None = None,
             resume: bool = False, force: bool = False, output: Output | None = None) -> dict[str, Any]:
     """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison."""

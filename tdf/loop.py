@@ -32,7 +32,7 @@ def _complete(run: Path) -> bool:
 
 def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str | None = None,
              config_file: str | None = None, overrides: dict[str, Any] | None = None,
-             diagnose_options=None, resume: bool = False, force: bool = False,
+             diagnose_options=None, init: str = "scratch", resume: bool = False, force: bool = False,
              output: Output | None = None) -> dict[str, Any]:
     from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
     from tdf.fix import fix_run
@@ -72,8 +72,11 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
         if resume and _complete(fixed) and (fixed / "comparison.json").is_file():
             output.log("  reusing the finished fix")
             cmp = json.loads((fixed / "comparison.json").read_text())
+            if cmp.get("init", init) != init:
+                raise BadInput(f"the finished fix started with --init {cmp['init']}, not {init}; "
+                               f"pass --force to train it again", fixed)
         else:
-            cmp = fix_run(base, fixed, diagnosis=str(diag_dir / "diagnosis.json"), preset=preset,
+            cmp = fix_run(base, fixed, diagnosis=str(diag_dir / "diagnosis.json"), init=init, preset=preset,
                           config_file=config_file, overrides=overrides, data=str(data),
                           resume=resume and (fixed / "run.json").exists(), force=force, output=output)
         summary["fixed"] = str(fixed)

@@ -36,7 +36,7 @@ def test_comparison_and_run_json(base):
     base_m = json.loads((base / "base" / "metrics.json").read_text())
     assert cmp["baseline"]["per_class_accuracy"] == base_m["per_class_accuracy"]
     info = json.loads((base / "fixed" / "run.json").read_text())
-    assert info["kind"] == "ms_res_tcn" and info["groups"] == ["hands", "head"] and info["init"] == "baseline"
+    assert info["kind"] == "ms_res_tcn" and info["groups"] == ["hands", "head"] and info["init"] == "scratch"
     assert info["baseline_run"] == str((base / "base").resolve())
     assert info["config"]["filters"] == [4, 8, 16]  # the baseline's settings carried over
     assert info["ta_dims"] == (4 + 4 + 2) * 2 * 3
@@ -46,12 +46,13 @@ def test_comparison_and_run_json(base):
 def test_fix_from_diagnosis(base, invoke, tmp_path):
     d = json.loads((base / "diag" / "diagnosis.json").read_text())
     r = invoke("--quiet", "--json", "fix", base / "base", "--diagnosis", base / "diag" / "diagnosis.json",
-               "--out", tmp_path / "f", "--epochs", "1", "--groups", "")
+               "--out", tmp_path / "f", "--epochs", "1", "--groups", "", "--init", "baseline")
     if not d["recommended_groups"]:
         assert r.exit_code == 2 and "recommends no joint group" in r.stderr
     else:
         assert r.exit_code == 0, r.stderr
         assert json.loads(r.stdout)["groups"] == d["recommended_groups"]
+        assert json.loads((tmp_path / "f" / "run.json").read_text())["init"] == "baseline"
 
 
 def test_bad_inputs(base, invoke, tmp_path):
@@ -92,3 +93,11 @@ def test_loop_writes_three_runs_and_report(base, invoke, tmp_path):
     assert "baseline vs MS-Res-TCN" in page and "Weak-group ranking" in page
     r = invoke("loop", data, "--out", tmp_path / "loop", "--epochs", "2")
     assert r.exit_code == 2 and "--resume" in r.stderr
+    if s["recommended_groups"]:
+        # --resume reuses the finished stages, but not a fix trained with another --init
+        r = invoke("--quiet", "--json", "loop", data, "--out", tmp_path / "loop", "--epochs", "2", "--render",
+                   "none", "--resume", *TINY)
+        assert r.exit_code == 0 and json.loads(r.stdout)["fixed_metrics"] == s["fixed_metrics"]
+        r = invoke("loop", data, "--out", tmp_path / "loop", "--epochs", "2", "--render", "none", "--resume",
+                   "--init", "baseline", *TINY)
+        assert r.exit_code == 2 and "--init scratch" in r.stderr

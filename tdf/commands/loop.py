@@ -15,10 +15,12 @@ from tdf.console import get_output, output_options
 @click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]),
               help="Pictures of the diagnosis.")
 @click.option("--method", default="gradxinput", show_default=True, type=click.Choice(["gradxinput", "lrp", "occlusion"]))
+@click.option("--init", "init", default="scratch", show_default=True, type=click.Choice(["scratch", "baseline"]),
+              help="How the fix's main stream starts (see `tdf fix --help`).")
 @click.option("--resume", is_flag=True, help="Reuse finished stages and continue an interrupted one.")
 @click.option("--force", is_flag=True, help="Replace existing runs in --out.")
 @output_options
-def loop(data, out, preset, config_file, render, method, resume, force, **kwargs):
+def loop(data, out, preset, config_file, render, method, init, resume, force, **kwargs):
     """Train a baseline Res-TCN, diagnose it, and fix it with a Targeted Attention stream on the
     recommended joint groups; writes DIR/baseline, DIR/diagnosis, DIR/fixed and DIR/report.html."""
     from tdf.diagnose.pipeline import DiagnoseOptions
@@ -27,7 +29,7 @@ def loop(data, out, preset, config_file, render, method, resume, force, **kwargs
     overrides = overrides_from(kwargs)
     opts = DiagnoseOptions(render=render, method=method, seed=overrides.get("seed", 0))
     s = run_loop(data, out, preset=preset, config_file=config_file, overrides=overrides, diagnose_options=opts,
-                 resume=resume, force=force, output=output)
+                 init=init, resume=resume, force=force, output=output)
 
     def human(console):
         b = s["baseline_metrics"]
