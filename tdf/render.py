@@ -35,6 +35,19 @@ def as_joints(x) -> np.ndarray:
     return x
 
 
+def hide_absent_bodies(decoded, reference) -> np.ndarray:
+    """A decoded sequence [T, 150] for drawing: a body absent from the input `reference` (all
+    zeros over the sequence) is zeroed, so it is not drawn — the decoder fills every dim with
+    mean + C·X, which is meaningless where the input had no body."""
+    out = np.array(decoded, dtype=np.float32, copy=True)
+    body = np.asarray(reference).reshape(len(reference), N_BODIES, -1)
+    shown = out.reshape(len(out), N_BODIES, -1)
+    for b in range(N_BODIES):
+        if not np.abs(body[:, b]).any():
+            shown[:, b] = 0
+    return out
+
+
 def _limits(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
     """Centre and half-width of a cube holding every drawn joint of every sequence."""
     pts = [s[np.abs(s).sum(axis=-1) > 0] for s in seqs]

@@ -94,3 +94,16 @@ def test_mp4(tmp_path, monkeypatch):
     with pytest.raises(BadInput, match="imageio-ffmpeg"):
         render_sequence(_person(3), tmp_path / "b.mp4")
     assert not (tmp_path / "b.mp4").exists()
+
+
+def test_hide_absent_bodies_zeroes_only_the_body_the_input_lacks():
+    from tdf.render import hide_absent_bodies
+    x = np.zeros((5, 2, 25, 3), np.float32)
+    x[:, 0] = 1.0                                           # body 1 present, body 2 absent
+    decoded = np.arange(5 * 150, dtype=np.float32).reshape(5, 150) + 1
+    shown = hide_absent_bodies(decoded, x.reshape(5, 150)).reshape(5, 2, 75)
+    assert np.array_equal(shown[:, 0], decoded.reshape(5, 2, 75)[:, 0])
+    assert not shown[:, 1].any()
+    x[2, 1] = 0.5                                           # body 2 appears in one frame: kept
+    assert np.array_equal(hide_absent_bodies(decoded, x), decoded)
+    assert decoded.min() > 0                                # the input array is not modified

@@ -36,7 +36,7 @@ def _pick(names: list[str], index: int | None, name: str | None, source: Path) -
 def render(source, index, name, out, layer, fps, every, force):
     """Draw a sample of a store (or a decoded sequence of a diagnosis) as a moving skeleton."""
     from tdf.atomic import check_writable
-    from tdf.render import SUFFIXES, render_sequence, render_sequences_grid
+    from tdf.render import SUFFIXES, hide_absent_bodies, render_sequence, render_sequences_grid
     output = get_output()
     src = Path(source)
     out_p = Path(out)
@@ -58,10 +58,11 @@ def render(source, index, name, out, layer, fps, every, force):
         t = int(z["lengths"][i]) if "lengths" in z.files else z["x"].shape[1]
         cls = str(z["class_names"][int(z["labels"][i])]) if "class_names" in z.files else ""
         if layer is not None:
-            render_sequence(z[layer][i, :t], out_p, title=f"{names[i]} {cls}: decoded {layer}", fps=fps,
+            render_sequence(hide_absent_bodies(z[layer][i, :t], z["x"][i, :t]), out_p, title=f"{names[i]} {cls}: decoded {layer}", fps=fps,
                             every=every, force=force)
         else:
-            seqs = {"input": z["x"][i, :t], **{f"decoded {k}": z[k][i, :t] for k in layers}}
+            x = z["x"][i, :t]
+            seqs = {"input": x, **{f"decoded {k}": hide_absent_bodies(z[k][i, :t], x) for k in layers}}
             render_sequences_grid(seqs, out_p, title=f"{names[i]} {cls}", fps=fps, every=every, force=force)
         what = f"{names[i]} ({layer or 'all layers'})"
     else:

@@ -77,18 +77,6 @@ def _group_shares(values: np.ndarray, groups: dict[str, tuple[str, ...]]) -> dic
 GIF_FRAMES = 40  # frames per animation in a diagnosis (evenly spaced): keeps rendering to seconds
 
 
-def _display(decoded: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """A decoded sequence for drawing: a body absent from the input is not drawn (the decoder
-    fills every dim with mean + C·X, which is meaningless where the input had no body)."""
-    out = decoded.copy()
-    body = x.reshape(len(x), 2, -1)
-    shown = out.reshape(len(out), 2, -1)
-    for b in range(2):
-        if not np.abs(body[:, b]).any():
-            shown[:, b] = 0
-    return out
-
-
 def selected_views(opts: DiagnoseOptions) -> set[str]:
     """The views to compute; BadInput for an unknown one."""
     views = set(opts.views or VIEWS)
@@ -303,7 +291,7 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
     primitive_heatmaps(model, work / "primitives.png", stream=stream)
     files["primitives"] = "primitives.png"
     if opts.render != "none":
-        from tdf.render import render_sequences_grid
+        from tdf.render import hide_absent_bodies, render_sequences_grid
         (work / "decoded").mkdir(exist_ok=True)
         seen = set()
         for i, name in enumerate(names if decoded else []):
@@ -312,7 +300,7 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
                 continue
             seen.add(cls)
             t = int(lengths[i])
-            seqs = {"input": x[i, :t], **{f"decoded {k}": _display(v[i, :t], x[i, :t]) for k, v in decoded.items()}}
+            seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t]) for k, v in decoded.items()}}
             path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
             render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES)
             files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})

@@ -340,8 +340,8 @@ def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], str
                 counts = {lv["layer"]: len(lv["layer_channels"]) for lv in p["levels"]}
                 seqs = {"input": x[first, :length]}
                 shown = list(decoded)[:GIF_LEVELS] + (["conv1"] if "conv1" in list(decoded)[GIF_LEVELS:] else [])
-                from tdf.diagnose.pipeline import _display   # hides a body the input lacks
-                seqs.update({f"{k} ({counts[k]} ch)": _display(decoded[k][0, :length], x[first, :length])
+                from tdf.render import hide_absent_bodies
+                seqs.update({f"{k} ({counts[k]} ch)": hide_absent_bodies(decoded[k][0, :length], x[first, :length])
                              for k in shown})
                 gif = work / "pyramid" / f"{_safe(name)}.{render}"
                 render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=40)
