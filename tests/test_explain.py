@@ -103,3 +103,23 @@ def test_diagnose_views_files_and_report(run, invoke, tmp_path):
         assert (out / name).is_file()
     r = invoke("diagnose", run, "--out", tmp_path / "bad", "--views", "pyramid,bogus")
     assert r.exit_code == 2 and "bogus" in r.stderr
+
+
+def test_diagnose_dissect_on_weak_classes(run, invoke, tmp_path):
+    out = tmp_path / "diag"
+    r = invoke("--quiet", "diagnose", run, "--out", out, "--render", "none", "--views", "dissect",
+               "--dissect-on", "weak")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads((out / "diagnosis.json").read_text())
+    weak_set = d["ranking_samples"]["classes"]
+    v = d["views"]["dissect"]
+    assert weak_set, "the tiny run has weak classes"
+    assert v["samples_from"] == weak_set
+    from tdf.data.store import open_store
+    from tdf.train.run import read_run_json, run_split
+    info = read_run_json(run)
+    with open_store(info["data"]) as store:
+        test = run_split(store, info).part("test")
+        ids = [store.class_names.index(c) for c in weak_set]
+        n_weak = int(np.isin(store.label[test], ids).sum())
+    assert v["samples"] == min(512, n_weak)

@@ -36,17 +36,21 @@ def _csv(value: str | None) -> list[str] | None:
               help="Class feature pyramid threshold θ (the paper uses 0.55–0.7).")
 @click.option("--depth", default=None, type=click.IntRange(min=1),
               help="Class feature pyramid levels (default: every unit down to conv1).")
+@click.option("--dissect-on", "dissect_on", default="all", show_default=True, type=click.Choice(["all", "weak"]),
+              help="Dissect units on all classes of the split, or on the weak classes and those they are "
+                   "confused with (are there units for what tells them apart?).")
 @click.option("--force", is_flag=True, help="Replace an existing diagnosis in --out.")
 @output_options
 def diagnose(run, data, out, layers, classes, samples_per_class, groups, method, render, top_k, split,
-             stream, seed, fmt, top, views, theta, depth, force):
+             stream, seed, fmt, top, views, theta, depth, dissect_on, force):
     """Decode hidden layers, plot primitives/responses/relevance, rank the joint groups the model
     fails to use, and write diagnosis.json and report.html into --out."""
     from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
     output = get_output()
     opts = DiagnoseOptions(layers=_csv(layers), classes=_csv(classes), samples_per_class=samples_per_class,
                            groups=groups, method=method, render=render, top_k=top_k, seed=seed, split=split,
-                           stream=stream, views=_csv(views), theta=theta, depth=depth)
+                           stream=stream, views=_csv(views), theta=theta, depth=depth,
+                           dissect_on=dissect_on)
     d = run_diagnosis(run, data, out, opts, force=force, output=output)
     if fmt == "names" and not output.json:
         names = d["recommended_groups"][:top] if top else d["recommended_groups"]

@@ -53,6 +53,8 @@ class DiagnoseOptions:
     views: list[str] | None = None           # None → all that apply (VIEWS)
     theta: float = 0.6                       # class feature pyramid threshold (paper: 0.55–0.7)
     depth: int | None = None                 # pyramid levels below the classifier; None → down to conv1
+    dissect_on: str = "all"                  # dissection samples: "all" of the split, or "weak"
+                                             # (the weak classes and those they are confused with)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -106,6 +108,8 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     t_start = time.perf_counter()
     if opts.render not in ("gif", "mp4", "none"):
         raise BadInput(f"--render must be gif, mp4 or none, got {opts.render!r}")
+    if opts.dissect_on not in ("all", "weak"):
+        raise BadInput(f"--dissect-on must be 'all' or 'weak', got {opts.dissect_on!r}")
     if opts.samples_per_class < 1:
         raise BadInput("--samples-per-class must be ≥ 1")
     if opts.method not in METHODS:
@@ -188,7 +192,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
 
             # 6. beyond the paper: class feature pyramids, unit dissection, concept paths
             extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
-                                       opts, views, work, output)
+                                       opts, views, work, output, ranking["ranking_samples"]["classes"])
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -262,7 +266,7 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
 
 
 def _extra_views(model, store, indices, x, labels, names, shown, stream, frames, opts, views, work: Path,
-                 output: Output) -> dict[str, Any]:
+                 output: Output, weak_set: list[str]) -> dict[str, Any]:
     """Pyramid, dissection and concept paths (tdf.diagnose.pyramid/dissect/unit_class)."""
     out: dict[str, Any] = {}
     if "pyramid" in views:
@@ -273,8 +277,16 @@ def _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
     dissection = None
     if "dissect" in views:
         from tdf.diagnose.dissect import dissect_view
-        output.log("dissecting units against joint-group motion concepts…")
-        out["dissect"], dissection = dissect_view(model, store, indices, stream, work, frames=frames, seed=opts.seed)
+        on = indices
+        if opts.dissect_on == "weak":
+            ids = [store.class_names.index(c) for c in weak_set]
+            on = indices[np.isin(store.label[indices], ids)]
+            if len(on) == 0:
+                output.warn("--dissect-on weak: no weak class has samples in the split; dissecting all classes")
+                on = indices
+        output.log(f"dissecting units against joint-group motion concepts ({opts.dissect_on} classes)…")
+        out["dissect"], dissection = dissect_view(model, store, on, stream, work, frames=frames, seed=opts.seed)
+        out["dissect"]["samples_from"] = weak_set if on is not indices else "all classes"
     if "paths" in views:
         from tdf.diagnose.unit_class import paths_view
         output.log("unit → class relationships and concept paths of mistakes…")

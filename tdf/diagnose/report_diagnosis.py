@@ -92,8 +92,9 @@ def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
     kinds = "“g moving”, “g moving slightly”" + (", “g oscillating lo–hi Hz”" if opts.get("rhythms") else "")
     page.p(f"Concepts per frame: {kinds}. A unit is interpretable when its top-{1 - opts['unit_quantile']:.0%} "
            f"time steps overlap a concept with IoU ≥ {opts['iou_threshold']} "
-           f"({v['samples']} samples{', stream ' + v['stream'] if v['stream'] else ''}).",
-           "muted")
+           f"({v['samples']} samples{', stream ' + v['stream'] if v['stream'] else ''}"
+           + (f" of {', '.join(v['samples_from'])}" if isinstance(v.get('samples_from'), list) else "")
+           + ").", "muted")
     rows = [(b, f"{l['interpretable']}/{l['units']}",
              ", ".join(f"{c} ({l['units_per_concept'][c]})" for c in l["concepts_found"]) or "—")
             for b, l in v["layers"].items()]
