@@ -45,7 +45,7 @@ def main() -> None:
     model = build_res_tcn(60, frames=args.frames)
     dissect(model, x[:4])                                                      # warm-up (graph tracing)
     rows = [
-        ("concepts: motion only (16 + 8·2 speed concepts)", lambda: concept_masks(x, rhythms=False)),
+        ("concepts: motion only (8 groups × moving, moving slightly)", lambda: concept_masks(x, rhythms=False)),
         ("concepts: motion + rhythm (3 bands per group)", lambda: concept_masks(x, rhythms=True)),
         ("dissection, default layers, motion only", lambda: dissect(model, x, opts=DissectOptions(rhythms=False))),
         ("dissection, default layers, motion + rhythm", lambda: dissect(model, x)),
