@@ -7,8 +7,10 @@ For each (G, S):
     tdf fix DIR/baseline --groups <rank-last group> --out DIR/wrong   control: wrong target
     tdf fix DIR/baseline --groups all --out DIR/all                   control: TA stream sees all joints
     tdf train D --out DIR/long --early-stop 0 --epochs E              control: baseline given the fix's compute
-(E = the fix's epochs × its FLOPs per sample / the baseline's, no early stopping.)
-Reported: fine-class (the planted classes) and coarse-class test accuracy of each model.
+(E = the fix's epochs × its FLOPs per sample / the baseline's, no early stopping.) Every fix
+uses `tdf fix`'s defaults (both streams from scratch) and the synthetic preset.
+Reported: fine-class (the planted classes) and coarse-class test accuracy of each model, and
+the issue's bars per row (`checks`).
 
     python bench/loop_acceptance.py --groups hands,head,legs --seeds 0,1,2 --out /tmp/acceptance
 """
@@ -95,6 +97,27 @@ def fmt(v) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
 
 
+def checks(r: dict) -> str:
+    """The issue's bars, each ✓/✗ (– where a control did not run):
+    gain ≥ +0.20; wrong-group gain ≥ 0.10 below the targeted gain; targeted ≥ all-joints TA + 0.05;
+    targeted > baseline with the fix's compute; coarse classes lose ≤ 0.02."""
+    nan = float("nan")
+    f, b = r.get("fixed_fine", nan), r["baseline_fine"]
+    out = []
+    def mark(label, ok):
+        out.append(f"{label}{'–' if ok is None else ('✓' if ok else '✗')}")
+    mark("gain", f - b >= 0.20 if f == f else None)
+    w = r.get("wrong_fine")
+    mark(" wrong", (f - b) - (w - b) >= 0.10 if w is not None else None)
+    a = r.get("all_fine")
+    mark(" all", f - a >= 0.05 if a is not None else None)
+    lg = r.get("long_fine")
+    mark(" 2×", f > lg if lg is not None else None)
+    c0, c1 = r["baseline_coarse"], r.get("fixed_coarse", nan)
+    mark(" coarse", c1 >= c0 - 0.02 if c1 == c1 else None)
+    return "".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--groups", default="hands,head,legs")
@@ -116,14 +139,14 @@ def main():
         rows.append(row)
         print(json.dumps(row), flush=True)
     print("\n| G | seed | rank of G | baseline fine | fixed fine | Δ fine | wrong-group fix fine (group) "
-          "| all-joints TA fine | baseline 2× compute fine (epochs) | coarse base → fixed |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| all-joints TA fine | baseline 2× compute fine (epochs) | coarse base → fixed | bars |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         delta = r.get("fixed_fine", float("nan")) - r["baseline_fine"]
         print(f"| {r['group']} | {r['seed']} | {r['rank']} | {fmt(r['baseline_fine'])} | {fmt(r.get('fixed_fine'))} "
               f"| {delta:+.2f} | {fmt(r.get('wrong_fine'))} ({r.get('wrong_group', '')}) | {fmt(r.get('all_fine'))} "
               f"| {fmt(r.get('long_fine'))} ({r.get('long_epochs', '')}) | {fmt(r['baseline_coarse'])} → "
-              f"{fmt(r.get('fixed_coarse'))} |")
+              f"{fmt(r.get('fixed_coarse'))} | {checks(r)} |")
 
 
 if __name__ == "__main__":
