@@ -340,24 +340,29 @@ def summary(dissection: Mapping) -> dict:
 
 
 def dissection_chart(dissection: Mapping, out_png, title: str = "units per concept") -> str:
-    """Grouped bars: interpretable units per concept, one bar colour per dissected layer."""
+    """Grouped horizontal bars: interpretable units per concept, one colour per dissected layer.
+    Only concepts some unit is interpretable for are drawn (with rhythm concepts there are 40)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names = list(dissection["concepts"])
     layers = list(dissection["layers"])
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names) + 2), 3.6))
-    width = 0.8 / max(len(layers), 1)
+    found = [n for n in dissection["concepts"]
+             if any(dissection["layers"][b]["units_per_concept"].get(n, 0) for b in layers)]
+    names = found or list(dissection["concepts"])
+    fig, ax = plt.subplots(figsize=(7.5, max(2.5, 0.3 * len(names) + 1.2)))
+    height = 0.8 / max(len(layers), 1)
     y = np.arange(len(names))
     for i, b in enumerate(layers):
         counts = [dissection["layers"][b]["units_per_concept"].get(n, 0) for n in names]
         d = dissection["layers"][b]
-        ax.bar(y + i * width - 0.4 + width / 2, counts, width,
-               label=f"{b} ({d['interpretable']}/{d['units']} interpretable)")
-    ax.set_xticks(y, names, rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("interpretable units")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
+        ax.barh(y + i * height - 0.4 + height / 2, counts, height,
+                label=f"{b} ({d['interpretable']}/{d['units']} interpretable)")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("interpretable units")
+    hidden = len(dissection["concepts"]) - len(names)
+    ax.set_title(title + (f" ({hidden} concepts without a unit not shown)" if hidden else ""), fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
