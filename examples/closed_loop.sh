@@ -22,8 +22,7 @@ if [ -z "$targets" ]; then
 fi
 echo "diagnosis recommends: $targets (planted: $group)" >&2
 
-# 3. fix: an MS-Res-TCN whose Targeted Attention stream sees only those joints
+# 3. fix: an MS-Res-TCN whose Targeted Attention stream sees only those joints; prints the
+#    comparison (also in $work/fixed/comparison.md and .json)
 tdf fix "$work/baseline" --groups "$targets" --out "$work/fixed" --preset synthetic --seed "$seed" --force
-
-# the comparison (also in $work/fixed/comparison.json); the diagnosis report is $work/diagnosis/report.html
-cat "$work/fixed/comparison.md"
+echo "diagnosis report: $work/diagnosis/report.html" >&2
