@@ -38,10 +38,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from tdf.data.layout import BONES, GROUPS, N_BODIES, N_COORDS, N_JOINTS, group_joints
+from tdf.data.layout import GROUPS, group_joints
 from tdf.diagnose.features import valid_mask
-
-PARENT = {child: parent for child, parent in BONES}
+from tdf.diagnose.own_motion import bodies_present, joint_velocity, own_velocity, pair_valid
+from tdf.diagnose.rhythm import group_rhythm
 MIN_SPEED = 1e-4   # m/frame: below this a group counts as still whatever the quantile says
 SMOOTH = 5         # frames of the moving average applied to positions before differencing
 
@@ -76,18 +76,6 @@ def valid_at(valid: np.ndarray, t_out: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- concepts
 
 
-def _attachments(joints: Sequence[int]) -> list[int | None]:
-    """For each joint of a group, the first ancestor outside the group (None for the root)."""
-    inside = set(joints)
-    out = []
-    for j in joints:
-        a = PARENT.get(j)
-        while a is not None and a in inside:
-            a = PARENT.get(a)
-        out.append(a)
-    return out
-
-
 def smooth_time(x: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average of x [N, T, D] over `window` frames, valid frames only (a padded
     frame neither contributes nor changes); window ≤ 1 returns x."""
@@ -104,18 +92,6 @@ def smooth_time(x: np.ndarray, window: int) -> np.ndarray:
     return np.where(valid > 0, total / np.maximum(count, 1), 0.0)
 
 
-def own_velocity(x: np.ndarray, joints: Sequence[int]) -> np.ndarray:
-    """[N, T, bodies, len(joints), 3]: velocity of each joint minus that of its attachment."""
-    n, t, _ = x.shape
-    p = np.asarray(x, np.float64).reshape(n, t, N_BODIES, N_JOINTS, N_COORDS)
-    v = np.diff(p, axis=1)
-    v = np.concatenate([v[:, :1], v], axis=1) if t > 1 else np.zeros_like(p)
-    attach = _attachments(joints)
-    own = v[:, :, :, list(joints)]
-    base = np.stack([v[:, :, :, a] if a is not None else np.zeros_like(v[:, :, :, 0]) for a in attach], axis=3)
-    return own - base
-
-
 def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
                  directions: bool = False, smooth: int = SMOOTH) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(concept names, values [N, T, K], valid [N, T]) before thresholding.
@@ -126,16 +102,14 @@ def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
     """
     x = np.asarray(x)
     groups = dict(GROUPS) if groups is None else dict(groups)
-    valid = valid_mask(x)
-    xs = smooth_time(x, smooth)
-    pair_ok = valid.copy()
-    pair_ok[:, 1:] &= valid[:, :-1]
+    pair_ok = pair_valid(x)
+    v_all = joint_velocity(smooth_time(x, smooth))
+    present = bodies_present(x)                                            # [N, T, B]
+    n_bodies = np.maximum(present.sum(-1), 1)
     names, values = [], []
     for g in groups:
-        v = own_velocity(xs, group_joints(g, groups))                    # [N, T, B, J, 3]
-        present = np.abs(x.reshape(*x.shape[:2], N_BODIES, -1)).sum(-1) > 0   # [N, T, B]
+        v = own_velocity(v_all, group_joints(g, groups))                   # [N, T, B, J, 3]
         speed = np.linalg.norm(v, axis=-1).mean(axis=-1)                  # [N, T, B]
-        n_bodies = np.maximum(present.sum(-1), 1)
         names.append(f"{g} moving")
         values.append((speed * present).sum(-1) / n_bodies)
         if directions:
@@ -168,7 +142,6 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
     floors = [MIN_SPEED] * len(raw_names)
     column_valid = [valid] * len(raw_names)
     if rhythms:
-        from tdf.diagnose.rhythm import group_rhythm
         r_names, r_values, r_valid = group_rhythm(x, groups)
         raw_names = raw_names + r_names
         values = np.concatenate([values, r_values], axis=-1)
@@ -179,7 +152,9 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
     names, columns, bounds = [], [], []
     for k, name in enumerate(raw_names):
         column = values[..., k][column_valid[k]] if thresholds is None else None
-        high = (float(np.quantile(column, quantile)) if column.size else np.inf) if column is not None else None
+        high = None
+        if column is not None:   # a rhythm concept has no valid frame in sequences < half a window
+            high = float(np.quantile(column, quantile)) if column.size else np.inf
         names.append(name)
         columns.append(k)
         bounds.append((high, np.inf))

@@ -21,8 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from tdf.data.layout import GROUPS, N_BODIES, group_joints
-from tdf.diagnose.features import valid_mask
+from tdf.data.layout import GROUPS, group_joints
+from tdf.diagnose.own_motion import bodies_present, joint_velocity, own_velocity, pair_valid
 
 FPS = 30.0                                   # NTU RGB+D (and the synthetic data) frame rate
 WINDOW = 32                                  # frames: ~1.07 s at 30 fps, bins 0.94 Hz apart
@@ -81,25 +81,23 @@ def group_rhythm(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
     A frame is valid when it and the frame before are valid (the velocity needs both) and at
     least half of its window is.
     """
-    from tdf.diagnose.dissect import own_velocity    # shared with the motion concepts
     check_bands(bands, window, fps)
     x = np.asarray(x, np.float64)
     groups = dict(GROUPS) if groups is None else dict(groups)
     n, t, _ = x.shape
-    valid = valid_mask(x)
-    pair_ok = valid.copy()
-    pair_ok[:, 1:] &= valid[:, :-1]
+    pair_ok = pair_valid(x)
     half = window // 2
     counts = np.pad(pair_ok.astype(np.float64), ((0, 0), (half, window - half)))
     counts = np.lib.stride_tricks.sliding_window_view(counts, window, axis=1)[:, :t].sum(-1)
     valid_out = pair_ok & (counts >= window / 2)
-    present = np.abs(x.reshape(n, t, N_BODIES, -1)).sum(-1) > 0                       # [N, T, B]
+    present = bodies_present(x)                                                        # [N, T, B]
+    v_all = joint_velocity(x)
     n_bodies = np.maximum(present.any(axis=1).sum(-1), 1)                              # [N]
     bins = [band_bins(window, fps, band) for band in bands]
     names, values = [], []
     for g in groups:
         joints = group_joints(g, groups)
-        v = own_velocity(x, joints) * (present[..., None, None] & pair_ok[:, :, None, None, None])
+        v = own_velocity(v_all, joints) * (present[..., None, None] & pair_ok[:, :, None, None, None])
         power = short_time_power(v.reshape(n, t, -1), window, bins)                    # [N, T, bands]
         power /= (len(joints) * n_bodies)[:, None, None]
         names += [band_name(g, band) for band in bands]
