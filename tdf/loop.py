@@ -21,6 +21,7 @@ from typing import Any
 from tdf.atomic import write_json, write_text
 from tdf.console import Output
 from tdf.errors import BadInput
+from tdf.fix import INITS
 
 
 def _complete(run: Path) -> bool:
@@ -32,7 +33,7 @@ def _complete(run: Path) -> bool:
 
 def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str | None = None,
              config_file: str | None = None, overrides: dict[str, Any] | None = None,
-             diagnose_options=None, init: str = "scratch", resume: bool = False, force: bool = False,
+             diagnose_options=None, init: str = INITS[0], resume: bool = False, force: bool = False,
              output: Output | None = None) -> dict[str, Any]:
     from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
     from tdf.fix import fix_run

@@ -6,6 +6,7 @@ import click
 
 from tdf.commands.train_options import overrides_from, train_options
 from tdf.console import get_output, output_options
+from tdf.fix import INITS
 
 
 @click.command()
@@ -15,7 +16,7 @@ from tdf.console import get_output, output_options
 @click.option("--groups", default=None, help="Target these joint groups instead, e.g. hands,head ('all' = every joint).")
 @click.option("--groups-file", default=None, type=click.Path(dir_okay=False), help="TOML file of custom groups.")
 @click.option("--top-k", default=None, type=int, help="Use at most the first K recommended/named groups.")
-@click.option("--init", "init", default="scratch", show_default=True, type=click.Choice(["scratch", "baseline"]),
+@click.option("--init", "init", default=INITS[0], show_default=True, type=click.Choice(INITS),
               help="Train both streams from scratch (as the paper) or start the main stream from the "
                    "baseline's weights (the TA stream then learns little: see the README).")
 @click.option("--pipe-kernel-size", default=1, show_default=True, type=int, help="Temporal length of the pipe convs.")

@@ -6,6 +6,7 @@ import click
 
 from tdf.commands.train_options import overrides_from, train_options
 from tdf.console import get_output, output_options
+from tdf.fix import INITS
 
 
 @click.command()
@@ -15,7 +16,7 @@ from tdf.console import get_output, output_options
 @click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]),
               help="Pictures of the diagnosis.")
 @click.option("--method", default="gradxinput", show_default=True, type=click.Choice(["gradxinput", "lrp", "occlusion"]))
-@click.option("--init", "init", default="scratch", show_default=True, type=click.Choice(["scratch", "baseline"]),
+@click.option("--init", "init", default=INITS[0], show_default=True, type=click.Choice(INITS),
               help="How the fix's main stream starts (see `tdf fix --help`).")
 @click.option("--resume", is_flag=True, help="Reuse finished stages and continue an interrupted one.")
 @click.option("--force", is_flag=True, help="Replace existing runs in --out.")

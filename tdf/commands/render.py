@@ -58,8 +58,8 @@ def render(source, index, name, out, layer, fps, every, force):
         t = int(z["lengths"][i]) if "lengths" in z.files else z["x"].shape[1]
         cls = str(z["class_names"][int(z["labels"][i])]) if "class_names" in z.files else ""
         if layer is not None:
-            render_sequence(hide_absent_bodies(z[layer][i, :t], z["x"][i, :t]), out_p, title=f"{names[i]} {cls}: decoded {layer}", fps=fps,
-                            every=every, force=force)
+            render_sequence(hide_absent_bodies(z[layer][i, :t], z["x"][i, :t]), out_p,
+                            title=f"{names[i]} {cls}: decoded {layer}", fps=fps, every=every, force=force)
         else:
             x = z["x"][i, :t]
             seqs = {"input": x, **{f"decoded {k}": hide_absent_bodies(z[k][i, :t], x) for k in layers}}

@@ -277,16 +277,17 @@ def _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
     dissection = None
     if "dissect" in views:
         from tdf.diagnose.dissect import dissect_view
-        on = indices
+        on, samples_from = indices, "all classes"
         if opts.dissect_on == "weak":
             ids = [store.class_names.index(c) for c in weak_set]
-            on = indices[np.isin(store.label[indices], ids)]
-            if len(on) == 0:
+            weak_rows = indices[np.isin(store.label[indices], ids)]
+            if len(weak_rows):
+                on, samples_from = weak_rows, weak_set
+            else:
                 output.warn("--dissect-on weak: no weak class has samples in the split; dissecting all classes")
-                on = indices
         output.log(f"dissecting units against joint-group motion concepts ({opts.dissect_on} classes)…")
         out["dissect"], dissection = dissect_view(model, store, on, stream, work, frames=frames, seed=opts.seed)
-        out["dissect"]["samples_from"] = weak_set if on is not indices else "all classes"
+        out["dissect"]["samples_from"] = samples_from
     if "paths" in views:
         from tdf.diagnose.unit_class import paths_view
         output.log("unit → class relationships and concept paths of mistakes…")
