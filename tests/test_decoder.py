@@ -307,7 +307,9 @@ def test_decode_from_store_with_indices(tmp_path):
     with open_store(path) as store:
         got = decode(model, store, ["unit3"], indices=[4, 1, 2], batch_size=2)
     want = decode(model, x[[4, 1, 2]], ["unit3"])
-    np.testing.assert_allclose(got["unit3"], want["unit3"], rtol=1e-6, atol=1e-6)
+    # float32 sums of ~50 computed with other batch sizes differ in the last bits (oneDNN picks
+    # kernels by batch shape); a real decoding error is orders of magnitude larger.
+    np.testing.assert_allclose(got["unit3"], want["unit3"], rtol=1e-4, atol=1e-4)
 
 
 def test_activations_batched_equals_one_pass_and_counts():
@@ -337,6 +339,6 @@ def test_decode_batches_streams_the_same_numbers():
     weights = decoder_weights(model)
     acts = extract(model, x, ["conv1", "unit4", "unit5"])
     assert list(decode_from_activations(acts, weights, 9)) == ["conv1", "unit4", "unit5"]
-    np.testing.assert_array_equal(np.concatenate(parts), whole["unit5"])
+    np.testing.assert_allclose(np.concatenate(parts), whole["unit5"], rtol=1e-4, atol=1e-4)  # batch-shape rounding
     with pytest.raises(ValueError, match="no samples"):
         decode(model, x[:0])
