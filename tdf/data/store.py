@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -25,7 +24,7 @@ import h5py
 import numpy as np
 
 from tdf import __version__
-from tdf.atomic import check_writable
+from tdf.atomic import check_writable, temp_file_beside
 from tdf.data.layout import D, JOINT_LAYOUT, N_BODIES, N_COORDS, N_JOINTS
 from tdf.errors import BadInput
 
@@ -71,9 +70,7 @@ class StoreWriter:
         self.path = check_writable(path, force)
         self.T = int(max_frames)
         self.class_names = list(class_names)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temp_file_beside(self.path)  # mode from the umask, not tempfile's 0600
         self.f = h5py.File(self.tmp, "w")
         n0 = max(int(expected), 0)
         self.f.create_dataset("x", shape=(n0, self.T, N_BODIES, N_JOINTS, N_COORDS),
