@@ -11,10 +11,10 @@ from __future__ import annotations
 import io
 import math
 import os
-import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -178,49 +178,126 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
     return LoopState()
 
 
+@dataclass
+class ResumePlan:
+    """What `--resume` found in a run, all checked before anything is written."""
+
+    info: dict[str, Any]
+    cfg: TrainConfig
+    ckpt: Path | None            # None: killed during its first epoch, start at epoch 0
+    state: dict[str, Any] | None
+    model: Any                   # the checkpoint's model, loaded (and so checked)
+    complete: bool               # run.json says the run finished
+    done: bool                   # finished and nothing to add: leave it as it is
+
+
+def plan_resume(root: Path, store, data_path: Path, cfg: TrainConfig) -> ResumePlan:
+    """Check a run can be resumed on this data: run.json, the data fingerprint, LATEST and the
+    checkpoint it names (state and model). Raises BadInput without writing anything."""
+    from tdf.train.run import check_model_matches_data, load_model
+    paths = RunPaths(root)
+    info = read_run_json(root)
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        raise BadInput("has no 'config' object; not a run that can be resumed", paths.run_json)
+    saved = config_from_json(info["config"])
+    # The options that shape the model, the data and the randomness come from the run;
+    # only the epoch budget may be extended on resume.
+    saved.epochs = max(saved.epochs, cfg.epochs) if cfg.epochs != saved.epochs else saved.epochs
+    if info.get("data_fingerprint") != data_fingerprint(store):
+        raise BadInput(f"data {data_path} is not the data run {root} was trained on "
+                       f"(fingerprint {data_fingerprint(store)} ≠ {info.get('data_fingerprint')})")
+    complete = info.get("status") == "complete"
+    ckpt = latest_checkpoint(paths.checkpoints)
+    if ckpt is None:
+        if complete or paths.model.exists():
+            raise BadInput("is a finished run without checkpoints/LATEST; it cannot be resumed "
+                           "(use --force to train it again)", root)
+        return ResumePlan(info, saved, None, None, None, complete=False, done=False)
+    state = read_state(ckpt)
+    done = complete and paths.model.is_file() and (state["epoch"] >= saved.epochs or state["stopped_early"])
+    if done:
+        return ResumePlan(info, saved, ckpt, state, None, complete=True, done=True)
+    model = load_model(ckpt / "model.keras", compile=True)
+    check_model_matches_data(model, store, info, ckpt / "model.keras")
+    return ResumePlan(info, saved, ckpt, state, model, complete=complete, done=False)
+
+
 def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: TrainConfig, *,
             resume: bool = False, force: bool = False, output: Output | None = None,
             build_model: ModelBuilder | None = None, kind: str = "res_tcn",
-            run_extra: dict[str, Any] | None = None, evaluate: bool = True) -> dict[str, Any]:
-    """Train a model on a store into a run folder; returns the summary printed by `tdf train`."""
+            run_extra: dict[str, Any] | None = None, evaluate: bool = True,
+            finish: Callable[[Path, dict[str, Any]], None] | None = None,
+            reads: Sequence[str | os.PathLike] = ()) -> dict[str, Any]:
+    """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
+
+    The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
+    resumed); a replacement (`force`) or the extension of a finished run (`resume` with more
+    epochs) is built beside the old run and swapped in only when complete. `resume` of an
+    unfinished run continues in place and rewrites run.json only when it completes.
+    `finish(folder, summary)` runs on the finished folder before it is swapped in (`tdf fix`
+    writes its comparison there, so the fix is replaced as a whole). `reads`: other inputs (the
+    baseline run of a fix), which an output that contains them may never replace.
+    """
+    from tdf.data.store import open_store
+    from tdf.outputs import OutputFolder
+
+    if resume and force:
+        raise BadInput("give either --resume or --force, not both")
+    output = output or Output(quiet=True)
+    data_path = Path(data_path)
+    store = open_store(data_path)
+    try:
+        with OutputFolder(out_dir, "fix" if kind == "ms_res_tcn" else "run", inputs=[data_path, *reads]) as folder:
+            plan = None
+            if resume:
+                if folder.empty:
+                    read_run_json(out_dir)  # the clear "not found" / "not a run folder" error
+                plan = plan_resume(folder.out, store, data_path, cfg)
+                if plan.done:
+                    output.log(f"run {out_dir} is already complete ({plan.state['epoch']} epochs); "
+                               f"nothing to do")
+                    summary = _summary_of(plan.info, out_dir)
+                    if finish is not None:
+                        finish(folder.resume(), summary)
+                    return summary
+                if plan.complete:  # more epochs for a finished run: build them beside it
+                    work = folder.replace(copy_old=True)
+                    plan.ckpt = work / "checkpoints" / plan.ckpt.name
+                else:
+                    work = folder.resume()
+            else:
+                work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
+            summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, output,
+                           build_model or build_baseline, kind, run_extra, evaluate)
+            if finish is not None:
+                finish(work, summary)
+            return summary
+    finally:
+        store.close()
+
+
+def _summary_of(info: dict[str, Any], out_dir) -> dict[str, Any]:
+    """The summary of a finished run, from its run.json (nothing is recomputed or written)."""
+    return {"run": str(out_dir), "kind": info.get("kind"), "epochs_run": info.get("epochs_run"),
+            "best_epoch": info.get("best_epoch"), "stopped_early": info.get("stopped_early"),
+            "parameters": info.get("parameters"), "split": (info.get("split") or {}).get("name"),
+            "history": None}
+
+
+def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, plan: ResumePlan | None,
+         output: Output, build_model: ModelBuilder, kind: str, run_extra: dict[str, Any] | None,
+         evaluate: bool) -> dict[str, Any]:
+    """Train into `work` (the run folder itself, or its staging folder)."""
     import keras
 
     from tdf.data.batches import SkeletonBatches
     from tdf.data.splits import make_split
     from tdf.data.stats import mean_skeleton
-    from tdf.data.store import open_store
 
-    output = output or Output(quiet=True)
-    paths = RunPaths(out_dir)
-    build_model = build_model or build_baseline
-    data_path = Path(data_path)
-    store = open_store(data_path)
-
-    ckpt = None
-    if resume:
-        info = read_run_json(paths.root)
-        saved = config_from_json(info["config"])
-        # The options that shape the model, the data and the randomness come from the run;
-        # only the epoch budget may be extended on resume.
-        saved.epochs = max(saved.epochs, cfg.epochs) if cfg.epochs != saved.epochs else saved.epochs
-        cfg = saved
-        if info.get("data_fingerprint") != data_fingerprint(store):
-            raise BadInput(f"data {data_path} is not the data run {paths.root} was trained on "
-                           f"(fingerprint {data_fingerprint(store)} ≠ {info.get('data_fingerprint')})")
-        ckpt = latest_checkpoint(paths.checkpoints)
-        if info.get("status") == "complete" and ckpt is not None and read_state(ckpt)["epoch"] >= cfg.epochs:
-            output.log(f"run {paths.root} is already complete")
-    else:
-        if paths.run_json.exists() and not force:
-            raise BadInput("already holds a run; pass --resume to continue it or --force to replace it",
-                           paths.root)
-        if force and paths.root.exists():
-            for p in (paths.model, paths.history, paths.metrics(), paths.predictions(), paths.run_json):
-                if p.exists():
-                    p.unlink()
-            shutil.rmtree(paths.checkpoints, ignore_errors=True)
-        paths.root.mkdir(parents=True, exist_ok=True)
-
+    paths = RunPaths(work)
+    in_place_resume = plan is not None and work == Path(os.path.abspath(out_dir))
+    if plan is not None:
+        cfg = plan.cfg
     split_name = cfg.split or default_split_name(store)
     cfg.split = split_name
     split = make_split(store, split_name, seed=cfg.seed, val_fraction=cfg.val_fraction)
@@ -239,14 +316,12 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
         "jit": jit, "deterministic_ops": not jit,
     }
-    if resume:
-        prev = read_run_json(paths.root)
+    if plan is not None:
         for k in ("started", "groups", "baseline_run", "diagnosis", "init", "kind"):
-            if k in prev:
-                run_info[k] = prev[k]
+            if k in plan.info:
+                run_info[k] = plan.info[k]
     run_info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     run_info.update(run_extra or {})
-    write_json(paths.run_json, run_info)
 
     strategy = make_strategy(cfg.distribute)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -255,15 +330,16 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         raise BadInput(f"--batch-size {cfg.batch_size} is not divisible by the {replicas} devices")
 
     def build_and_compile():
-        if ckpt is not None:
+        if plan is not None and plan.ckpt is not None:
+            if strategy is None:
+                return plan.model
             from tdf.train.run import load_model
-            model = load_model(ckpt / "model.keras", compile=True)
-        else:
-            model = build_model(cfg, store.num_classes, frames, mean)
-            model.compile(
-                optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
-                loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                jit_compile=run_info["jit"])
+            return load_model(plan.ckpt / "model.keras", compile=True)
+        model = build_model(cfg, store.num_classes, frames, mean)
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
+            loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+            jit_compile=run_info["jit"])
         return model
 
     if strategy is not None:
@@ -271,12 +347,15 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             model = build_and_compile()
     else:
         model = build_and_compile()
+    if not in_place_resume:
+        # A resumed run keeps its run.json until it completes; a new one is marked "training".
+        write_json(paths.run_json, run_info)
 
     state: dict[str, Any] = {"epoch": 0, "lr": cfg.lr, "best": math.inf, "best_epoch": 0,
                              "wait": 0, "es_wait": 0, "stopped_early": False, "history": []}
-    if ckpt is not None:
-        state = read_state(ckpt)
-        output.log(f"resuming {paths.root} after epoch {state['epoch']} (lr {state['lr']:.0e})")
+    if plan is not None and plan.state is not None:
+        state = plan.state
+        output.log(f"resuming {out_dir} after epoch {state['epoch']} (lr {state['lr']:.0e})")
     # Under a tf.distribute strategy every replica needs an equal share of each batch, so
     # batches are full-size only (the remainder of an epoch is skipped; it changes each epoch).
     even = strategy is not None
@@ -304,20 +383,21 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         tmp_model = tmp.with_name(tmp.name + ".keras")
         model.save(tmp_model)
         os.replace(tmp_model, tmp)
+    write_text(paths.history, _history_csv(state["history"]))
 
-    run_info.update({"status": "complete", "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
-                     "stopped_early": state["stopped_early"], "final_lr": state["lr"],
-                     "train_seconds_this_session": round(train_seconds, 2),
-                     "parameters": int(model.count_params())})
-    write_json(paths.run_json, run_info)
-    summary: dict[str, Any] = {"run": str(paths.root), "kind": kind, "epochs_run": state["epoch"],
+    summary: dict[str, Any] = {"run": str(out_dir), "kind": kind, "epochs_run": state["epoch"],
                                "best_epoch": state["best_epoch"], "stopped_early": state["stopped_early"],
                                "parameters": int(model.count_params()), "split": split_name,
                                "history": state["history"][-1] if state["history"] else None}
     if evaluate and len(split.test):
         from tdf.train.evaluate import evaluate_model
         metrics = evaluate_model(model, store, split.test, "test", paths, frames=frames,
-                                 batch_size=cfg.batch_size, output=output)
+                                 batch_size=cfg.batch_size, output=output, name=out_dir.name)
         summary["metrics"] = {k: metrics[k] for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}
-    store.close()
+    # run.json last: "complete" only once the model and its metrics are in place.
+    run_info.update({"status": "complete", "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
+                     "stopped_early": state["stopped_early"], "final_lr": state["lr"],
+                     "train_seconds_this_session": round(train_seconds, 2),
+                     "parameters": int(model.count_params())})
+    write_json(paths.run_json, run_info)
     return summary
