@@ -35,7 +35,8 @@ def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any]
     d, diag_path = read_json_in(diag_path, "diagnosis.json", "diagnosis file not found")
     if d.get("schema") != 1 or "groups" not in d:
         raise BadInput("not a tdf diagnosis.json (schema 1)", diag_path)
-    if Path(d.get("run", "")).resolve() != run_dir.resolve():
+    from tdf.outputs import final_path
+    if Path(str(d.get("run", ""))).resolve() != final_path(run_dir):
         raise BadInput(f"was made for run {d.get('run')}, not for {run_dir}", diag_path)
     if d.get("data_fingerprint") != baseline.get("data_fingerprint"):
         raise BadInput(f"was made on other data than run {run_dir} was trained on", diag_path)
@@ -130,9 +131,6 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     baseline_model = load_model(paths.model)
     if model_kind(baseline_model) != "res_tcn" or base_info.get("kind", "res_tcn") != "res_tcn":
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
-    if not paths.metrics().is_file():
-        raise BadInput("has no metrics.json (evaluate it first: tdf evaluate RUN)", run_dir)
-    base_metrics = json.loads(paths.metrics().read_text())
 
     diag = None
     if diagnosis:
@@ -151,7 +149,9 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     cfg: TrainConfig = resolve_config(preset, config_file, overrides or {}, base=base_cfg)
     if cfg.split != base_info["split"]["name"]:
         raise BadInput(f"the fix must use the baseline's split {base_info['split']['name']!r}, not {cfg.split!r}")
+
     data_path = data or base_info["data"]
+    base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
 
     def build(cfg_, num_classes, frames, mean):
         ms = build_ms_res_tcn(num_classes, mask, frames=None, filters=cfg_.filters,
@@ -169,28 +169,45 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         if diff:
             raise BadInput(f"--init baseline needs the baseline's architecture; {', '.join(diff)} differ "
                            f"(use --init scratch to change it)")
+    from tdf.outputs import final_path
     extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.items()} if groups_file else None,
-             "diagnosis": str(Path(diagnosis).resolve()) if diagnosis else None,
-             "baseline_run": str(run_dir.resolve()), "init": init, "pipe_kernel_size": pipe_kernel_size,
+             "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
+             "baseline_run": str(final_path(run_dir)), "init": init, "pipe_kernel_size": pipe_kernel_size,
              "ta_dims": int(mask.sum())}
     output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of 150 dims), init {init}")
-    summary = fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
-                      kind="ms_res_tcn", run_extra=extra)
-    fixed_metrics = json.loads(RunPaths(out_dir).metrics().read_text())
-    if fixed_metrics["n"] != base_metrics["n"]:
-        raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
-                       f"{fixed_metrics['n']}: not the same test set", run_dir)
-    tclasses = targeted_classes(diag, base_metrics, targets)
-    cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
-                           "groups": targets, "targeted_classes": tclasses,
-                           "baseline_run": str(run_dir.resolve()), "fixed_run": str(Path(out_dir).resolve()),
-                           "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
-                                                    "fixed": summary["epochs_run"]}}
-    accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
-    accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
-    if accs_b and accs_f:
-        cmp["targeted_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
-    out = RunPaths(out_dir).root
-    write_json(out / "comparison.json", cmp)
-    write_text(out / "comparison.md", comparison_table(cmp))
-    return cmp
+    result: dict[str, Any] = {}
+
+    def compare(folder: Path, summary: dict[str, Any]) -> None:
+        """Write comparison.json/.md into the finished fix run, before it is swapped in."""
+        fixed_metrics = json.loads(RunPaths(folder).metrics().read_text())
+        if fixed_metrics["n"] != base_metrics["n"]:
+            raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
+                           f"{fixed_metrics['n']}: not the same test set", run_dir)
+        tclasses = targeted_classes(diag, base_metrics, targets)
+        cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
+                               "groups": targets, "targeted_classes": tclasses,
+                               "baseline_run": str(final_path(run_dir)), "fixed_run": str(final_path(out_dir)),
+                               "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
+                                                        "fixed": summary["epochs_run"]}}
+        accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
+        accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
+        if accs_b and accs_f:
+            cmp["targeted_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
+        write_json(folder / "comparison.json", cmp)
+        write_text(folder / "comparison.md", comparison_table(cmp))
+        result.update(cmp)
+
+    fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
+            kind="ms_res_tcn", run_extra=extra, finish=compare, reads=[run_dir] + ([diagnosis] if diagnosis else []))
+    return result
+
+
+def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, output: Output) -> dict[str, Any]:
+    """The baseline's own test metrics (checked against its data), else computed in memory."""
+    from tdf.data.store import open_store
+    from tdf.train.evaluate import own_metrics
+    from tdf.train.run import run_split
+    with open_store(data_path) as store:
+        indices = run_split(store, info).part("test")
+        frames = int(info.get("frames") or store.T)
+        return own_metrics(run_dir, info, model, store, indices, "test", frames, output)

@@ -35,41 +35,57 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
              config_file: str | None = None, overrides: dict[str, Any] | None = None,
              diagnose_options=None, init: str = INITS[0], resume: bool = False, force: bool = False,
              output: Output | None = None) -> dict[str, Any]:
-    from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
-    from tdf.fix import fix_run
+    from tdf.outputs import OutputFolder
     from tdf.train.config import resolve_config
-    from tdf.train.fit import fit_run
 
     output = output or Output(quiet=True)
+    if resume and force:
+        raise BadInput("give either --resume or --force, not both")
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not (resume or force):
-        raise BadInput("is not empty; pass --resume to continue a loop or --force to replace it", out)
-    out.mkdir(parents=True, exist_ok=True)
-    base, diag_dir, fixed = out / "baseline", out / "diagnosis", out / "fixed"
     cfg = resolve_config(preset, config_file, overrides or {})
+    # The loop folder is one output: a new loop is written in place (--resume continues it),
+    # --force builds the whole new loop beside the old one and swaps it in when complete.
+    with OutputFolder(out, "loop", inputs=[data]) as folder:
+        if resume and not folder.empty:
+            work = folder.resume()
+        else:
+            work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
+        return _stages(data, work, out, cfg, preset, config_file, overrides, diagnose_options, init,
+                       resume, output)
 
-    output.log(f"[bold]1/3 train[/] → {base}")
+
+def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, diagnose_options, init: str,
+            resume: bool, output: Output) -> dict[str, Any]:
+    """Train, diagnose and fix inside `work` (the loop folder or its staging folder); paths
+    reported are those under `out`, where the loop ends up."""
+    from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
+    from tdf.fix import fix_run
+    from tdf.train.fit import fit_run
+
+    base, diag_dir, fixed = work / "baseline", work / "diagnosis", work / "fixed"
+
+    output.log(f"[bold]1/3 train[/] → {out / 'baseline'}")
     if resume and _complete(base):
         output.log("  reusing the finished baseline")
     else:
-        fit_run(data, base, cfg, resume=resume and (base / "run.json").exists(), force=force, output=output)
+        fit_run(data, base, cfg, resume=resume and (base / "run.json").exists(), output=output)
 
-    output.log(f"[bold]2/3 diagnose[/] → {diag_dir}")
+    output.log(f"[bold]2/3 diagnose[/] → {out / 'diagnosis'}")
     opts = diagnose_options or DiagnoseOptions(seed=cfg.seed)
     if resume and (diag_dir / "diagnosis.json").is_file():
         output.log("  reusing the finished diagnosis")
         diagnosis = json.loads((diag_dir / "diagnosis.json").read_text())
     else:
         diagnosis = run_diagnosis(base, data, diag_dir, opts, force=True, output=output)
-    summary: dict[str, Any] = {"data": str(Path(data).resolve()), "out": str(out), "baseline": str(base),
-                               "diagnosis": str(diag_dir), "fixed": None,
+    summary: dict[str, Any] = {"data": str(Path(data).resolve()), "out": str(out), "baseline": str(out / "baseline"),
+                               "diagnosis": str(out / "diagnosis"), "fixed": None,
                                "recommended_groups": diagnosis["recommended_groups"],
                                "baseline_metrics": diagnosis["metrics"]}
     cmp = None
     if not diagnosis["recommended_groups"]:
         output.warn("the diagnosis recommends no joint group; nothing to fix")
     else:
-        output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {fixed}")
+        output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {out / 'fixed'}")
         if resume and _complete(fixed) and (fixed / "comparison.json").is_file():
             output.log("  reusing the finished fix")
             cmp = json.loads((fixed / "comparison.json").read_text())
@@ -79,21 +95,23 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
         else:
             cmp = fix_run(base, fixed, diagnosis=str(diag_dir / "diagnosis.json"), init=init, preset=preset,
                           config_file=config_file, overrides=overrides, data=str(data),
-                          resume=resume and (fixed / "run.json").exists(), force=force, output=output)
-        summary["fixed"] = str(fixed)
+                          resume=resume and (fixed / "run.json").exists(), output=output)
+        summary["fixed"] = str(out / "fixed")
         summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
         summary["targeted_classes"] = cmp["targeted_classes"]
         summary["targeted_mean"] = cmp.get("targeted_mean")
-    write_loop_report(diagnosis, diag_dir, cmp, out / "report.html")
+    write_loop_report(diagnosis, diag_dir, cmp, work / "report.html")
     summary["report"] = str(out / "report.html")
-    write_json(out / "loop.json", summary)
+    write_json(work / "loop.json", summary)
     return summary
 
 
 def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path) -> Path:
-    from tdf.diagnose.report import Page, table
+    """The loop's page: comparison and diagnosis; embeds only pictures inside the loop folder."""
+    from tdf.diagnose.report import Page, esc, table
     from tdf.diagnose.report_diagnosis import diagnosis_sections
-    page = Page("tdf loop — train → diagnose → fix", f"data {diagnosis['data']}")
+    page = Page("tdf loop — train → diagnose → fix", f"data {diagnosis['data']}", roots=[out_html.parent],
+                source=diag_dir / "diagnosis.json")
     page.h2("Fix: baseline vs MS-Res-TCN", "comparison")
     if cmp is None:
         page.p("No joint group was recommended, so no fix was trained.")
@@ -107,7 +125,7 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
                 rows.append((("★ " if c in marked else "") + c, f"{acc:.3f}", f"{fa:.3f}", f"{fa - acc:+.3f}"))
         for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
             rows.append((label, f"{b[key]:.3f}", f"{f[key]:.3f}", f"{f[key] - b[key]:+.3f}"))
-        page.p(f"TA stream on <b>{', '.join(cmp['groups'])}</b>; ★ marks the classes behind the targeted groups.")
+        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the classes behind the targeted groups.")
         page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
     page.h2("Diagnosis of the baseline", "diagnosis")
     diagnosis_sections(page, diagnosis, diag_dir)

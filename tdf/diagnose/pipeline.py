@@ -14,10 +14,7 @@ DIAG/report.html        one self-contained page with all of it
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +97,8 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     from tdf.diagnose.ranking import diagnose_ranking, select_samples
     from tdf.diagnose.weak_classes import best_classes
     from tdf.models import model_kind
-    from tdf.train.evaluate import evaluate_model
+    from tdf.outputs import OutputFolder, final_path
+    from tdf.train.evaluate import own_metrics
     from tdf.train.run import (RunPaths, check_model_matches_data, data_fingerprint, load_model,
                                read_run_json, run_split)
 
@@ -118,17 +116,15 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     groups = resolve_groups(opts.groups)
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
-    model = load_model(paths.model)
-    kind = model_kind(model)
-    stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)
     data_path = Path(data_path or info["data"])
-
     out = Path(out_dir)
-    if (out / "diagnosis.json").exists() and not force:
-        raise BadInput("already holds a diagnosis; pass --force to replace it", out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    # Only the diagnosis folder is written (staged, swapped in when complete; tdf.outputs):
+    # the run is read, never modified.
+    with OutputFolder(out, "diagnosis", inputs=[paths.root, data_path]) as folder:
+        work = folder.create(force=force)
+        model = load_model(paths.model)
+        kind = model_kind(model)
+        stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)
         with open_store(data_path) as store:
             check_model_matches_data(model, store, info, paths.model)
             if data_fingerprint(store) != info.get("data_fingerprint"):
@@ -137,12 +133,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             split = run_split(store, info)
             indices = split.part(opts.split)
             frames = int(info.get("frames") or store.T)
-            metrics_path = paths.metrics(opts.split)
-            if metrics_path.is_file():
-                metrics = json.loads(metrics_path.read_text())
-            else:
-                output.log(f"no {metrics_path.name} in the run: evaluating the {opts.split} split first")
-                metrics = evaluate_model(model, store, indices, opts.split, paths, frames, output=output)
+            metrics = own_metrics(paths.root, info, model, store, indices, opts.split, frames, output)
 
             # 1. ranking
             output.log("ranking joint groups (probe gap)…")
@@ -193,41 +184,29 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             # 6. beyond the paper: class feature pyramids, unit dissection, concept paths
             extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
                                        opts, views, work, output, ranking["ranking_samples"]["classes"])
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
 
-    rel_by_group = relevance_summary.get("group_share_weak", {})
-    for g in ranking["groups"]:
-        if g["name"] in rel_by_group:
-            g["evidence"]["relevance_share"] = round(rel_by_group[g["name"]], 6)
-    diagnosis = {
-        "schema": DIAGNOSIS_SCHEMA, "created_by": f"tdf {__version__}",
-        "run": str(paths.root.resolve()), "data": str(data_path.resolve()),
-        "data_fingerprint": info.get("data_fingerprint"), "model_kind": kind, "stream": stream,
-        "split": opts.split, "metrics": {k: metrics.get(k) for k in ("top1", "top5", "mean_class_accuracy", "n")},
-        "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
-        "recommended_groups": ranking["recommended_groups"],
-        "method": {"ranking": "probe gap: input motion-probe skill − model pooled-feature probe skill "
-                              "(only the group moving), 5-fold CV logistic probes",
-                   "relevance": opts.method, "seed": opts.seed},
-        "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
-        "decoded": {"layers": layers, "samples": names, "classes": shown},
-        "relevance": relevance_summary, "files": pictures, "views": extra_views,
-        "seconds": round(time.perf_counter() - t_start, 2),
-    }
-    write_json(work / "diagnosis.json", diagnosis)
-    from tdf.diagnose.report_diagnosis import write_report
-    write_report(diagnosis, work, work / "report.html")
-    # Move the finished folder into place (replacing an old diagnosis only with --force).
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(work, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(work, out)
+        rel_by_group = relevance_summary.get("group_share_weak", {})
+        for g in ranking["groups"]:
+            if g["name"] in rel_by_group:
+                g["evidence"]["relevance_share"] = round(rel_by_group[g["name"]], 6)
+        diagnosis = {
+            "schema": DIAGNOSIS_SCHEMA, "created_by": f"tdf {__version__}",
+            "run": str(final_path(paths.root)), "data": str(data_path.resolve()),
+            "data_fingerprint": info.get("data_fingerprint"), "model_kind": kind, "stream": stream,
+            "split": opts.split, "metrics": {k: metrics.get(k) for k in ("top1", "top5", "mean_class_accuracy", "n")},
+            "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
+            "recommended_groups": ranking["recommended_groups"],
+            "method": {"ranking": "probe gap: input motion-probe skill − model pooled-feature probe skill "
+                                  "(only the group moving), 5-fold CV logistic probes",
+                       "relevance": opts.method, "seed": opts.seed},
+            "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
+            "decoded": {"layers": layers, "samples": names, "classes": shown},
+            "relevance": relevance_summary, "files": pictures, "views": extra_views,
+            "seconds": round(time.perf_counter() - t_start, 2),
+        }
+        write_json(work / "diagnosis.json", diagnosis)
+        from tdf.diagnose.report_diagnosis import write_report
+        write_report(diagnosis, work, work / "report.html")
     diagnosis["out"] = str(out)
     return diagnosis
 

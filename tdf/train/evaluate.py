@@ -1,8 +1,15 @@
 """Evaluate a trained model on a split: `metrics.json`, `predictions.npz` (scores keyed by sample
-name), a confusion-matrix PNG, and a table with the worst classes first."""
+name), a confusion-matrix PNG, and a table with the worst classes first.
+
+`tdf train` writes the run's own evaluation (its test split) into the run. `tdf evaluate` writes
+into a folder of its own — `--out`, or RUN/evaluations/<data>-<fingerprint>[-<split>]/ — and never
+into the run's own files; diagnose and fix read the run's own evaluation only after checking it
+was computed on the run's own data (`own_metrics`), else they evaluate in memory.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -66,15 +73,26 @@ def save_confusion_png(path: Path, cm: np.ndarray, class_names: list[str], title
     plt.close(fig)
 
 
-def evaluate_model(model, store, indices: np.ndarray, split: str, paths: RunPaths, frames: int,
-                   batch_size: int = 64, output: Output | None = None) -> dict[str, Any]:
-    """Score `indices`, write metrics/predictions/confusion PNG into `paths`, return the metrics."""
+def score_split(model, store, indices: np.ndarray, split: str, frames: int, batch_size: int = 64,
+                output: Output | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """Metrics and scores [N, C] of `indices`, in memory (nothing is written)."""
+    from tdf.train.run import data_fingerprint
     output = output or Output(quiet=True)
     output.log(f"evaluating on {len(indices)} {split} samples")
     scores = predict_scores(model, store, indices, frames, batch_size)
     labels = store.label[indices]
     metrics = compute_metrics(scores, labels, store.class_names, split)
     metrics["data"] = str(Path(store.path).resolve())
+    metrics["data_fingerprint"] = data_fingerprint(store)
+    return metrics, scores
+
+
+def evaluate_model(model, store, indices: np.ndarray, split: str, paths: RunPaths, frames: int,
+                   batch_size: int = 64, output: Output | None = None, name: str | None = None) -> dict[str, Any]:
+    """Score `indices`, write metrics/predictions/confusion PNG into `paths`, return the metrics.
+    `name` titles the confusion matrix (default: the folder's name)."""
+    metrics, scores = score_split(model, store, indices, split, frames, batch_size, output)
+    labels = store.label[indices]
     write_json(paths.metrics(split), metrics)
     names = np.array([store.names[i] for i in indices])
     with atomic_path(paths.predictions(split), force=True) as tmp:
@@ -82,15 +100,66 @@ def evaluate_model(model, store, indices: np.ndarray, split: str, paths: RunPath
             np.savez(f, names=names, scores=scores, labels=labels.astype(np.int32),
                      class_names=np.array(store.class_names))
     save_confusion_png(paths.confusion_png(split), np.array(metrics["confusion_matrix"]),
-                       store.class_names, f"{paths.root.name}: {split} (n={len(indices)})")
+                       store.class_names, f"{name or paths.root.name}: {split} (n={len(indices)})")
     return metrics
+
+
+def read_own_metrics(run_dir: str | os.PathLike, info: dict[str, Any], n: int | None = None) -> tuple[dict | None, str]:
+    """The run's own `metrics.json` (its test split, written by `tdf train`) when it was computed
+    on the run's own data: (metrics, "") or (None, why not).
+
+    Checked by the data fingerprint it records; a metrics.json of an older tdf (no fingerprint)
+    must name the run's data file and have the test split's size — an older `tdf evaluate RUN
+    OTHER.h5` overwrote it with another data set's numbers (issue 14).
+    """
+    path = RunPaths(run_dir).metrics()
+    if not path.is_file():
+        return None, f"{path} is missing"
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None, f"{path} is not valid JSON"
+    if not isinstance(m, dict) or not {"n", "per_class_accuracy", "confusion_matrix"} <= set(m):
+        return None, f"{path} is not a tdf metrics file"
+    if m.get("class_names") is not None and list(m["class_names"]) != list(info.get("class_names") or []):
+        return None, f"{path} has other classes than the run"
+    if "data_fingerprint" in m:
+        if m["data_fingerprint"] != info.get("data_fingerprint"):
+            return None, f"{path} was computed on other data ({m.get('data')})"
+    elif m.get("data") != info.get("data") or (n is not None and m.get("n") != n):
+        return None, f"{path} was computed on other data ({m.get('data')}, n = {m.get('n')})"
+    return m, ""
+
+
+def own_metrics(run_dir, info: dict[str, Any], model, store, indices: np.ndarray, split: str, frames: int,
+                output: Output | None = None) -> dict[str, Any]:
+    """The metrics of the run's own `split`: its metrics.json when that checks out (test split),
+    else computed now, in memory — the run folder is never written."""
+    output = output or Output(quiet=True)
+    if split == "test":
+        m, why = read_own_metrics(run_dir, info, n=len(indices))
+        if m is not None:
+            return m
+        output.warn(f"{why}: evaluating the run's own test split now (the run is not modified)")
+    return score_split(model, store, indices, split, frames, output=output)[0]
+
+
+def evaluation_folder(run_dir: str | os.PathLike, data_path: str | os.PathLike, fingerprint: str,
+                      split: str) -> Path:
+    """Where `tdf evaluate RUN [DATA]` writes without `--out`: RUN/evaluations/<data>-<fingerprint>[-<split>]/,
+    a folder evaluate owns; the run's own files are never touched."""
+    name = f"{Path(data_path).stem}-{fingerprint}" + ("" if split == "test" else f"-{split}")
+    return Path(run_dir) / "evaluations" / name
 
 
 def evaluate_run(run_dir: str | os.PathLike, data_path: str | os.PathLike | None = None,
                  split: str = "test", out_dir: str | os.PathLike | None = None,
-                 batch_size: int = 64, output: Output | None = None) -> dict[str, Any]:
-    """`tdf evaluate`: load RUN's model, check it fits the data, evaluate a split."""
+                 batch_size: int = 64, output: Output | None = None, force: bool = False) -> dict[str, Any]:
+    """`tdf evaluate`: load RUN's model, check it fits the data, evaluate a split and write the
+    results into an evaluation folder (`out_dir`, default RUN/evaluations/…); returns the
+    metrics with "out" set to that folder."""
     from tdf.data.store import open_store
+    from tdf.outputs import output_folder
     from tdf.train.run import data_fingerprint
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
@@ -98,12 +167,16 @@ def evaluate_run(run_dir: str | os.PathLike, data_path: str | os.PathLike | None
     model = load_model(paths.model)
     with open_store(data_path) as store:
         check_model_matches_data(model, store, info, paths.model)
-        own = data_fingerprint(store) == info.get("data_fingerprint")
+        fingerprint = data_fingerprint(store)
+        own = fingerprint == info.get("data_fingerprint")
         idx = split_indices(store, info, split, own)
-        out_paths = RunPaths(out_dir) if out_dir else paths
-        out_paths.root.mkdir(parents=True, exist_ok=True)
+        out = Path(out_dir) if out_dir else evaluation_folder(run_dir, data_path, fingerprint, split)
         frames = int(info.get("frames") or store.T)
-        return evaluate_model(model, store, idx, split, out_paths, frames, batch_size, output)
+        with output_folder(out, "evaluation", force=force, inputs=[data_path, paths.root]) as work:
+            metrics = evaluate_model(model, store, idx, split, RunPaths(work), frames, batch_size, output,
+                                     name=f"{paths.root.name} on {data_path.name}")
+    metrics["out"] = str(out)
+    return metrics
 
 
 def metrics_table(metrics: dict[str, Any], console, limit: int | None = None) -> None:
