@@ -1,6 +1,12 @@
 """One self-contained HTML page for a diagnosis: every image embedded as a data URI, no
 network, readable offline and attachable to an issue or a paper review.
 
+The page is meant to be shared, so it trusts nothing it shows: every string that comes from
+data, runs or user files (class names, group names, sample names, JSON fields) goes through
+`esc`, and `Page.images` embeds only picture files that lie inside the folders the page reports
+on (each path resolved, symlinks followed); a path outside them, e.g. one an edited
+diagnosis.json names, is refused with BadInput (issue 15).
+
 The page carries a small script that checks, once loaded, that every embedded image decoded
 (`<body data-images-ok="N/M">`), which the browser test reads.
 """
@@ -12,7 +18,13 @@ import html
 import json
 import mimetypes
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
+
+from tdf.errors import BadInput
+
+# Files a report may embed: the pictures and videos tdf writes.
+EMBEDDABLE = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp", ".mp4": "video/mp4"}
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
@@ -40,8 +52,22 @@ window.addEventListener('load', function () {
 def data_uri(path: str | Path) -> str:
     """A file as a base64 data URI (PNG, GIF, …)."""
     path = Path(path)
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    mime = EMBEDDABLE.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def checked_embed(path: str | Path, roots: Sequence[Path], source: str | Path | None = None) -> Path:
+    """`path` resolved, when it is a picture inside one of `roots`; BadInput otherwise."""
+    where = f" (named in {source})" if source else ""
+    p = Path(path).resolve()
+    inside = any(r == p or r in p.parents for r in (Path(r).resolve() for r in roots))
+    if not inside:
+        raise BadInput(f"refusing to embed {path}{where}: it is outside "
+                       f"{', '.join(str(r) for r in roots) or 'the report folder'}", path)
+    if p.suffix.lower() not in EMBEDDABLE:
+        raise BadInput(f"refusing to embed {path}{where}: not a picture tdf writes "
+                       f"({', '.join(EMBEDDABLE)})", path)
+    return p
 
 
 def esc(value: Any) -> str:
@@ -63,10 +89,18 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[Any]], numeric: set[in
 
 
 class Page:
-    """Build an HTML page section by section."""
+    """Build an HTML page section by section.
 
-    def __init__(self, title: str, subtitle: str = ""):
+    `roots`: the folders the page reports on; only pictures inside them are embedded. `source`:
+    the file the page's paths come from, named in the error when one is refused. Text given to
+    `p` and `raw` is HTML: escape every value interpolated into it with `esc`.
+    """
+
+    def __init__(self, title: str, subtitle: str = "", roots: Sequence[str | Path] = (),
+                 source: str | Path | None = None):
         self.title = title
+        self.roots = [Path(r) for r in roots]
+        self.source = source
         self.parts: list[str] = [f"<h1>{esc(title)}</h1>"]
         if subtitle:
             self.parts.append(f'<p class="muted">{esc(subtitle)}</p>')
@@ -83,7 +117,9 @@ class Page:
         self.parts.append(fragment)
 
     def images(self, items: Iterable[tuple[str | Path, str]]) -> None:
-        cards = [img_card(p, c) for p, c in items if p and Path(p).is_file()]
+        """Picture cards; each path must lie inside the page's roots (else BadInput)."""
+        paths = [(checked_embed(p, self.roots, self.source), c) for p, c in items if p]
+        cards = [img_card(p, c) for p, c in paths if p.is_file()]
         if cards:
             self.parts.append('<div class="grid">' + "".join(cards) + "</div>")
 

@@ -16,7 +16,7 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     rec = d.get("recommended_groups") or []
     page.p(f"Model <code>{esc(d['model_kind'])}</code> on <code>{esc(Path(d['data']).name)}</code>, "
            f"{esc(d['split'])} split: top-1 {m.get('top1', 0):.3f}, mean class accuracy "
-           f"{m.get('mean_class_accuracy', 0):.3f} (n = {m.get('n')}).", "muted")
+           f"{m.get('mean_class_accuracy', 0):.3f} (n = {esc(m.get('n'))}).", "muted")
     page.p("Recommended target for the fix: <b>" + esc(", ".join(rec) or "none (no group scores ≥ 0.2)")
            + "</b>" + (f" &nbsp;→&nbsp; <code>tdf fix RUN --groups {esc(','.join(rec))}</code>" if rec else ""),
            "rec")
@@ -91,9 +91,9 @@ def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
     page.h2("Unit dissection (joint-group motion concepts)", "dissect")
     kinds = "“g moving”, “g moving slightly”" + (", “g oscillating lo–hi Hz”" if opts.get("rhythms") else "")
     page.p(f"Concepts per frame: {kinds}. A unit is interpretable when its top-{1 - opts['unit_quantile']:.0%} "
-           f"time steps overlap a concept with IoU ≥ {opts['iou_threshold']} "
-           f"({v['samples']} samples{', stream ' + v['stream'] if v['stream'] else ''}"
-           + (f" of {', '.join(v['samples_from'])}" if isinstance(v.get('samples_from'), list) else "")
+           f"time steps overlap a concept with IoU ≥ {esc(opts['iou_threshold'])} "
+           f"({esc(v['samples'])} samples{', stream ' + esc(v['stream']) if v['stream'] else ''}"
+           + (f" of {esc(', '.join(map(str, v['samples_from'])))}" if isinstance(v.get('samples_from'), list) else "")
            + ").", "muted")
     rows = [(b, f"{l['interpretable']}/{l['units']}",
              ", ".join(f"{c} ({l['units_per_concept'][c]})" for c in l["concepts_found"]) or "—")
@@ -111,7 +111,7 @@ def _paths_section(page: Page, v: dict | None) -> None:
     if not v["mistakes"]:
         page.p("None of the shown samples is misclassified.", "muted")
         return
-    page.p(f"The {v['layer']} units that pushed the wrong class over the true one most (pooled feature × "
+    page.p(f"The {esc(v['layer'])} units that pushed the wrong class over the true one most (pooled feature × "
            f"weight difference), their concepts, and the units one layer down feeding them.", "muted")
     for m in v["mistakes"]:
         page.p(f"<b>{esc(m['sample'])}</b>: {esc(m['true'])} predicted as <b>{esc(m['predicted'])}</b> "
@@ -120,8 +120,9 @@ def _paths_section(page: Page, v: dict | None) -> None:
 
 
 def write_report(d: dict[str, Any], folder: Path, out_html: Path) -> Path:
-    """Write the self-contained diagnosis page."""
-    page = Page(f"tdf diagnosis — {Path(d['run']).name}", f"run {d['run']}")
+    """Write the self-contained diagnosis page (embedding only pictures inside `folder`)."""
+    page = Page(f"tdf diagnosis — {Path(d['run']).name}", f"run {d['run']}", roots=[folder],
+                source=folder / "diagnosis.json")
     diagnosis_sections(page, d, folder)
     page.h2("diagnosis.json")
     page.raw(json_block({k: d[k] for k in ("recommended_groups", "groups", "weak_classes")}))
