@@ -63,6 +63,11 @@ class RootGroup(LazyGroup):
             raise click.exceptions.Exit(e.exit_code) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (tdf.signals): cleanup has run
+            from tdf.signals import describe
+            message, code = describe(e)
+            click.echo(f"tdf: {message}", err=True)
+            raise click.exceptions.Exit(code) from None
         except Exception as e:  # unexpected: one line, traceback with --debug
             if out is not None and out.debug:
                 traceback.print_exc()
@@ -106,6 +111,8 @@ def cli(ctx: click.Context, json_: bool, quiet: bool, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from tdf.signals import handle_sigterm
+    handle_sigterm()
     cli.main(args=argv, prog_name="tdf")
 
 

@@ -31,6 +31,7 @@ from tdf.data.ntu_classes import class_names
 from tdf.data.ntu_reader import SkeletonFormatError, read_skeleton, sample_name
 from tdf.data.store import Sample, StoreWriter, parse_ntu_name
 from tdf.errors import BadInput
+from tdf.signals import ignore_interrupts_in_worker
 
 BENCHMARKS = ("ntu60", "ntu120")
 
@@ -217,5 +218,7 @@ def _run(todo: list[tuple[str, Path]], max_frames: int, workers: int):
     ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     n = min(workers, len(args))
     chunk = max(1, min(16, len(args) // (n * 8)))
-    with ctx.Pool(n) as pool:  # leaving the block terminates the workers, also on an error
+    # Workers ignore Ctrl-C; leaving the block terminates them (SIGTERM), also on an error or
+    # an interrupt of the parent, so no worker outlives it or prints a traceback.
+    with ctx.Pool(n, initializer=ignore_interrupts_in_worker) as pool:
         yield from pool.imap(_convert_star, args, chunksize=chunk)
