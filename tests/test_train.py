@@ -55,12 +55,21 @@ def test_run_folder_is_complete_and_consistent(trained):
 
 
 def test_evaluate_command(trained, invoke):
+    own = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
     r = invoke("evaluate", trained, "--split", "val", "--json")
     assert r.exit_code == 0, r.stderr
     m = json.loads(r.stdout)
-    assert m["split"] == "val" and (trained / "metrics-val.json").is_file()
+    out = trained / "evaluations" / f"toy-{m['data_fingerprint']}-val"
+    assert m["split"] == "val" and m["out"] == str(out) and (out / "metrics-val.json").is_file()
     r = invoke("evaluate", trained)
-    assert r.exit_code == 0 and "mean class accuracy" in r.stdout
+    assert r.exit_code == 0 and "mean class accuracy" in r.stdout and "written to" in r.stdout
+    # the test split of the run's own data gives the run's own numbers, written beside them
+    test_out = trained / "evaluations" / f"toy-{m['data_fingerprint']}"
+    assert json.loads((test_out / "metrics.json").read_text()) == json.loads((trained / "metrics.json").read_text())
+    assert {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()} == own
+    r = invoke("evaluate", trained)  # an evaluation is replaced only with --force
+    assert r.exit_code == 2 and "--force" in r.stderr
+    assert invoke("evaluate", trained, "--force").exit_code == 0
 
 
 def test_same_seed_same_metrics(toy, trained, tmp_path, invoke):
