@@ -9,9 +9,9 @@ from tdf.data.store import Sample, StoreWriter
 
 
 def make_toy_store(path, classes: int = 3, per_class: int = 16, frames: int = 16, seed: int = 0,
-                   default_split: str = "random"):
+                   default_split: str = "random", class_names: list[str] | None = None):
     rng = np.random.default_rng(seed)
-    names = [f"toy_{c}" for c in range(classes)]
+    names = list(class_names) if class_names else [f"toy_{c}" for c in range(classes)]
     with StoreWriter(path, frames, names, source="tests/toy_data.py", force=True,
                      attrs={"default_split": default_split}) as w:
         i = 0
