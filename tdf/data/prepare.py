@@ -30,7 +30,7 @@ from tdf.data.ntu_bodies import choose_bodies
 from tdf.data.ntu_classes import class_names
 from tdf.data.ntu_reader import SkeletonFormatError, read_skeleton, sample_name
 from tdf.data.store import Sample, StoreWriter, parse_ntu_name
-from tdf.errors import BadInput
+from tdf.errors import BadInput, RunFailed
 from tdf.signals import ignore_interrupts_in_worker
 
 BENCHMARKS = ("ntu60", "ntu120")
@@ -208,8 +208,30 @@ def prepare(raw_dir: str | os.PathLike, out: str | os.PathLike, *, benchmark: st
     return summary
 
 
+def _parse_worker(conn, args: list[tuple[str, int]]) -> None:
+    """Worker process: convert `args` in order, sending each result down its own pipe.
+
+    Ctrl-C is left to the parent, which stops the workers with SIGTERM (whose default action
+    ends a process silently); a parent that went away closes the pipe, and the worker just ends.
+    """
+    ignore_interrupts_in_worker()
+    try:
+        for a in args:
+            conn.send(_convert_star(a))
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        pass
+    finally:
+        conn.close()
+
+
 def _run(todo: list[tuple[str, Path]], max_frames: int, workers: int):
-    """Results of `convert_file` in the order of `todo` (in-process for one worker)."""
+    """Results of `convert_file` in the order of `todo` (in-process for one worker).
+
+    File i goes to worker i mod n, and each worker sends its results down a pipe of its own, in
+    order. No queue or lock is shared between workers, so workers that die at any moment (a
+    SIGTERM to the whole process group, the OOM killer) cannot leave the parent waiting on a
+    lock a dead worker held (as multiprocessing.Pool's terminate() can).
+    """
     args = [(str(p), max_frames) for _, p in todo]
     if workers == 1 or len(args) < 2:
         yield from map(_convert_star, args)
@@ -217,8 +239,29 @@ def _run(todo: list[tuple[str, Path]], max_frames: int, workers: int):
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     n = min(workers, len(args))
-    chunk = max(1, min(16, len(args) // (n * 8)))
-    # Workers ignore Ctrl-C; leaving the block terminates them (SIGTERM), also on an error or
-    # an interrupt of the parent, so no worker outlives it or prints a traceback.
-    with ctx.Pool(n, initializer=ignore_interrupts_in_worker) as pool:
-        yield from pool.imap(_convert_star, args, chunksize=chunk)
+    procs, pipes = [], []
+    try:
+        for k in range(n):
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_parse_worker, args=(send, args[k::n]), daemon=True)
+            proc.start()
+            send.close()
+            procs.append(proc)
+            pipes.append(receive)
+        for i in range(len(args)):
+            try:
+                yield pipes[i % n].recv()
+            except EOFError:
+                raise RunFailed(f"parser process {i % n + 1} of {n} stopped unexpectedly "
+                                f"(exit code {procs[i % n].exitcode}) while reading {args[i][0]}") from None
+    finally:  # also on an error, an interrupt or the consumer closing this generator
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for pipe in pipes:
+            pipe.close()
