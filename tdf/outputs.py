@@ -47,6 +47,8 @@ _EVALUATION_FILES = re.compile(r"^(metrics(-\w+)?\.json|predictions(-\w+)?\.npz|
 
 # staging folder → the output it will become; lets outputs record their final paths.
 _STAGED: dict[Path, Path] = {}
+# output folders this process is writing in place (a loop's stages go inside its own folder).
+_OWNED: set[Path] = set()
 
 
 def read_marker(folder: str | os.PathLike) -> dict | None:
@@ -86,6 +88,13 @@ def recognise(folder: str | os.PathLike) -> str | None:
             and any(n.startswith("metrics") for n in names)):
         return "evaluation"
     return None
+
+
+def _recognise_quietly(folder: Path) -> str | None:
+    try:
+        return recognise(folder) if folder.is_dir() else None
+    except OSError:  # an ancestor we may not list
+        return None
 
 
 def is_empty(folder: Path) -> bool:
@@ -220,6 +229,7 @@ class OutputFolder:
                            self.given)
         if out.exists() and not out.is_dir():
             raise BadInput(f"is a file; give a folder for the {self.kind}", self.given)
+        self._refuse_inside_another_output()
         out.parent.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
         try:
@@ -237,6 +247,21 @@ class OutputFolder:
             self._lock.release()
             raise
         return self
+
+    def _refuse_inside_another_output(self) -> None:
+        """No output is written inside another command's output (a diagnosis inside a run, …),
+        except the stages of a loop this process is writing and RUN/evaluations/*."""
+        out = self.out.resolve()
+        for parent in out.parents:
+            if parent in _OWNED or parent in _STAGED:
+                return
+            if (self.kind == "evaluation" and parent == out.parent.parent and out.parent.name == "evaluations"
+                    and _recognise_quietly(parent) in ("run", "fix")):
+                return
+            kind = _recognise_quietly(parent)
+            if kind is not None:
+                raise BadInput(f"lies inside {parent}, a tdf {kind}; tdf does not write one output inside "
+                               f"another (give a folder outside it)", self.given)
 
     def _remove_leftovers(self) -> None:
         """Staging folders of writers that were killed (we hold the lock, so none is running);
@@ -270,8 +295,7 @@ class OutputFolder:
         self._created = not self.out.exists()
         self.out.mkdir(exist_ok=True)
         write_marker(self.out, self.kind)
-        self._in_place = True
-        return self.out
+        return self._own()
 
     def resume(self) -> Path:
         """The existing output itself, to continue writing it in place."""
@@ -279,7 +303,11 @@ class OutputFolder:
             raise BadInput(f"holds no tdf {self.kind} to resume", self.given)
         if read_marker(self.out) is None:  # written by an older tdf: mark it as what it is
             write_marker(self.out, self.kind)
+        return self._own()
+
+    def _own(self) -> Path:
         self._in_place = True
+        _OWNED.add(self.out.resolve())
         return self.out
 
     def replace(self, copy_old: bool = False) -> Path:
@@ -320,6 +348,8 @@ class OutputFolder:
                 else:
                     (self.out / MARKER).unlink(missing_ok=True)
         finally:
+            if self._in_place:
+                _OWNED.discard(self.out.resolve())
             self._lock.release()
 
 

@@ -237,3 +237,25 @@ def test_modes_follow_the_umask(tmp_path, umask):
         mode = stat.S_IMODE(p.stat().st_mode)
         want = (0o777 if p.is_dir() else 0o666) & ~umask
         assert mode == want, f"{p}: {oct(mode)} ≠ {oct(want)}"
+
+
+def test_no_output_inside_another_output(tmp_path):
+    run = tmp_path / "run"
+    with OutputFolder(run, "run") as folder:
+        work = folder.create(in_place=True)
+        (work / "run.json").write_text(json.dumps({"config": {}}))
+        # the command writing the run may put its own parts inside it
+        with output_folder(work / "part", "evaluation") as inner:
+            (inner / "metrics.json").write_text("{}")
+    before = tree(run)
+    with pytest.raises(BadInput, match="a tdf run; tdf does not write one output inside another"):
+        with output_folder(run / "diag", "diagnosis"):
+            pass
+    with pytest.raises(BadInput, match="inside"):
+        with output_folder(run / "checkpoints" / "x", "evaluation"):
+            pass
+    assert tree(run) == before
+    # evaluate owns RUN/evaluations/
+    with output_folder(run / "evaluations" / "other-0123", "evaluation") as work:
+        (work / "metrics.json").write_text("{}")
+    assert recognise(run / "evaluations" / "other-0123") == "evaluation"
