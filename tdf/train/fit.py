@@ -277,11 +277,17 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
 
 
 def _summary_of(info: dict[str, Any], out_dir) -> dict[str, Any]:
-    """The summary of a finished run, from its run.json (nothing is recomputed or written)."""
-    return {"run": str(out_dir), "kind": info.get("kind"), "epochs_run": info.get("epochs_run"),
-            "best_epoch": info.get("best_epoch"), "stopped_early": info.get("stopped_early"),
-            "parameters": info.get("parameters"), "split": (info.get("split") or {}).get("name"),
-            "history": None}
+    """The summary of a finished run, from its run.json and metrics.json (nothing is recomputed
+    or written)."""
+    from tdf.train.evaluate import read_own_metrics
+    summary = {"run": str(out_dir), "kind": info.get("kind"), "epochs_run": info.get("epochs_run"),
+               "best_epoch": info.get("best_epoch"), "stopped_early": info.get("stopped_early"),
+               "parameters": info.get("parameters"), "split": (info.get("split") or {}).get("name"),
+               "history": None}
+    metrics, _ = read_own_metrics(out_dir, info)
+    if metrics is not None:
+        summary["metrics"] = {k: metrics.get(k) for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}
+    return summary
 
 
 def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, plan: ResumePlan | None,
