@@ -30,3 +30,11 @@ def quiet_import_backend(debug: bool = False) -> None:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def load_backend() -> None:
+    """Import the backend quietly now, honouring --debug. Library entry points call it after
+    their cheap checks of the input, so a bad argument or file is refused before TensorFlow's
+    seconds-long import."""
+    from tdf.console import get_output
+    quiet_import_backend(debug=get_output().debug)

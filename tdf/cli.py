@@ -51,9 +51,6 @@ class RootGroup(LazyGroup):
 
     def invoke(self, ctx: click.Context):
         out = ctx.find_object(Output)
-        if ctx.protected_args and ctx.protected_args[0] in MODEL_COMMANDS and "--help" not in ctx.args:
-            from tdf.backend import quiet_import_backend
-            quiet_import_backend(debug=bool(out and out.debug) or "--debug" in ctx.args)
         try:
             return super().invoke(ctx)
         except TdfError as e:
@@ -76,7 +73,8 @@ class RootGroup(LazyGroup):
             raise click.exceptions.Exit(1) from None
 
 
-# Commands that need the deep-learning backend (imported quietly before they run).
+# Commands that need the deep-learning backend. They import it (quietly, tdf.backend.load_backend)
+# only after their arguments and input files are checked, so a mistake costs no TensorFlow import.
 MODEL_COMMANDS = {"train", "evaluate", "diagnose", "explain", "fix", "loop"}
 
 # Subcommands: name → "module:attribute", one module per command in tdf/commands/.

@@ -21,6 +21,7 @@ from tdf.atomic import write_json, write_text
 from tdf.console import Output
 from tdf.data.layout import COMPOSITES, GROUPS, group_mask, load_groups_toml, parts_of
 from tdf.errors import BadInput
+from tdf.data.limits import excerpt
 from tdf.readers import read_json_in
 from tdf.train.config import TrainConfig, config_from_json, resolve_config
 from tdf.train.run import RunPaths, read_run_json
@@ -33,8 +34,7 @@ def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any]
                           top_k: int | None) -> tuple[list[str], dict[str, Any]]:
     """Recommended groups of a diagnosis that was made for this baseline run and data."""
     d, diag_path = read_json_in(diag_path, "diagnosis.json", "diagnosis file not found")
-    if d.get("schema") != 1 or "groups" not in d:
-        raise BadInput("not a tdf diagnosis.json (schema 1)", diag_path)
+    check_diagnosis(d, diag_path)
     from tdf.outputs import final_path
     if Path(str(d.get("run", ""))).resolve() != final_path(run_dir):
         raise BadInput(f"was made for run {d.get('run')}, not for {run_dir}", diag_path)
@@ -44,7 +44,36 @@ def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any]
     if not groups:
         raise BadInput("recommends no joint group (no group showed evidence of being unused); "
                        "name groups with --groups to fix anyway", diag_path)
+    unknown = [g for g in groups if g not in GROUPS and g not in COMPOSITES]
+    if unknown:
+        raise BadInput(f"recommended_groups names unknown joint group(s) {', '.join(map(excerpt, unknown[:3]))}; "
+                       f"known: {', '.join(list(GROUPS) + list(COMPOSITES))}", diag_path)
     return (groups[:top_k] if top_k else groups), d
+
+
+def check_diagnosis(d: Any, path: Path) -> None:
+    """The fields of a diagnosis.json that the fix reads, with their types — checked before
+    anything trains, so a hand-edited file cannot fail after the fix has trained."""
+    if not isinstance(d, dict) or d.get("schema") != 1 or "groups" not in d:
+        raise BadInput("not a tdf diagnosis.json (schema 1)", path)
+
+    def strings(v) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    for key in ("run", "data_fingerprint"):
+        if not isinstance(d.get(key), str):
+            raise BadInput(f"field {key!r} must be text, got {excerpt(d.get(key))}", path)
+    if not strings(d.get("recommended_groups") or []):
+        raise BadInput(f"field 'recommended_groups' must be a list of group names, got "
+                       f"{excerpt(d.get('recommended_groups'))}", path)
+    if not isinstance(d["groups"], list):
+        raise BadInput(f"field 'groups' must be a list, got {excerpt(d['groups'])}", path)
+    for i, g in enumerate(d["groups"]):
+        if not isinstance(g, dict) or not isinstance(g.get("name"), str):
+            raise BadInput(f"groups[{i}] must be an object with a text 'name', got {excerpt(g)}", path)
+        if not strings(g.get("classes", [])):
+            raise BadInput(f"groups[{i}].classes must be a list of class names, got {excerpt(g.get('classes'))}",
+                           path)
 
 
 def resolve_targets(names: Sequence[str], groups_file: str | None) -> tuple[list[str], dict, np.ndarray]:
@@ -116,9 +145,11 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
             groups: Sequence[str] | None = None, groups_file: str | None = None, top_k: int | None = None,
             init: str = INITS[0], preset: str | None = None, config_file: str | None = None,
             overrides: dict[str, Any] | None = None, pipe_kernel_size: int = 1, data: str | None = None,
-            resume: bool = False, force: bool = False, output: Output | None = None) -> dict[str, Any]:
-    """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison."""
-    from tdf.models import build_ms_res_tcn, init_main_from_baseline, model_kind
+            resume: bool = False, force: bool = False, output: Output | None = None,
+            tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison.
+    `tensorboard`: a folder for TensorBoard event files of the fix's training."""
+    from tdf.backend import load_backend
     from tdf.train.fit import fit_run
     from tdf.train.run import load_model
 
@@ -128,9 +159,14 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     base_info = read_run_json(run_dir)
     if init not in INITS:
         raise BadInput(f"--init must be 'baseline' or 'scratch', got {init!r}")
-    baseline_model = load_model(paths.model)
-    if model_kind(baseline_model) != "res_tcn" or base_info.get("kind", "res_tcn") != "res_tcn":
+    if top_k is not None and top_k < 1:
+        raise BadInput(f"--top-k must be ≥ 1, got {top_k}")
+    if pipe_kernel_size < 1:
+        raise BadInput(f"--pipe-kernel-size must be ≥ 1, got {pipe_kernel_size}")
+    if base_info.get("kind", "res_tcn") != "res_tcn":
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    if not paths.model.is_file():
+        raise BadInput("model file not found", paths.model)
 
     diag = None
     if diagnosis:
@@ -144,14 +180,13 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
             targets = targets[:top_k]
             mask = group_mask(targets, table) if targets != [ALL] else mask
 
-    base_cfg = config_from_json(base_info["config"]).__dict__
+    base_cfg = config_from_json(base_info["config"], paths.run_json).__dict__
     base_cfg = {k: v for k, v in base_cfg.items() if k != "preset"}
     cfg: TrainConfig = resolve_config(preset, config_file, overrides or {}, base=base_cfg)
     if cfg.split != base_info["split"]["name"]:
         raise BadInput(f"the fix must use the baseline's split {base_info['split']['name']!r}, not {cfg.split!r}")
 
     data_path = data or base_info["data"]
-    base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
 
     def build(cfg_, num_classes, frames, mean):
         ms = build_ms_res_tcn(num_classes, mask, frames=None, filters=cfg_.filters,
@@ -169,6 +204,18 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         if diff:
             raise BadInput(f"--init baseline needs the baseline's architecture; {', '.join(diff)} differ "
                            f"(use --init scratch to change it)")
+    if tensorboard is not None:
+        from tdf.train.fit import check_tensorboard
+        check_tensorboard()
+    from tdf.data.store import open_store
+    open_store(data_path).close()  # a missing or malformed data file is refused before the backend loads
+
+    load_backend()  # everything above is cheap: bad input never waits for TensorFlow
+    from tdf.models import build_ms_res_tcn, init_main_from_baseline, model_kind
+    baseline_model = load_model(paths.model)
+    if model_kind(baseline_model) != "res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
     from tdf.outputs import final_path
     extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.items()} if groups_file else None,
              "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
@@ -198,7 +245,8 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         result.update(cmp)
 
     fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
-            kind="ms_res_tcn", run_extra=extra, finish=compare, reads=[run_dir] + ([diagnosis] if diagnosis else []))
+            kind="ms_res_tcn", run_extra=extra, finish=compare, reads=[run_dir] + ([diagnosis] if diagnosis else []),
+            tensorboard=tensorboard)
     return result
 
 

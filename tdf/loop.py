@@ -34,7 +34,11 @@ def _complete(run: Path) -> bool:
 def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str | None = None,
              config_file: str | None = None, overrides: dict[str, Any] | None = None,
              diagnose_options=None, init: str = INITS[0], resume: bool = False, force: bool = False,
-             output: Output | None = None) -> dict[str, Any]:
+             output: Output | None = None, tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Train, diagnose and fix into `out_dir` (see the module docstring); `tensorboard`: a folder
+    for TensorBoard event files of both trainings (its baseline/ and fixed/ subfolders)."""
+    from tdf.data.store import open_store
+    from tdf.diagnose.pipeline import DiagnoseOptions, selected_views
     from tdf.outputs import OutputFolder
     from tdf.train.config import resolve_config
 
@@ -43,6 +47,15 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
         raise BadInput("give either --resume or --force, not both")
     out = Path(out_dir)
     cfg = resolve_config(preset, config_file, overrides or {})
+    # Cheap checks first: a mistake is refused before anything is written or the backend loads.
+    diagnose_options = diagnose_options or DiagnoseOptions(seed=cfg.seed)
+    selected_views(diagnose_options)
+    if init not in INITS:
+        raise BadInput(f"--init must be one of {', '.join(INITS)}, got {init!r}")
+    if tensorboard is not None:
+        from tdf.train.fit import check_tensorboard
+        check_tensorboard()
+    open_store(data).close()
     # The loop folder is one output: a new loop is written in place (--resume continues it),
     # --force builds the whole new loop beside the old one and swaps it in when complete.
     with OutputFolder(out, "loop", inputs=[data]) as folder:
@@ -51,11 +64,11 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
         else:
             work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
         return _stages(data, work, out, cfg, preset, config_file, overrides, diagnose_options, init,
-                       resume, output)
+                       resume, output, tensorboard)
 
 
 def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, diagnose_options, init: str,
-            resume: bool, output: Output) -> dict[str, Any]:
+            resume: bool, output: Output, tensorboard=None) -> dict[str, Any]:
     """Train, diagnose and fix inside `work` (the loop folder or its staging folder); paths
     reported are those under `out`, where the loop ends up."""
     from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
@@ -63,12 +76,14 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
     from tdf.train.fit import fit_run
 
     base, diag_dir, fixed = work / "baseline", work / "diagnosis", work / "fixed"
+    tb = (lambda part: None) if tensorboard is None else (lambda part: Path(tensorboard) / part)
 
     output.log(f"[bold]1/3 train[/] → {out / 'baseline'}")
     if resume and _complete(base):
         output.log("  reusing the finished baseline")
     else:
-        fit_run(data, base, cfg, resume=resume and (base / "run.json").exists(), output=output)
+        fit_run(data, base, cfg, resume=resume and (base / "run.json").exists(), output=output,
+                tensorboard=tb("baseline"))
 
     output.log(f"[bold]2/3 diagnose[/] → {out / 'diagnosis'}")
     opts = diagnose_options or DiagnoseOptions(seed=cfg.seed)
@@ -95,7 +110,8 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
         else:
             cmp = fix_run(base, fixed, diagnosis=str(diag_dir / "diagnosis.json"), init=init, preset=preset,
                           config_file=config_file, overrides=overrides, data=str(data),
-                          resume=resume and (fixed / "run.json").exists(), output=output)
+                          resume=resume and (fixed / "run.json").exists(), output=output,
+                          tensorboard=tb("fixed"))
         summary["fixed"] = str(out / "fixed")
         summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
         summary["targeted_classes"] = cmp["targeted_classes"]

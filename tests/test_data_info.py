@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from tdf.data.splits import make_split
+from tdf.data.splits import SPLITS, make_split
 from tdf.data.store import Sample, StoreWriter, open_store
 
 
@@ -20,8 +20,9 @@ def _store(path):
             p, c, a = 1 + i % 4, 1 + (i // 4) % 3, 1 + i % 2
             ln = 2 + i
             lengths.append(min(ln, 20))
-            w.append(Sample(rng.normal(size=(ln, 150)), a - 1, f"S001C{c:03d}P{p:03d}R001A{a:03d}",
-                            subject=p, camera=c, setup=1, replication=1))
+            r = 1 + i // 12  # keeps the names unique
+            w.append(Sample(rng.normal(size=(ln, 150)), a - 1, f"S001C{c:03d}P{p:03d}R{r:03d}A{a:03d}",
+                            subject=p, camera=c, setup=1, replication=r))
     return lengths
 
 
@@ -47,6 +48,7 @@ def test_info_json(tmp_path, invoke):
         assert sizes == make_split(store, name).sizes()
     assert doc["splits"]["xsub"]["test"] == 6 and doc["splits"]["xview"]["test"] == 8
     assert sum(doc["splits"]["xsub"].values()) == 24
+    assert set(doc["unusable_splits"]) == {"xsub120", "xset"} and doc["benchmark"] == "ntu60"
 
 
 def test_info_human_and_errors(tmp_path, invoke):
@@ -78,3 +80,12 @@ def test_info_on_prepared_real_samples(tmp_path, invoke, ntu_sample_dir):
     assert doc["classes"][0]["name"] == "drink water"
     assert sum(c["count"] for c in doc["classes"]) == store.n
     assert "random" in doc["splits"]
+    # the sample folder has no xsub test performer: listed with the reason, not left out
+    assert "xsub" not in doc["splits"]
+    assert doc["unusable_splits"]["xsub"].startswith("no test subjects in this store")
+    assert set(doc["splits"]) | set(doc["unusable_splits"]) == set(SPLITS)
+    # each class has one sample, so the random split's validation part is empty, and says why
+    assert doc["splits"]["random"]["val"] == 0
+    assert "at most one training sample" in doc["split_notes"]["random"]
+    r = invoke("data", "info", out)
+    assert "xsub" in r.stdout and "no test subjects in this store" in " ".join(r.stdout.split())

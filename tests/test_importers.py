@@ -95,7 +95,10 @@ def test_ctrgcn_one_part_and_ntu_names(tmp_path):
     ({"x_train": np.zeros((7, T, 75), np.float32)}, r"x_train has shape \(7, 10, 75\)"),
     ({"x_test": np.zeros((4, T + 1, 150), np.float32)}, "11 frames but another part has 10"),
     ({"y_test": np.eye(4, 6)}, "different class counts"),
-    ({"x_train": np.full((7, T, 150), np.nan, np.float32)}, "sample 0.*NaN"),
+    ({"x_train": np.full((7, T, 150), np.nan, np.float32), "x_test": np.full((4, T, 150), np.inf, np.float32)},
+     "every sample holds NaN or infinite values .e.g. 'ctrgcn_train_000001'"),
+    ({"x_train": np.zeros((7, T, 150), np.complex64)}, "x_train has dtype complex64, expected numbers"),
+    ({"y_train": np.zeros((7, imp.MAX_CLASSES + 1), np.uint8)}, "y_train has 10,001 classes"),
 ])
 def test_ctrgcn_bad_arrays(tmp_path, over, match):
     src, *_ = _ctrgcn(tmp_path, np.random.default_rng(2), **over)
@@ -234,3 +237,98 @@ def test_cli_import_and_refusals(tmp_path, invoke):
     assert not target.exists() and not (tmp_path / "s.h5").exists()
     r = invoke("data", "import", ssrc, tmp_path / "s.h5", "--format", "stgcn-npy", "--split-part", "test")
     assert r.exit_code == 2 and "--split-part applies to --format ctrgcn-npz only" in r.stderr
+
+
+def test_ctrgcn_nonfinite_samples_are_skipped_and_reported(tmp_path, invoke):
+    rng = np.random.default_rng(7)
+    xtr, _ = _seqs(7, rng)
+    xtr[2, 0, 0] = np.nan
+    xtr[5, 3, 7] = np.inf
+    src, *_ = _ctrgcn(tmp_path, rng, x_train=xtr)
+    s = import_ctrgcn_npz(src, tmp_path / "out.h5")
+    assert s.nonfinite == 2 and s.nonfinite_samples == ["ctrgcn_train_000003", "ctrgcn_train_000006"]
+    st = open_store(tmp_path / "out.h5")
+    assert st.n == 9 == s.samples and "ctrgcn_train_000003" not in st.names
+    kept = [i for i in range(7) if i not in (2, 5)]
+    np.testing.assert_array_equal(st.read(np.arange(5)), xtr[kept])
+    r = invoke("data", "import", src, tmp_path / "cli.h5", "--format", "ctrgcn-npz")
+    assert r.exit_code == 0 and "2 samples hold NaN or infinite values and were skipped" in r.stdout
+
+
+def _raw_npy(path, shape, dtype="<f4", body=b""):
+    """An .npy file whose header declares `shape` whatever the body holds (a forged header)."""
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1, dtype))
+    header["shape"] = tuple(shape)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(body)
+
+
+def test_hostile_sizes_are_refused_before_allocating(tmp_path):
+    rng = np.random.default_rng(8)
+    src, x5, names, labels = _stgcn(tmp_path, rng)
+    pkl = tmp_path / "train_label.pkl"
+    # a header declaring 10¹⁵ samples on a small file: refused from the header, nothing read
+    _raw_npy(tmp_path / "forged_data.npy", (10 ** 15, 3, T, 25, 2), body=b"\0" * 4096)
+    with pytest.raises(BadInput, match=r"forged_data\.npy: array forged_data\.npy is truncated: its header "
+                                       r"declares shape \(1000000000000000, 3, 10, 25, 2\)"):
+        import_stgcn_npy(tmp_path / "forged_data.npy", tmp_path / "o.h5", labels=pkl)
+    # T beyond MAX_FRAMES: refused with the bound and the way out
+    long_t = imp.MAX_FRAMES + 1
+    _raw_npy(tmp_path / "long_data.npy", (1, 3, long_t, 25, 1), body=bytes(4 * 3 * long_t * 25))
+    pkl2 = tmp_path / "long_label.pkl"
+    pkl2.write_bytes(pickle.dumps((["a"], [0])))
+    with pytest.raises(BadInput, match=r"long_data\.npy: long_data\.npy has 10,001 frames per sample, more than "
+                                       r"the 10000 tdf supports; pass --max-frames"):
+        import_stgcn_npy(tmp_path / "long_data.npy", tmp_path / "o.h5", labels=pkl2)
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_zip_bomb_labels_stream_in_bounded_memory(tmp_path, monkeypatch):
+    """A small .npz whose one-hot y_train inflates to far more than a chunk is read in chunks:
+    no single read is larger than CHUNK_BYTES (the whole array is never in memory)."""
+    monkeypatch.setattr(imp, "CHUNK", 64)
+    monkeypatch.setattr(imp, "CHUNK_BYTES", 1 << 16)
+    n, c = 600, 2000                               # y_train: 600 × 2000 float64 = 9.6 MB inflated
+    y = np.zeros((n, c))
+    y[np.arange(n), np.arange(n) % c] = 1
+    x = np.zeros((n, 4, 150), np.float32)
+    x[:, 0, 0] = 1
+    p = tmp_path / "bomb.npz"
+    np.savez_compressed(p, x_train=x, y_train=y)
+    assert p.stat().st_size < 200_000
+    reads = []
+    orig = imp._NpyRows._read_exact
+
+    def spy(self, k):
+        reads.append(k)
+        return orig(self, k)
+    monkeypatch.setattr(imp._NpyRows, "_read_exact", spy)
+    s = import_ctrgcn_npz(p, tmp_path / "o.h5", parts=("train",), class_names=None)
+    assert s.samples == n and max(reads) <= (1 << 16)
+    assert open_store(tmp_path / "o.h5").label.tolist() == (np.arange(n) % c).tolist()
+
+
+@pytest.mark.parametrize("fmt", ["ctrgcn", "stgcn"])
+def test_max_frames_crops_while_streaming(tmp_path, fmt, invoke):
+    rng = np.random.default_rng(9)
+    if fmt == "ctrgcn":
+        src, (xtr, ltr, ytr), (xte, lte, yte) = _ctrgcn(tmp_path, rng)
+        want = np.concatenate([xtr, xte])[:, :4]
+        s = import_ctrgcn_npz(src, tmp_path / "o.h5", max_frames=4)
+        args = ["--format", "ctrgcn-npz"]
+    else:
+        src, x5, names, labels = _stgcn(tmp_path, rng)
+        want = np.ascontiguousarray(x5.transpose(0, 2, 4, 3, 1))  # (N, T, M, 25, 3)
+        want = want.reshape(len(want), T, 150)[:, :4]
+        s = import_stgcn_npy(src, tmp_path / "o.h5", max_frames=4)
+        args = ["--format", "stgcn-npy"]
+    assert s.frames == 4 and s.source_frames == T
+    st = open_store(tmp_path / "o.h5")
+    assert st.T == 4
+    np.testing.assert_array_equal(st.read(np.arange(st.n)), want)
+    assert st.length.tolist() == valid_lengths(want).tolist()
+    r = invoke("data", "import", src, tmp_path / "cli.h5", *args, "--max-frames", "4")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("data", "import", src, tmp_path / "cli2.h5", *args, "--max-frames", "0")
+    assert r.exit_code == 2 and "--max-frames" in r.stderr

@@ -19,9 +19,12 @@ from tdf.console import get_output, output_options
               help="ctrgcn-npz: import x_train, x_test or both (default both).")
 @click.option("--class-names", help="ntu60, ntu120 or a text file with one name per line "
                                     "(default: NTU names for 60/120 classes, else class_000…).")
+@click.option("--max-frames", type=int, default=None,
+              help="Keep at most this many frames per sample (the first ones; default: all, "
+                   "which must be ≤ 10000).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @output_options
-def import_(src, out, fmt, labels, split_part, class_names, force):
+def import_(src, out, fmt, labels, split_part, class_names, max_frames, force):
     """Import SRC, written by another toolkit, into the store OUT.
 
     Pickles are read with a restricted unpickler (lists, tuples, str and int only). Sample
@@ -31,7 +34,7 @@ def import_(src, out, fmt, labels, split_part, class_names, force):
     from tdf.data.importers import import_data
     from tdf.errors import BadInput
     output = get_output()
-    kwargs = {"class_names": class_names, "force": force}
+    kwargs = {"class_names": class_names, "force": force, "max_frames": max_frames}
     if fmt == "ctrgcn-npz":
         if labels:
             raise BadInput("--labels applies to --format stgcn-npy only")
@@ -50,8 +53,14 @@ def import_(src, out, fmt, labels, split_part, class_names, force):
 def _print(s, console) -> None:
     parts = ", ".join(f"{k} {v}" for k, v in s.parts.items())
     console.print(f"{s.out}: {s.samples} samples imported from {s.src} ({s.format}: {parts}; "
-                  f"{s.num_classes} classes, {s.frames} frames) in {s.seconds:.1f} s")
+                  f"{s.num_classes} classes, {s.frames} frames) in {s.seconds:.1f} s", markup=False)
     if s.labels_file:
         console.print(f"labels: {s.labels_file}")
     if s.empty_samples:
         console.print(f"[yellow]{s.empty_samples} samples are all zeros (length 0)[/]")
+    if s.nonfinite:
+        more = ", …" if s.nonfinite > len(s.nonfinite_samples) else ""
+        console.print(f"{s.nonfinite} samples hold NaN or infinite values and were skipped: "
+                      f"{', '.join(s.nonfinite_samples)}{more}", style="yellow", markup=False)
+    if s.frames < s.source_frames:
+        console.print(f"kept the first {s.frames} of {s.source_frames} frames per sample (--max-frames)")

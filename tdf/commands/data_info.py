@@ -75,6 +75,12 @@ def _print(doc: dict, console) -> None:
                          f"random test {s['test_fraction']:g})", title_justify="left")
     for col in ("split", "train", "val", "test"):
         splits.add_column(col, justify="left" if col == "split" else "right")
+    splits.add_column("note")
     for name, sizes in doc["splits"].items():
-        splits.add_row(name, str(sizes["train"]), str(sizes["val"]), str(sizes["test"]))
-    console.print(splits)
+        splits.add_row(name, str(sizes["train"]), str(sizes["val"]), str(sizes["test"]),
+                       doc["split_notes"].get(name, ""))
+    for name, reason in doc["unusable_splits"].items():
+        splits.add_row(name, "—", "—", "—", f"unusable: {reason}")
+    console.print(splits, markup=False)
+    if not doc["splits"]:
+        console.print("no split can be used on this store", markup=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import overrides_from, train_options
+from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
 from tdf.console import get_output, output_options
 from tdf.fix import INITS
 
@@ -32,7 +32,9 @@ def fix(run, out, diagnosis, groups, groups_file, top_k, init, pipe_kernel_size,
     from tdf.fix import comparison_table, fix_run
     output = get_output()
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
+    tensorboard = tensorboard_from(kwargs)
     cmp = fix_run(run, out, diagnosis=diagnosis, groups=names, groups_file=groups_file, top_k=top_k, init=init,
                   preset=preset, config_file=config_file, overrides=overrides_from(kwargs),
-                  pipe_kernel_size=pipe_kernel_size, data=data, resume=resume, force=force, output=output)
+                  pipe_kernel_size=pipe_kernel_size, data=data, resume=resume, force=force, output=output,
+                  tensorboard=tensorboard)
     output.result(cmp, lambda console: console.print(comparison_table(cmp), markup=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import overrides_from, train_options
+from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
 from tdf.console import get_output, output_options
 from tdf.fix import INITS
 
@@ -27,10 +27,11 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
     from tdf.diagnose.pipeline import DiagnoseOptions
     from tdf.loop import run_loop
     output = get_output()
+    tensorboard = tensorboard_from(kwargs)
     overrides = overrides_from(kwargs)
     opts = DiagnoseOptions(render=render, method=method, seed=overrides.get("seed", 0))
     s = run_loop(data, out, preset=preset, config_file=config_file, overrides=overrides, diagnose_options=opts,
-                 init=init, resume=resume, force=force, output=output)
+                 init=init, resume=resume, force=force, output=output, tensorboard=tensorboard)
 
     def human(console):
         b = s["baseline_metrics"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import overrides_from, train_options
+from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
 from tdf.console import get_output, output_options
 
 
@@ -17,13 +17,14 @@ from tdf.console import get_output, output_options
 @output_options
 def train(data, out, preset, config_file, resume, force, **kwargs):
     """Train a Res-TCN on DATA.h5 and write model.keras, run.json, history.csv, metrics.json,
-    predictions.npz and checkpoints/ into --out."""
+    predictions.npz and checkpoints/ into --out (TensorBoard event files into --tensorboard)."""
     from tdf.train.config import resolve_config
     from tdf.train.fit import fit_run
 
     output = get_output()
+    tensorboard = tensorboard_from(kwargs)
     cfg = resolve_config(preset, config_file, overrides_from(kwargs))
-    summary = fit_run(data, out, cfg, resume=resume, force=force, output=output)
+    summary = fit_run(data, out, cfg, resume=resume, force=force, output=output, tensorboard=tensorboard)
 
     def human(console):
         m = summary.get("metrics")

@@ -45,10 +45,22 @@ def train_options(f):
         click.option("--jit/--no-jit", default=None, help="XLA compilation (default: on with a GPU, off on CPU)."),
         click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
                      help="Data-parallel training with tf.distribute."),
+        click.option("--tensorboard", type=click.Path(file_okay=False), default=None,
+                     help="Write TensorBoard event files here (loss, accuracy, learning rate per epoch; "
+                          "`tdf loop` uses DIR/baseline and DIR/fixed)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
     return f
+
+
+def tensorboard_from(kwargs: dict[str, Any]) -> str | None:
+    """The --tensorboard folder (removed from kwargs); checks the package is installed."""
+    folder = kwargs.pop("tensorboard", None)
+    if folder is not None:
+        from tdf.train.fit import check_tensorboard
+        check_tensorboard()
+    return folder
 
 
 def overrides_from(kwargs: dict[str, Any]) -> dict[str, Any]:

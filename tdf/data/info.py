@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tdf.data.splits import applicable_splits, make_split
+from tdf.data.splits import SPLITS, _benchmark, applicable_splits, make_split, no_val_reason, split_problem
 from tdf.data.stats import frame_length_stats
 from tdf.data.store import META_INT16, Store
 
@@ -23,10 +23,22 @@ def store_info(store: Store, seed: int = 0, val_fraction: float = 0.1,
     """A JSON-ready description of `store`, including the sizes of every applicable split."""
     counts = np.bincount(store.label, minlength=store.num_classes) if store.n else np.zeros(store.num_classes, int)
     extra = {k: store.json_attr(k) for k in sorted(store.f.attrs.keys()) if k not in _STANDARD_ATTRS}
-    splits = {}
-    for name in applicable_splits(store):
-        sp = make_split(store, name, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-        splits[name] = sp.sizes()
+    splits, unusable, notes = {}, {}, {}
+    offered = applicable_splits(store)
+    benchmark = _benchmark(store)
+    own = ("xsub", "xview") if benchmark == "ntu60" else ("xsub120", "xset")
+    kwargs = {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction}
+    for name in SPLITS:
+        if name in offered:
+            sp = make_split(store, name, **kwargs)
+            splits[name] = sp.sizes()
+            if not len(sp.val):
+                notes[name] = f"no validation samples: {no_val_reason(store, sp)}"
+        elif name in own or name == "random":
+            unusable[name] = split_problem(store, name, **kwargs) or "not offered"
+        else:
+            other = "NTU-120" if benchmark == "ntu60" else "NTU-60"
+            unusable[name] = f"an {other} protocol; this store is {benchmark.replace('ntu', 'NTU-')}"
     return {
         "path": str(store.path),
         "samples": store.n,
@@ -44,5 +56,8 @@ def store_info(store: Store, seed: int = 0, val_fraction: float = 0.1,
         "fine_classes": extra.get("fine_classes"),
         "attributes": extra,
         "split_settings": {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction},
+        "benchmark": benchmark,
         "splits": splits,
+        "unusable_splits": unusable,
+        "split_notes": notes,
     }

@@ -12,7 +12,12 @@ What the reader guarantees:
 - anything malformed raises `SkeletonFormatError` (a `BadInput`) naming the file and the
   1-based line: empty file, binary/non-ASCII bytes, truncated file, trailing content, a count
   that is not a non-negative integer or does not match (joint count ≠ 25, wrong number of
-  fields on a line), a non-numeric field, NaN/inf values, a bodyID twice in one frame.
+  fields on a line), a non-numeric field, NaN/inf values, a bodyID twice in one frame;
+- absurd input is malformed too, checked before any big allocation or conversion: a file larger
+  than `MAX_FILE_BYTES`, a count of more than `MAX_COUNT_DIGITS` digits, a bodyID of more than
+  20 digits (bodyIDs are 64-bit), a joint coordinate beyond ±`MAX_COORD` metres (Kinect sees a
+  few metres; 1e308 would overflow float32); messages quote at most a short excerpt of a bad
+  value (`tdf.data.limits.excerpt`), never a whole junk line.
 
 Speed: the file is read at once and split into lines; a Python loop walks only the frame and
 body headers (a few hundred lines), while the joint lines of all bodies are converted in one
@@ -38,9 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
+from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 
 N_JOINT_LINES = 25  # joints per body (Kinect v2)
+MAX_FILE_BYTES = 64 << 20  # real files are ≤ ~7 MB (600 frames × 4 bodies); beyond this: not one
+MAX_COUNT_DIGITS = 9       # frame/body/joint counts; a longer count is absurd (and slow to convert)
+MAX_BODY_ID_DIGITS = 20    # 2⁶⁴ − 1 has 20 digits
+MAX_COORD = 1e4            # metres; a joint position beyond it is not a Kinect measurement
 JOINT_FIELDS = 12
 BODY_FIELDS = 10
 _XYZ = itemgetter(0, 1, 2)
@@ -102,9 +112,13 @@ def read_skeleton(path: str | os.PathLike) -> SkeletonFile:
     """Parse one `.skeleton` file; raise `SkeletonFormatError` (file + line) if it is malformed."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise BadInput(f"cannot read ({e.strerror or e})", path) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SkeletonFormatError(f"file is larger than {MAX_FILE_BYTES >> 20} MB: not a skeleton file "
+                                  f"(real ones are a few MB)", path)
     return parse_skeleton(raw, path)
 
 
@@ -126,7 +140,9 @@ def parse_skeleton(raw: bytes, path: str | os.PathLike = "<bytes>") -> SkeletonF
                                       f"{n_frames} frames)", path, i + 1)
         s = lines[i]
         if not s.isdigit():
-            raise SkeletonFormatError(f"{what} must be a non-negative integer, got {s!r}", path, i + 1)
+            raise SkeletonFormatError(f"{what} must be a non-negative integer, got {excerpt(s)}", path, i + 1)
+        if len(s) > MAX_COUNT_DIGITS:
+            raise SkeletonFormatError(f"{what} has {len(s)} digits ({excerpt(s, 20)}): absurd", path, i + 1)
         return int(s)
 
     n_frames = 0  # read by count_at's message; set from line 1 just below
@@ -192,7 +208,7 @@ def _raise_bad_character(raw: bytes, path) -> None:
     m = _NOT_NUMERIC.search(raw)
     ln = _line_at(raw, m.start())
     line = raw.splitlines()[ln - 1].decode("ascii")
-    raise SkeletonFormatError(_describe_bad_line(line) or f"unexpected character {m.group().decode()!r}",
+    raise SkeletonFormatError(_describe_bad_line(line) or f"unexpected character {excerpt(m.group().decode())}",
                               path, ln)
 
 
@@ -209,7 +225,9 @@ def _body_id(line: str, path, ln: int, where: str) -> int:
                                   f"got {len(line.split(' '))} field(s)", path, ln)
     bid = line[:line.index(" ")]
     if not bid.isdigit():
-        raise SkeletonFormatError(f"bodyID must be a non-negative integer, got {bid!r}", path, ln)
+        raise SkeletonFormatError(f"bodyID must be a non-negative integer, got {excerpt(bid)}", path, ln)
+    if len(bid) > MAX_BODY_ID_DIGITS or int(bid) >= 1 << 64:
+        raise SkeletonFormatError(f"bodyID {excerpt(bid, 30)} does not fit 64 bits", path, ln)
     return int(bid)
 
 
@@ -254,6 +272,11 @@ def _joint_xyz(joint_lines: list[str], first_line: list[int], path) -> np.ndarra
             if problem:
                 raise SkeletonFormatError(problem, path, _line_of(k, first_line))
         raise SkeletonFormatError("joint coordinates could not be read", path)  # pragma: no cover
+    far = np.abs(out) > MAX_COORD
+    if far.any():
+        k, c = (int(v) for v in np.argwhere(far)[0])
+        raise SkeletonFormatError(f"field {c + 1} ({'xyz'[c]}) is {excerpt(joint_lines[k].split(' ')[c], 30)}: "
+                                  f"beyond ±{MAX_COORD:g} m, not a joint position", path, _line_of(k, first_line))
     return out.astype(np.float32).reshape(-1, N_JOINT_LINES, 3)
 
 
@@ -268,7 +291,7 @@ def _describe_bad_line(line: str) -> str:
         try:
             v = float(tok)
         except ValueError:
-            return f"field {k} is not a number: {tok!r}" if tok else f"field {k} is empty"
+            return f"field {k} is not a number: {excerpt(tok)}" if tok else f"field {k} is empty"
         if v != v or abs(v) == float("inf"):
-            return f"field {k} is {tok!r} (NaN/infinite values are not allowed)"
+            return f"field {k} is {excerpt(tok)} (NaN/infinite values are not allowed)"
     return ""

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from tdf.atomic import check_writable
+from tdf.data.limits import MAX_FRAMES, excerpt
 from tdf.data.missing import OFFICIAL_LISTS, load_missing_list, official_missing
 from tdf.data.ntu_bodies import choose_bodies
 from tdf.data.ntu_classes import class_names
@@ -92,6 +93,8 @@ def convert_file(path: str, max_frames: int) -> tuple:
         return ("malformed", e.problem if e.line is None else f"line {e.line}: {e.problem}")
     except BadInput as e:  # unreadable file
         return ("malformed", str(e).removeprefix(f"{path}: "))
+    except Exception as e:  # noqa: BLE001 — one file the reader did not foresee never stops the others
+        return ("malformed", f"could not be parsed ({e.__class__.__name__}: {excerpt(str(e))})")
     if sk.is_missing:
         return ("missing", f"all {sk.n_frames} frames have no body")
     choice = choose_bodies(sk)
@@ -145,8 +148,8 @@ def prepare(raw_dir: str | os.PathLike, out: str | os.PathLike, *, benchmark: st
     t0 = time.perf_counter()
     if benchmark not in BENCHMARKS:
         raise BadInput(f"--benchmark must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
-    if max_frames < 1:
-        raise BadInput(f"--max-frames must be ≥ 1, got {max_frames}")
+    if not 1 <= max_frames <= MAX_FRAMES:
+        raise BadInput(f"--max-frames must be in 1..{MAX_FRAMES}, got {max_frames}")
     if workers < 1:
         raise BadInput(f"--workers must be ≥ 1, got {workers}")
     check_writable(out, force)
@@ -178,6 +181,9 @@ def prepare(raw_dir: str | os.PathLike, out: str | os.PathLike, *, benchmark: st
         try:
             for (name, path), res in zip(todo, results):
                 kind = res[0]
+                if kind == "ok" and not np.isfinite(res[1]).all():  # e.g. a value beyond float32
+                    res = ("malformed", "joint coordinates beyond the float32 range")
+                    kind = "malformed"
                 if kind == "ok":
                     x, t_full = res[1], res[2]
                     meta = parse_ntu_name(name)

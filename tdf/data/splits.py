@@ -171,6 +171,38 @@ def make_split(store, name: str, seed: int = 0, val_fraction: float = 0.1,
                  test_fraction=float(test_fraction) if name == "random" else None)
 
 
+def no_val_reason(store, split: Split) -> str:
+    """Why a split's validation part is empty, in words (for the warning of `tdf train` and
+    `tdf data info`)."""
+    if split.val_fraction <= 0:
+        return "--val-fraction is 0"
+    labels = np.asarray(store.label, np.int64)[split.train]
+    if len(labels) and np.bincount(labels).max() <= 1:
+        return "each class has at most one training sample (a class's last one never goes to validation)"
+    return (f"{split.val_fraction:g} of {len(split.train)} training samples rounds to none "
+            f"(a class's last one never goes to validation)")
+
+
+def split_problem(store, name: str, **kwargs) -> str | None:
+    """Why split `name` cannot be used on this store, in words; None when it can."""
+    if name in _RULE_FIELD:
+        field, _ = _RULE_FIELD[name]
+        try:
+            train, test = _official_sides(store, name)
+        except BadInput as e:
+            return str(e).removeprefix(f"{_store_label(store)}: ")
+        what = {"subject": "subjects", "camera": "cameras", "setup": "setups"}[field]
+        if not test.any():
+            return f"no test {what} in this store (all {len(test)} samples are on the training side)"
+        if not train.any():
+            return f"no training {what} in this store (all {len(train)} samples are on the test side)"
+    try:
+        make_split(store, name, **kwargs)
+    except BadInput as e:
+        return str(e).removeprefix(f"{_store_label(store)}: ")
+    return None
+
+
 def _benchmark(store) -> str:
     """The store's `benchmark` attribute (set by `tdf data prepare`) if present, else 'ntu120'
     if any id lies outside NTU-60's ranges (setup > 17 or performer > 40), else 'ntu60'."""

@@ -8,7 +8,9 @@ extra attributes a writer passes (the synthetic generator stores its parameters 
 
 `StoreWriter` appends samples to a temporary file and renames it into place on success, so an
 interrupted conversion never leaves a half-written store. `Store` reads lazily: metadata
-arrays are small and loaded once; `/x` is read per batch.
+arrays are small and loaded once; `/x` is read per batch. Opening validates the file
+(`tdf.data.validate`: dtypes, ranks, T ≤ MAX_FRAMES, integer labels, unique names, attribute
+types, a sampled finiteness check) and every read refuses NaN/inf naming the samples.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import numpy as np
 from tdf import __version__
 from tdf.atomic import check_writable, temp_file_beside
 from tdf.data.layout import D, JOINT_LAYOUT, N_BODIES, N_COORDS, N_JOINTS
+from tdf.data.limits import MAX_FRAMES
+from tdf.data.validate import check_finite, check_loaded, check_structure, sampled_rows
+from tdf.diskspace import SpaceWatch
 from tdf.errors import BadInput
 
 FORMAT_VERSION = 1
@@ -67,9 +72,13 @@ class StoreWriter:
                  compression: str | None = "lzf", expected: int = 0):
         if max_frames < 1:
             raise BadInput(f"--max-frames must be ≥ 1, got {max_frames}")
+        if max_frames > MAX_FRAMES:
+            raise BadInput(f"{max_frames} frames per sample is more than the {MAX_FRAMES} tdf supports; "
+                           f"crop with --max-frames ≤ {MAX_FRAMES}")
         self.path = check_writable(path, force)
         self.T = int(max_frames)
         self.class_names = list(class_names)
+        self._space = SpaceWatch(self.path.parent, f"the store {self.path.name}")
         self.tmp = temp_file_beside(self.path)  # mode from the umask, not tempfile's 0600
         self.f = h5py.File(self.tmp, "w")
         n0 = max(int(expected), 0)
@@ -93,6 +102,7 @@ class StoreWriter:
         # Dataset handles cached: h5py's name lookup costs more than writing a small sample.
         self._ds = {key: self.f[key] for key in ("x", "length", "label", "name") + META_INT16}
         self.n = 0
+        self._names: set[str] = set()
         self._closed = False
 
     def _grow(self, n: int) -> None:
@@ -111,6 +121,8 @@ class StoreWriter:
             raise BadInput(f"sample {s.name}: expected [t, 2, 25, 3] or [t, 150], got {x.shape}")
         if not np.isfinite(x).all():
             raise BadInput(f"sample {s.name}: contains NaN or infinite coordinates")
+        if s.name in self._names:
+            raise BadInput(f"sample name {s.name!r} is written twice", self.path)
         if not 0 <= s.label < len(self.class_names):
             raise BadInput(f"sample {s.name}: label {s.label} outside 0..{len(self.class_names) - 1}")
         t = min(len(x), self.T)
@@ -118,6 +130,7 @@ class StoreWriter:
         self._grow(i + 1)
         buf = np.zeros((self.T, N_BODIES, N_JOINTS, N_COORDS), np.float32)
         buf[:t] = x[:t]
+        self._space.wrote(buf.nbytes)  # stop while HDF5 can still close the file (tdf.diskspace)
         ds = self._ds
         ds["x"][i] = buf
         ds["length"][i] = t
@@ -125,6 +138,7 @@ class StoreWriter:
         ds["name"][i] = s.name
         for key in META_INT16:
             ds[key][i] = getattr(s, key)
+        self._names.add(s.name)
         self.n += 1
 
     def extend(self, samples: Iterable[Sample]) -> None:
@@ -164,9 +178,6 @@ class StoreWriter:
             self.abort()
 
 
-_REQUIRED = ("x", "length", "label", "name")
-
-
 class Store:
     """Read access to a store. Metadata is loaded once; `read(idx)` reads frames lazily."""
 
@@ -180,10 +191,7 @@ class Store:
             raise BadInput(f"not a readable HDF5 store ({e.__class__.__name__}: {str(e).splitlines()[0]})",
                            self.path) from None
         try:
-            missing = [k for k in _REQUIRED if k not in self.f]
-            if missing:
-                raise BadInput(f"not a tdf store: missing dataset(s) {', '.join('/' + k for k in missing)}",
-                               self.path)
+            check_structure(self.f, self.path, FORMAT_VERSION)
             x = self.f["x"]
             if x.ndim != 5 or x.shape[2:] != (N_BODIES, N_JOINTS, N_COORDS):
                 raise BadInput(f"/x has shape {x.shape}, expected [N, T, 2, 25, 3]", self.path)
@@ -200,8 +208,7 @@ class Store:
             self.names = [n.decode() if isinstance(n, bytes) else str(n) for n in self.f["name"][:]]
             for key in META_INT16:
                 setattr(self, key, self._meta(key, np.int16, default=-1))
-            if self.n and (self.label.min() < 0 or self.label.max() >= len(self.class_names)):
-                raise BadInput(f"labels outside 0..{len(self.class_names) - 1}", self.path)
+            check_loaded(self.names, self.label, len(self.class_names), self.path)
             if self.n and (self.length.min() < 0 or self.length.max() > self.T):
                 raise BadInput(f"lengths outside 0..{self.T}", self.path)
         except BadInput:
@@ -211,6 +218,11 @@ class Store:
             self.f.close()
             raise BadInput(f"corrupt store ({e})", self.path) from None
         self._index = {name: i for i, name in enumerate(self.names)}
+        try:
+            self.read(sampled_rows(self.n))  # a cheap look at the frames: corrupt or NaN → BadInput
+        except BadInput:
+            self.f.close()
+            raise
 
     def _meta(self, key: str, dtype, default: int | None = None) -> np.ndarray:
         if key not in self.f:
@@ -274,12 +286,18 @@ class Store:
                 out[pos, :t] = x[int(idx[pos]), :t].reshape(t, D)
         except OSError as e:
             raise BadInput(f"corrupt data in /x ({str(e).splitlines()[0]})", self.path) from None
+        check_finite(out, idx, self.names, self.path)
         return out
 
     def read_one(self, i: int) -> np.ndarray:
         """One sample's valid frames as [length, 2, 25, 3]."""
         n = int(self.length[i])
-        return np.asarray(self.f["x"][int(i), :n], np.float32)
+        try:
+            x = np.asarray(self.f["x"][int(i), :n], np.float32)
+        except OSError as e:
+            raise BadInput(f"corrupt data in /x ({str(e).splitlines()[0]})", self.path) from None
+        check_finite(x[None], [i], self.names, self.path)
+        return x
 
     def close(self) -> None:
         self.f.close()

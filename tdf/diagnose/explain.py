@@ -47,27 +47,38 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
                    stream: str | None = None, dissection: str | os.PathLike | None = None, top: int = 3,
                    path_units: int = 5, dissect_samples: int = 256, seed: int = 0) -> dict[str, Any]:
     """Everything `tdf explain` prints, as a JSON-ready dict (see the module docstring)."""
+    from tdf.backend import load_backend
     from tdf.data.layout import GROUPS
     from tdf.data.store import open_store
-    from tdf.diagnose.dissect import dissect
-    from tdf.diagnose.relevance import gradient_x_input, group_shares
-    from tdf.diagnose.unit_class import concept_path
-    from tdf.models import model_kind
     from tdf.train.run import RunPaths, check_model_matches_data, load_model, read_run_json, run_split
 
     if top < 1:
         raise BadInput(f"--top must be ≥ 1, got {top}")
+    if path_units < 1:
+        raise BadInput(f"--units must be ≥ 1, got {path_units}")
+    if dissect_samples < 1:
+        raise BadInput(f"--dissect-samples must be ≥ 1, got {dissect_samples}")
     info = read_run_json(run_dir)
     paths = RunPaths(run_dir)
+    data_path = Path(data or info["data"])
+    if not data_path.is_file():
+        raise BadInput("data file not found (pass DATA)", data_path)
+    if not paths.model.is_file():
+        raise BadInput("model file not found", paths.model)
+    given = load_dissection(dissection) if dissection else None
+    with open_store(data_path) as store:  # a missing sample or a malformed store: before the backend loads
+        _sample_index(store, sample)
+
+    load_backend()
+    from tdf.diagnose.dissect import dissect
+    from tdf.diagnose.relevance import gradient_x_input, group_shares
+    from tdf.diagnose.unit_class import concept_path
+    from tdf.models import model_kind
     model = load_model(paths.model)
     kind = model_kind(model)
     if kind == "res_tcn" and stream is not None:
         raise BadInput(f"--stream applies to an MS-Res-TCN; {paths.model} is a Res-TCN")
     stream = stream or ("main" if kind == "ms_res_tcn" else None)
-    data_path = Path(data or info["data"])
-    if not data_path.is_file():
-        raise BadInput("data file not found (pass DATA)", data_path)
-    given = load_dissection(dissection) if dissection else None
     if given is not None and given.get("stream") != stream:
         raise BadInput(f"the dissection is of stream {given.get('stream')!r}, not {stream!r}", dissection)
     frames = int(info.get("frames") or 0) or None

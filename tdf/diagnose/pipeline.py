@@ -24,6 +24,7 @@ import numpy as np
 
 from tdf import __version__
 from tdf.atomic import write_json
+from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.data.layout import COMPOSITES, group_mask, resolve_groups
 from tdf.errors import BadInput
@@ -93,12 +94,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                   opts: DiagnoseOptions, force: bool = False, output: Output | None = None) -> dict[str, Any]:
     """Diagnose the model of `run_dir` on its data; returns the diagnosis document."""
     from tdf.data.store import open_store
-    from tdf.diagnose.decoder import decode, default_layers
-    from tdf.diagnose.ranking import diagnose_ranking, select_samples
-    from tdf.diagnose.weak_classes import best_classes
-    from tdf.models import model_kind
     from tdf.outputs import OutputFolder, final_path
-    from tdf.train.evaluate import own_metrics
     from tdf.train.run import (RunPaths, check_model_matches_data, data_fingerprint, load_model,
                                read_run_json, run_split)
 
@@ -112,16 +108,27 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         raise BadInput("--samples-per-class must be ≥ 1")
     if opts.method not in METHODS:
         raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHODS)}")
+    if opts.top_k is not None and opts.top_k < 1:
+        raise BadInput(f"--top-k must be ≥ 1, got {opts.top_k}")
     views = selected_views(opts)
     groups = resolve_groups(opts.groups)
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
     data_path = Path(data_path or info["data"])
     out = Path(out_dir)
+    if not paths.model.is_file():
+        raise BadInput("model file not found", paths.model)
+    open_store(data_path).close()  # a missing or malformed data file is refused before the backend loads
     # Only the diagnosis folder is written (staged, swapped in when complete; tdf.outputs):
     # the run is read, never modified.
     with OutputFolder(out, "diagnosis", inputs=[paths.root, data_path]) as folder:
         work = folder.create(force=force)
+        load_backend()  # after every cheap check: bad input never waits for TensorFlow
+        from tdf.diagnose.decoder import decode, default_layers
+        from tdf.diagnose.ranking import diagnose_ranking, select_samples
+        from tdf.diagnose.weak_classes import best_classes
+        from tdf.models import model_kind
+        from tdf.train.evaluate import own_metrics
         model = load_model(paths.model)
         kind = model_kind(model)
         stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)

@@ -22,6 +22,7 @@ from typing import Any
 
 from tdf.atomic import write_text
 from tdf.errors import BadInput
+from tdf.readers import read_json
 
 _NAME = re.compile(r"epoch-(\d{4,9})")
 _STATE_KEYS = {"epoch": int, "lr": (int, float), "best": (int, float), "best_epoch": int, "wait": int,
@@ -89,10 +90,7 @@ def latest_checkpoint(ckpt_dir: Path) -> Path | None:
 def read_state(folder: Path) -> dict[str, Any]:
     """The loop state of a checkpoint, checked field by field; BadInput names the file."""
     path = folder / "state.json"
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise BadInput(f"not a readable checkpoint state ({e.__class__.__name__})", path) from None
+    state = read_json(path, "checkpoint state")  # size- and nesting-safe
     if not isinstance(state, dict):
         raise BadInput("not a checkpoint state (expected a JSON object)", path)
     for key, types in _STATE_KEYS.items():

@@ -7,10 +7,13 @@ TOML file → options given on the command line. The final settings are saved in
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
 
+from tdf.data.limits import MAX_FRAMES
 from tdf.errors import BadInput
 from tdf.readers import read_toml
 
@@ -91,14 +94,63 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+# The type of each option as a settings file (TOML, run.json's `config`) may give it. Checked
+# before use, so `filters = [4, "8", 16.5]` is refused instead of read as 4, 8, 16.
+_INT = ("epochs", "batch_size", "units_per_block", "kernel_size", "max_frames", "seed", "patience",
+        "early_stop")
+_FLOAT = ("val_fraction", "lr", "momentum", "dropout", "l1", "bn_momentum", "min_lr")
+_TEXT = ("split", "distribute", "preset")
+_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset")
+
+
+def _type_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be option `name`, or None."""
+    if value is None:
+        return None if name in _NULLABLE else "must not be null"
+    if name in _INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "must be an integer"
+    if name in _FLOAT:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else "must be a finite number"
+    if name in _TEXT:
+        return None if isinstance(value, str) else "must be text"
+    if name == "jit":
+        return None if isinstance(value, bool) else "must be true or false"
+    if name == "filters":
+        if isinstance(value, str):
+            return None
+        ok = isinstance(value, (list, tuple)) and value and all(
+            isinstance(f, int) and not isinstance(f, bool) for f in value)
+        return None if ok else "must be a list of integers, e.g. [64, 128, 256]"
+    return None
+
+
+def check_types(values: dict[str, Any], path: str | os.PathLike, where: str = "") -> None:
+    """BadInput naming the file and the first option whose value has the wrong type."""
+    for name, value in values.items():
+        problem = _type_problem(name, value)
+        if problem:
+            shown = json.dumps(value, default=str)
+            shown = shown if len(shown) <= 60 else shown[:60] + "…"
+            raise BadInput(f"{where}{name} {problem}, got {shown}", path)
+
+
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML config (`[train]` table or top level); unknown keys are an error."""
+    """Read a TOML config (`[train]` table or top level); unknown keys or wrong types are an error."""
     doc = read_toml(path, "config file")
     table = doc.get("train", doc)
+    if not isinstance(table, dict):
+        raise BadInput("train must be a table of options ([train])", path)
+    table = {k.replace("-", "_"): v for k, v in table.items()}
     unknown = sorted(set(table) - set(_FIELDS))
     if unknown:
         raise BadInput(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(_FIELDS)}", path)
-    return {k.replace("-", "_"): _coerce(k, v) for k, v in table.items()}
+    check_types(table, path)
+    try:
+        return {k: _coerce(k, v) for k, v in table.items()}
+    except BadInput as e:
+        raise BadInput(str(e), path) from None
 
 
 def resolve_config(preset: str | None = None, config_file: str | None = None,
@@ -144,8 +196,13 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--l1 must be ≥ 0, got {cfg.l1}")
     if cfg.units_per_block < 1 or cfg.kernel_size < 1:
         bad("--units-per-block and --kernel-size must be ≥ 1")
-    if cfg.max_frames is not None and cfg.max_frames < 1:
-        bad(f"--max-frames must be ≥ 1, got {cfg.max_frames}")
+    if cfg.max_frames is not None and not 1 <= cfg.max_frames <= MAX_FRAMES:
+        bad(f"--max-frames must be in 1..{MAX_FRAMES}, got {cfg.max_frames}")
+    from tdf.data.splits import SPLITS
+    if cfg.split is not None and cfg.split not in SPLITS:
+        bad(f"unknown split {cfg.split!r}; choose one of {', '.join(SPLITS)}")
+    if not 0 < cfg.min_lr <= cfg.lr:
+        bad(f"min_lr must be in (0, lr = {cfg.lr}], got {cfg.min_lr}")
     if cfg.patience < 1:
         bad(f"--patience must be ≥ 1, got {cfg.patience}")
     if cfg.early_stop is not None and cfg.early_stop < 0:
@@ -157,9 +214,18 @@ def validate(cfg: TrainConfig) -> None:
     cfg.filters = tuple(cfg.filters)
 
 
-def config_from_json(d: dict[str, Any]) -> TrainConfig:
-    """Rebuild a TrainConfig from run.json's `config` entry."""
+def config_from_json(d: dict[str, Any], path: str | os.PathLike | None = None) -> TrainConfig:
+    """Rebuild a TrainConfig from run.json's `config` entry (types checked; `path` names the
+    run.json in the error)."""
+    if not isinstance(d, dict):
+        raise BadInput("config must be a JSON object of training options", path)
     d = {k: v for k, v in d.items() if k in _FIELDS}
+    check_types(d, path, "config.")
     if "filters" in d:
-        d["filters"] = tuple(d["filters"])
-    return TrainConfig(**d)
+        d["filters"] = parse_filters(d["filters"])
+    cfg = TrainConfig(**d)
+    try:
+        validate(cfg)
+    except BadInput as e:
+        raise BadInput(f"config: {e}", path) from None
+    return cfg

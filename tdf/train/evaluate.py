@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tdf.atomic import atomic_path, write_json
+from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.errors import BadInput
 from tdf.train.metrics import compute_metrics
@@ -164,13 +165,18 @@ def evaluate_run(run_dir: str | os.PathLike, data_path: str | os.PathLike | None
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
     data_path = Path(data_path or info["data"])
-    model = load_model(paths.model)
+    if batch_size < 1:
+        raise BadInput(f"--batch-size must be ≥ 1, got {batch_size}")
+    if not paths.model.is_file():
+        raise BadInput("model file not found", paths.model)
     with open_store(data_path) as store:
-        check_model_matches_data(model, store, info, paths.model)
         fingerprint = data_fingerprint(store)
         own = fingerprint == info.get("data_fingerprint")
         idx = split_indices(store, info, split, own)
         out = Path(out_dir) if out_dir else evaluation_folder(run_dir, data_path, fingerprint, split)
+        load_backend()  # after the cheap checks: bad input never waits for TensorFlow
+        model = load_model(paths.model)
+        check_model_matches_data(model, store, info, paths.model)
         frames = int(info.get("frames") or store.T)
         with output_folder(out, "evaluation", force=force, inputs=[data_path, paths.root]) as work:
             metrics = evaluate_model(model, store, idx, split, RunPaths(work), frames, batch_size, output,

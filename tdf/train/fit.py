@@ -19,7 +19,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from tdf.atomic import atomic_path, write_json, write_text
+from tdf.backend import load_backend
 from tdf.console import Output
+from tdf.diskspace import ensure_free
 from tdf.errors import BadInput
 from tdf.train.checkpoint import latest_checkpoint, read_state, save_checkpoint
 from tdf.train.config import TrainConfig, config_from_json
@@ -77,6 +79,13 @@ def make_strategy(kind: str):
                            "(cluster and task of this worker); see the README")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise BadInput(f"unknown --distribute {kind!r}")
+
+
+def check_tensorboard() -> None:
+    """`--tensorboard` writes with the tensorboard package's summary ops: refuse early without it."""
+    import importlib.util
+    if importlib.util.find_spec("tensorboard") is None:
+        raise BadInput("--tensorboard needs the tensorboard package (pip install tensorboard)")
 
 
 def _history_csv(rows: list[dict]) -> str:
@@ -160,10 +169,10 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
             else:
                 state["wait"] += 1
                 state["es_wait"] += 1
-            if state["wait"] >= cfg.patience and state["lr"] > cfg.min_lr * (1 + 1e-9):
+            lr_changed = state["wait"] >= cfg.patience and state["lr"] > cfg.min_lr * (1 + 1e-9)
+            if lr_changed:  # takes effect from the next epoch (on_epoch_begin assigns it)
                 state["lr"] = max(state["lr"] / 10.0, cfg.min_lr)
                 state["wait"] = 0
-                output.log(f"  learning rate → {state['lr']:.0e} (no improvement for {cfg.patience} epochs)")
             if cfg.early_stop and state["es_wait"] >= cfg.early_stop:
                 state["stopped_early"] = True
                 self.model.stop_training = True
@@ -174,8 +183,37 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
             val = "" if row["val_loss"] is None else f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.3f}"
             output.log(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}"
                        f"{val}  lr {row['lr']:.0e}  {row['samples_per_s']:.0f} samples/s")
+            if lr_changed:  # logged after the epoch it follows, naming the epoch it applies to
+                watched = "val_loss" if has_val else "training loss"
+                output.log(f"  learning rate → {state['lr']:.0e} from epoch {epoch + 2} (no {watched} "
+                           f"improvement for {cfg.patience} epoch{'s' if cfg.patience > 1 else ''})")
 
     return LoopState()
+
+
+@dataclass
+class PreparedData:
+    """The split, frame count and mean skeleton of a run, computed (and every row the run will
+    read checked finite) before anything is written or the backend is loaded."""
+
+    split: Any
+    frames: int
+    mean: np.ndarray
+
+
+def prepare_data(store, data_path: Path, cfg: TrainConfig) -> PreparedData:
+    """Resolve the split and check the data: the training rows are read for the mean skeleton,
+    the validation and test rows are scanned; `Store.read` names any non-finite sample."""
+    from tdf.data.splits import make_split
+    from tdf.data.stats import mean_skeleton
+    from tdf.data.validate import scan_finite
+    cfg.split = cfg.split or default_split_name(store)
+    split = make_split(store, cfg.split, seed=cfg.seed, val_fraction=cfg.val_fraction)
+    if len(split.train) == 0:
+        raise BadInput(f"split {cfg.split!r} leaves no training samples", data_path)
+    mean = mean_skeleton(store, split.train)
+    scan_finite(store, np.concatenate([split.val, split.test]))
+    return PreparedData(split, int(cfg.max_frames or store.T), mean)
 
 
 @dataclass
@@ -199,7 +237,7 @@ def plan_resume(root: Path, store, data_path: Path, cfg: TrainConfig) -> ResumeP
     info = read_run_json(root)
     if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
         raise BadInput("has no 'config' object; not a run that can be resumed", paths.run_json)
-    saved = config_from_json(info["config"])
+    saved = config_from_json(info["config"], paths.run_json)
     # The options that shape the model, the data and the randomness come from the run;
     # only the epoch budget may be extended on resume.
     saved.epochs = max(saved.epochs, cfg.epochs) if cfg.epochs != saved.epochs else saved.epochs
@@ -227,7 +265,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             build_model: ModelBuilder | None = None, kind: str = "res_tcn",
             run_extra: dict[str, Any] | None = None, evaluate: bool = True,
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
-            reads: Sequence[str | os.PathLike] = ()) -> dict[str, Any]:
+            reads: Sequence[str | os.PathLike] = (),
+            tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
 
     The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
@@ -237,22 +276,32 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     `finish(folder, summary)` runs on the finished folder before it is swapped in (`tdf fix`
     writes its comparison there, so the fix is replaced as a whole). `reads`: other inputs (the
     baseline run of a fix), which an output that contains them may never replace.
+    `tensorboard`: a folder for TensorBoard event files (Keras' callback: loss, accuracy and
+    learning rate per epoch, for training and validation).
+
+    The data are checked (split, every row finite) before the output folder is touched, and the
+    backend is imported only after that, so bad input never waits for TensorFlow.
     """
     from tdf.data.store import open_store
     from tdf.outputs import OutputFolder
 
     if resume and force:
         raise BadInput("give either --resume or --force, not both")
+    if tensorboard is not None:
+        check_tensorboard()
     output = output or Output(quiet=True)
     data_path = Path(data_path)
     store = open_store(data_path)
     try:
+        prepared = None if resume else prepare_data(store, data_path, cfg)
+        ensure_free(_existing_parent(Path(out_dir)), 0, f"the run {Path(out_dir).name} (checkpoints are HDF5)")
         with OutputFolder(out_dir, "fix" if kind == "ms_res_tcn" else "run", inputs=[data_path, *reads]) as folder:
             plan = None
             if resume:
                 if folder.empty:
                     read_run_json(out_dir)  # the clear "not found" / "not a run folder" error
                 plan = plan_resume(folder.out, store, data_path, cfg)
+                prepared = prepare_data(store, data_path, plan.cfg)
                 if plan.done:
                     output.log(f"run {out_dir} is already complete ({plan.state['epoch']} epochs); "
                                f"nothing to do")
@@ -267,13 +316,21 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                     work = folder.resume()
             else:
                 work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
-            summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, output,
-                           build_model or build_baseline, kind, run_extra, evaluate)
+            summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
+                           build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
             if finish is not None:
                 finish(work, summary)
             return summary
     finally:
         store.close()
+
+
+def _existing_parent(path: Path) -> Path:
+    """The nearest folder of `path` (itself included) that exists (for the free-space check)."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def _summary_of(info: dict[str, Any], out_dir) -> dict[str, Any]:
@@ -291,28 +348,23 @@ def _summary_of(info: dict[str, Any], out_dir) -> dict[str, Any]:
 
 
 def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, plan: ResumePlan | None,
-         output: Output, build_model: ModelBuilder, kind: str, run_extra: dict[str, Any] | None,
-         evaluate: bool) -> dict[str, Any]:
+         prepared: PreparedData, output: Output, build_model: ModelBuilder, kind: str,
+         run_extra: dict[str, Any] | None, evaluate: bool, tensorboard=None) -> dict[str, Any]:
     """Train into `work` (the run folder itself, or its staging folder)."""
+    from tdf.data.splits import no_val_reason
+    load_backend()  # quietly, and only now that the input is known to be good
     import keras
 
     from tdf.data.batches import SkeletonBatches
-    from tdf.data.splits import make_split
-    from tdf.data.stats import mean_skeleton
 
     paths = RunPaths(work)
     in_place_resume = plan is not None and work == Path(os.path.abspath(out_dir))
     if plan is not None:
         cfg = plan.cfg
-    split_name = cfg.split or default_split_name(store)
-    cfg.split = split_name
-    split = make_split(store, split_name, seed=cfg.seed, val_fraction=cfg.val_fraction)
-    if len(split.train) == 0:
-        raise BadInput(f"split {split_name!r} leaves no training samples", data_path)
-    frames = int(cfg.max_frames or store.T)
+    split, frames, mean = prepared.split, prepared.frames, prepared.mean
+    split_name = cfg.split
     jit = resolve_jit(cfg.jit)
     seed_everything(cfg.seed, deterministic_ops=not jit)
-    mean = mean_skeleton(store, split.train)
 
     run_info: dict[str, Any] = {
         "schema": RUN_SCHEMA, "kind": kind, "status": "training",
@@ -371,7 +423,17 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     if len(split.val) >= (cfg.batch_size if even else 1):
         val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=frames,
                                       shuffle=False, seed=cfg.seed, drop_remainder=even)
+    else:
+        why = (no_val_reason(store, split) if len(split.val) == 0 else
+               f"{len(split.val)} validation samples make no full batch of {cfg.batch_size} for {replicas} devices")
+        stop = f" and early stopping (after {cfg.early_stop})" if cfg.early_stop else ""
+        output.warn(f"no validation data: {why}. The LR schedule (÷10 after {cfg.patience} epochs without "
+                    f"improvement){stop} will watch the training loss instead, and the best epoch is the one "
+                    f"with the lowest training loss.")
     callbacks = [_loop_callback(paths, cfg, state, train_batches, len(split.train), val_batches is not None, output)]
+    if tensorboard is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard), histogram_freq=0,
+                                                     write_graph=False, update_freq="epoch"))
     if not output.quiet:
         callbacks.append(_progress_callback(output, cfg, len(train_batches), cfg.batch_size))
 

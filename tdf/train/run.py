@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -85,19 +86,23 @@ def read_run_json(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise BadInput("run folder not found", paths.root)
     if not paths.run_json.is_file():
         raise BadInput("not a tdf run folder (no run.json)", paths.root)
-    try:
-        return json.loads(paths.run_json.read_text())
-    except ValueError as e:
-        raise BadInput(f"run.json is not valid JSON ({e})", paths.run_json) from None
+    from tdf.readers import read_json
+    from tdf.train.run_info import check_run_info
+    return check_run_info(read_json(paths.run_json, "run.json"), paths.run_json)
 
 
 def load_model(path: str | os.PathLike, compile: bool = False):
-    """Load a `.keras` model written by tdf, with a clear error for a missing or broken file."""
-    import keras
-    import tdf.models  # noqa: F401  (registers tdf's serialisable layers)
+    """Load a `.keras` model written by tdf, with a clear error for a missing or broken file
+    (checked before the backend is imported, quietly, if it is not yet)."""
     path = Path(path)
     if not path.is_file():
         raise BadInput("model file not found", path)
+    if not zipfile.is_zipfile(path):
+        raise BadInput("is not a Keras model archive (.keras files are zip archives)", path)
+    from tdf.backend import load_backend
+    load_backend()
+    import keras
+    import tdf.models  # noqa: F401  (registers tdf's serialisable layers)
     try:
         return keras.saving.load_model(path, compile=compile)
     except Exception as e:  # keras raises many types for a corrupt archive
