@@ -25,13 +25,13 @@ def explain(run, sample, data, stream, dissection, top, path_units, dissect_samp
     """Print the prediction (top classes with probabilities), the true class, the relevance per
     joint group (gradient × input) and the concept path behind the decision for one sample."""
     from tdf.diagnose.explain import explain_sample
-    from tdf.diagnose.unit_class import path_text
     output = get_output()
     output.log(f"explaining {sample}…")
     result = explain_sample(run, sample, data, stream=stream, dissection=dissection, top=top,
                             path_units=path_units, dissect_samples=dissect_samples)
 
     def human(console):
+        from tdf.diagnose.unit_class import path_text
         mark = "correct" if result["correct"] else "WRONG"
         console.print(f"{result['sample']}: true [bold]{result['true']}[/], predicted "
                       f"[bold]{result['predicted']}[/] ({mark})")

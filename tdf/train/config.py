@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,9 +149,11 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
         raise BadInput(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(_FIELDS)}", path)
     check_types(table, path)
     try:
-        return {k: _coerce(k, v) for k, v in table.items()}
-    except BadInput as e:
-        raise BadInput(str(e), path) from None
+        values = {k: _coerce(k, v) for k, v in table.items()}
+        validate(TrainConfig(**{k: v for k, v in values.items() if k != "preset"}))
+    except BadInput as e:  # "--dropout must be …" → "dropout must be …", naming the file
+        raise BadInput(re.sub(r"^--([a-z-]+)", lambda m: m.group(1).replace("-", "_"), str(e)), path) from None
+    return values
 
 
 def resolve_config(preset: str | None = None, config_file: str | None = None,
@@ -201,8 +204,8 @@ def validate(cfg: TrainConfig) -> None:
     from tdf.data.splits import SPLITS
     if cfg.split is not None and cfg.split not in SPLITS:
         bad(f"unknown split {cfg.split!r}; choose one of {', '.join(SPLITS)}")
-    if not 0 < cfg.min_lr <= cfg.lr:
-        bad(f"min_lr must be in (0, lr = {cfg.lr}], got {cfg.min_lr}")
+    if cfg.min_lr <= 0:
+        bad(f"min_lr must be > 0, got {cfg.min_lr}")
     if cfg.patience < 1:
         bad(f"--patience must be ≥ 1, got {cfg.patience}")
     if cfg.early_stop is not None and cfg.early_stop < 0:
