@@ -325,3 +325,26 @@ def test_parse_bytes_and_trailing_blank_lines():
     sk = parse_skeleton((GOOD + "\n\n").encode(), "x.skeleton")
     assert sk.n_frames == 2 and list(sk.bodies) == [1]
     assert sk.bodies[1].xyz.dtype == np.float32 and sk.bodies[1].xyz.shape == (2, 25, 3)
+
+
+def test_absurd_values_are_named_with_a_short_excerpt(tmp_path):
+    """Issue 15 item 9: a 5000-digit count or bodyID, a coordinate of 1e308 and a 5 MB junk token
+    each give the file, the line and a short excerpt (never Python's digit-limit ValueError)."""
+    good = skeleton_text([[(ID_A, person())]] * 3).splitlines()
+
+    def variant(k, new):
+        lines = list(good)
+        lines[k] = new
+        return "\n".join(lines) + "\n"
+    cases = [
+        (variant(0, "9" * 5000), 1, "frame count has 5000 digits ('99999"),
+        (variant(1, "7" * 5000), 2, "body count of frame 0 has 5000 digits"),
+        (variant(2, "1" * 5000 + good[2][good[2].index(" "):]), 3, "does not fit 64 bits"),
+        (variant(4, "1e308" + good[4][good[4].index(" "):]), 5, "field 1 (x) is '1e308': beyond ±10000 m"),
+        (variant(6, "x" * (5 << 20) + good[6][good[6].index(" "):]), 7, "characters)"),
+    ]
+    for text, line, words in cases:
+        with pytest.raises(SkeletonFormatError) as e:
+            read_skeleton(write(tmp_path, text))
+        assert e.value.line == line and words in str(e.value), str(e.value)[:300]
+        assert len(str(e.value)) < 300

@@ -91,3 +91,57 @@ def test_parse_ntu_name():
     assert parse_ntu_name("S001C002P003R002A013") == {
         "setup": 1, "camera": 2, "subject": 3, "replication": 2, "action": 13}
     assert parse_ntu_name("foo") is None
+
+
+def test_writer_refuses_duplicate_names_and_too_many_frames(tmp_path):
+    with pytest.raises(BadInput, match="sample name 'x' is written twice"):
+        with StoreWriter(tmp_path / "d.h5", 10, ["a"], source="t") as w:
+            w.append(Sample(np.zeros((3, 150)), 0, "x"))
+            w.append(Sample(np.zeros((3, 150)), 0, "x"))
+    with pytest.raises(BadInput, match="10001 frames per sample is more than the 10000"):
+        StoreWriter(tmp_path / "d.h5", 10_001, ["a"], source="t")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_open_checks_a_sample_and_every_read_checks_its_rows(tmp_path):
+    """Opening reads only a few evenly spaced samples (cheap for any N); a NaN elsewhere is
+    found by the read that touches it, which names the sample — never silently returned."""
+    from tdf.data.validate import SAMPLED, sampled_rows, scan_finite
+    p = tmp_path / "d.h5"
+    _write(p, n=20)
+    assert sampled_rows(20).tolist() == [0, 3, 5, 8, 11, 14, 16, 19] and len(sampled_rows(10 ** 6)) == SAMPLED
+    with h5py.File(p, "r+") as f:
+        x = f["x"][4]
+        x[1, 0, 3, 2] = np.inf
+        f["x"][4] = x
+    s = open_store(p)                         # row 4 is not among the sampled rows
+    s.read([0, 1, 2])
+    with pytest.raises(BadInput, match=r"d\.h5: /x of sample\(s\) 's4' contains NaN or infinite values"):
+        s.read([1, 4])
+    with pytest.raises(BadInput, match="'s4'"):
+        s.read_one(4)
+    with pytest.raises(BadInput, match="'s4'"):
+        scan_finite(s, np.arange(20))
+    s.close()
+    with h5py.File(p, "r+") as f:
+        x = f["x"][0]
+        x[0, 0, 0, 0] = np.nan
+        f["x"][0] = x
+    with pytest.raises(BadInput, match="'s0'"):
+        open_store(p)                         # a sampled row: refused on open
+
+
+def test_open_names_the_field(tmp_path):
+    p = tmp_path / "d.h5"
+    _write(p)
+    with h5py.File(p, "r+") as f:
+        lab = f["label"][:]
+        del f["label"]
+        f["label"] = lab + 0.7
+    with pytest.raises(BadInput, match=r"d\.h5: /label has dtype float64, expected integers"):
+        open_store(p)
+    _write(p, force=True)
+    with h5py.File(p, "r+") as f:
+        f.attrs["class_names"] = "[[\"a\"], [\"b\"]]"
+    with pytest.raises(BadInput, match=r"attribute class_names must list strings, found \['a'\]"):
+        open_store(p)
