@@ -178,9 +178,9 @@ def no_val_reason(store, split: Split) -> str:
         return "--val-fraction is 0"
     labels = np.asarray(store.label, np.int64)[split.train]
     if len(labels) and np.bincount(labels).max() <= 1:
-        return "each class has at most one training sample (a class's last one never goes to validation)"
-    return (f"{split.val_fraction:g} of {len(split.train)} training samples rounds to none "
-            f"(a class's last one never goes to validation)")
+        return "each class has at most one training sample, and a class's last one never goes to validation"
+    return (f"{split.val_fraction:g} of {len(split.train)} training samples rounds to none, and a "
+            f"class's last one never goes to validation")
 
 
 def split_problem(store, name: str, **kwargs) -> str | None:
