@@ -20,8 +20,8 @@ import numpy as np
 from tdf.atomic import write_json, write_text
 from tdf.console import Output
 from tdf.data.layout import COMPOSITES, GROUPS, group_mask, load_groups_toml, parts_of
-from tdf.errors import BadInput
 from tdf.data.limits import excerpt
+from tdf.errors import BadInput
 from tdf.readers import read_json_in
 from tdf.train.config import TrainConfig, config_from_json, resolve_config
 from tdf.train.run import RunPaths, read_run_json

@@ -6,14 +6,12 @@ The long part (real processes, hostile sizes, peak memory) is bench/fuzz_inputs.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from fuzz_variants import GOOD_SKELETON, KINDS, SKELETON, VARIANTS, Base, Variant
-from toy_data import make_toy_store, train_tiny_run
+from fuzz_variants import KINDS, SKELETON, VARIANTS, Base, Variant
+from toy_data import train_tiny_run
 
 
 def skeleton_text(frames: int = 20) -> bytes:
