@@ -26,9 +26,8 @@ def explain(run, sample, data, stream, dissection, top, path_units, dissect_samp
     joint group (gradient × input) and the concept path behind the decision for one sample."""
     from tdf.diagnose.explain import explain_sample
     output = get_output()
-    output.log(f"explaining {sample}…")
     result = explain_sample(run, sample, data, stream=stream, dissection=dissection, top=top,
-                            path_units=path_units, dissect_samples=dissect_samples)
+                            path_units=path_units, dissect_samples=dissect_samples, log=output.log)
 
     def human(console):
         from tdf.diagnose.unit_class import path_text

@@ -45,7 +45,8 @@ def load_dissection(path: str | os.PathLike) -> dict:
 
 def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathLike | None = None, *,
                    stream: str | None = None, dissection: str | os.PathLike | None = None, top: int = 3,
-                   path_units: int = 5, dissect_samples: int = 256, seed: int = 0) -> dict[str, Any]:
+                   path_units: int = 5, dissect_samples: int = 256, seed: int = 0,
+                   log=None) -> dict[str, Any]:
     """Everything `tdf explain` prints, as a JSON-ready dict (see the module docstring)."""
     from tdf.backend import load_backend
     from tdf.data.layout import GROUPS
@@ -69,6 +70,8 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     with open_store(data_path) as store:  # a missing sample or a malformed store: before the backend loads
         _sample_index(store, sample)
 
+    if log is not None:
+        log(f"explaining {sample}…")  # after the cheap checks: a mistake gets its one line only
     load_backend()
     from tdf.diagnose.dissect import dissect
     from tdf.diagnose.relevance import gradient_x_input, group_shares
