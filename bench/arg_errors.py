@@ -1,10 +1,12 @@
-"""How long a command-line mistake takes to come back (issue 14 item 4), against the cost of the
-backend import it no longer waits for.
+"""How long a command-line mistake takes to come back (issue 14 item 4), against `tdf --help`
+(which never loads the backend) and against the backend import the mistake no longer waits for.
 
 For each case `python -m tdf ARGS` runs as a fresh process (start-up included), alternating with
-the yardstick — a fresh process that imports the backend as tdf does (`quiet_import_backend`) and
-nothing else — so both see the same machine load. Reported: median, min and max wall seconds of
-each, and the ratio of medians. A tiny run is trained first (in-process) for the cases that need one.
+the yardstick `python -m tdf --help`, so both see the same machine load. Reported: median, min and
+max wall seconds and CPU seconds (user + system, the kernel's accounting of the child; less
+sensitive to other jobs than wall time) of each, and the ratio of the medians. The backend import
+(a fresh process running tdf's `quiet_import_backend` and nothing else) is timed the same way,
+`--runs` times. A tiny run is trained first (in-process) for the cases that need one.
 
 Usage (from the repository root):
 
@@ -39,10 +41,17 @@ def cases(run: str, data: str, tmp: Path) -> dict[str, list[str]]:
     }
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, int]:
+def timed(cmd: list[str], env: dict) -> tuple[float, float, int]:
+    """(wall s, cpu s, exit code) of a fresh process."""
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, env=env)
-    return time.perf_counter() - t0, r.returncode
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    return wall, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} [{min(values):.2f}–{max(values):.2f}]"
 
 
 def main() -> None:
@@ -51,26 +60,36 @@ def main() -> None:
     args = ap.parse_args()
     from toy_data import train_tiny_run
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    yard = [sys.executable, "-c", "from tdf.backend import quiet_import_backend; quiet_import_backend()"]
+    tdf = [sys.executable, "-m", "tdf"]
+    yard = tdf + ["--help"]
+    backend = [sys.executable, "-c", "from tdf.backend import quiet_import_backend; quiet_import_backend()"]
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run = train_tiny_run(tmp, classes=3, per_class=8, epochs=1)
-        rows = []
-        for label, argv in cases(str(run), str(tmp / "toy.h5"), tmp).items():
-            cmd = [sys.executable, "-m", "tdf", *argv]
-            a, b, codes = [], [], set()
+        print(f"{'case':42s} exit  wall s (median [min–max])  cpu s              vs --help: wall  cpu", flush=True)
+        todo = list(cases(str(run), str(tmp / "toy.h5"), tmp).items()) + [("backend import alone", None)]
+        for label, argv in todo:
+            cmd = backend if argv is None else tdf + argv
+            a_wall, a_cpu, b_wall, b_cpu, codes = [], [], [], [], set()
             timed(cmd, env), timed(yard, env)  # warm-up
             for _ in range(args.runs):
-                t, code = timed(cmd, env)
-                a.append(t)
+                w, c, code = timed(cmd, env)
+                a_wall.append(w)
+                a_cpu.append(c)
                 codes.add(code)
-                b.append(timed(yard, env)[0])
-            rows.append({"case": label, "exit": sorted(codes), "error_s": [min(a), statistics.median(a), max(a)],
-                         "backend_import_s": [min(b), statistics.median(b), max(b)],
-                         "ratio": statistics.median(a) / statistics.median(b)})
-            print(f"{label:42s} exit {sorted(codes)}  error {statistics.median(a):.2f} s "
-                  f"[{min(a):.2f}–{max(a):.2f}]  backend import {statistics.median(b):.2f} s "
-                  f"[{min(b):.2f}–{max(b):.2f}]  ratio {rows[-1]['ratio']:.2f}", flush=True)
+                w, c, _ = timed(yard, env)
+                b_wall.append(w)
+                b_cpu.append(c)
+            rw = statistics.median(a_wall) / statistics.median(b_wall)
+            rc = statistics.median(a_cpu) / statistics.median(b_cpu)
+            rows.append({"case": label, "exit": sorted(codes), "wall": a_wall, "cpu": a_cpu,
+                         "help_wall": b_wall, "help_cpu": b_cpu, "ratio_wall": rw, "ratio_cpu": rc})
+            print(f"{label:42s} {sorted(codes)}  {spread(a_wall):22s} {spread(a_cpu):18s} {rw:5.2f} {rc:5.2f}",
+                  flush=True)
+        hw = [w for r in rows for w in r["help_wall"]]
+        hc = [c for r in rows for c in r["help_cpu"]]
+        print(f"{'tdf --help (all pairs)':42s} [0]  {spread(hw):22s} {spread(hc):18s}")
     print(json.dumps(rows, indent=1))
 
 

@@ -151,7 +151,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     `tensorboard`: a folder for TensorBoard event files of the fix's training."""
     from tdf.backend import load_backend
     from tdf.train.fit import fit_run
-    from tdf.train.run import load_model
+    from tdf.train.run import check_model_file, load_model
 
     output = output or Output(quiet=True)
     run_dir = Path(run_dir)
@@ -165,8 +165,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput(f"--pipe-kernel-size must be ≥ 1, got {pipe_kernel_size}")
     if base_info.get("kind", "res_tcn") != "res_tcn":
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
-    if not paths.model.is_file():
-        raise BadInput("model file not found", paths.model)
+    check_model_file(paths.model)
 
     diag = None
     if diagnosis:

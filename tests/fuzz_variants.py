@@ -306,6 +306,24 @@ def _truncate_model(run: Path) -> None:
 
 
 _run_variant("model.keras truncated", "model.keras", _truncate_model)
+
+
+def _zip_without_config(run: Path) -> None:
+    with zipfile.ZipFile(run / "model.keras", "w") as z:
+        z.writestr("notes.txt", "not a model")
+
+
+def _flip_model_bytes(run: Path) -> None:
+    raw = bytearray((run / "model.keras").read_bytes())
+    with zipfile.ZipFile(run / "model.keras") as z:
+        info = max(z.infolist(), key=lambda i: i.compress_size)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size // 2
+    raw[start:start + 16] = bytes(b ^ 0xFF for b in raw[start:start + 16])
+    (run / "model.keras").write_bytes(bytes(raw))
+
+
+_run_variant("model.keras a zip without config.json", "model.keras", _zip_without_config, "fix")
+_run_variant("model.keras with a corrupt member", "model.keras", _flip_model_bytes, "diagnose")
 _run_variant("metrics.json not JSON", "metrics.json", _write("metrics.json", "{"), "fix")
 _run_variant("metrics.json wrong types", "metrics.json",
              _write("metrics.json", json.dumps({"top1": "high", "per_class_accuracy": []})), "fix")

@@ -51,7 +51,8 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     from tdf.backend import load_backend
     from tdf.data.layout import GROUPS
     from tdf.data.store import open_store
-    from tdf.train.run import RunPaths, check_model_matches_data, load_model, read_run_json, run_split
+    from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
+                               run_split)
 
     if top < 1:
         raise BadInput(f"--top must be ≥ 1, got {top}")
@@ -64,8 +65,7 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     data_path = Path(data or info["data"])
     if not data_path.is_file():
         raise BadInput("data file not found (pass DATA)", data_path)
-    if not paths.model.is_file():
-        raise BadInput("model file not found", paths.model)
+    check_model_file(paths.model)
     given = load_dissection(dissection) if dissection else None
     with open_store(data_path) as store:  # a missing sample or a malformed store: before the backend loads
         _sample_index(store, sample)

@@ -95,8 +95,8 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     """Diagnose the model of `run_dir` on its data; returns the diagnosis document."""
     from tdf.data.store import open_store
     from tdf.outputs import OutputFolder, final_path
-    from tdf.train.run import (RunPaths, check_model_matches_data, data_fingerprint, load_model,
-                               read_run_json, run_split)
+    from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, data_fingerprint,
+                               load_model, read_run_json, run_split)
 
     output = output or Output(quiet=True)
     t_start = time.perf_counter()
@@ -116,8 +116,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     info = read_run_json(run_dir)
     data_path = Path(data_path or info["data"])
     out = Path(out_dir)
-    if not paths.model.is_file():
-        raise BadInput("model file not found", paths.model)
+    check_model_file(paths.model)
     open_store(data_path).close()  # a missing or malformed data file is refused before the backend loads
     # Only the diagnosis folder is written (staged, swapped in when complete; tdf.outputs):
     # the run is read, never modified.

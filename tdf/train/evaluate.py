@@ -21,7 +21,8 @@ from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.errors import BadInput
 from tdf.train.metrics import compute_metrics
-from tdf.train.run import RunPaths, check_model_matches_data, load_model, read_run_json, run_split
+from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
+                           run_split)
 
 SPLIT_PARTS = ("test", "val", "train", "all")
 
@@ -167,8 +168,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_path: str | os.PathLike | None
     data_path = Path(data_path or info["data"])
     if batch_size < 1:
         raise BadInput(f"--batch-size must be ≥ 1, got {batch_size}")
-    if not paths.model.is_file():
-        raise BadInput("model file not found", paths.model)
+    check_model_file(paths.model)
     with open_store(data_path) as store:
         fingerprint = data_fingerprint(store)
         own = fingerprint == info.get("data_fingerprint")

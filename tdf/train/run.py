@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +92,30 @@ def read_run_json(run_dir: str | os.PathLike) -> dict[str, Any]:
     return check_run_info(read_json(paths.run_json, "run.json"), paths.run_json)
 
 
-def load_model(path: str | os.PathLike, compile: bool = False):
-    """Load a `.keras` model written by tdf, with a clear error for a missing or broken file
-    (checked before the backend is imported, quietly, if it is not yet)."""
+def check_model_file(path: str | os.PathLike) -> Path:
+    """A cheap look at a `.keras` file before the backend is loaded: it exists, is a zip archive
+    with Keras' `config.json` in it, and every member passes its CRC check."""
     path = Path(path)
     if not path.is_file():
         raise BadInput("model file not found", path)
     if not zipfile.is_zipfile(path):
         raise BadInput("is not a Keras model archive (.keras files are zip archives)", path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            if "config.json" not in z.namelist():
+                raise BadInput("is not a Keras model archive (no config.json in it)", path)
+            bad = z.testzip()
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as e:
+        raise BadInput(f"is a corrupt model archive ({e.__class__.__name__}: {str(e)[:120]})", path) from None
+    if bad is not None:
+        raise BadInput(f"is a corrupt model archive ({bad[:80]} fails its checksum)", path)
+    return path
+
+
+def load_model(path: str | os.PathLike, compile: bool = False):
+    """Load a `.keras` model written by tdf, with a clear error for a missing or broken file
+    (checked before the backend is imported, quietly, if it is not yet)."""
+    path = check_model_file(path)
     from tdf.backend import load_backend
     load_backend()
     import keras
