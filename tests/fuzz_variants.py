@@ -182,6 +182,7 @@ _store_variant("format_version text", lambda f: f.attrs.__setitem__("format_vers
 _store_variant("format_version from the future", lambda f: f.attrs.__setitem__("format_version", 99))
 _store_variant("joint_layout an integer", lambda f: f.attrs.__setitem__("joint_layout", 5))
 _store_variant("default_split an integer", lambda f: f.attrs.__setitem__("default_split", 7))
+_store_variant("default_split unknown", lambda f: f.attrs.__setitem__("default_split", "xsideways"))
 _store_variant("source an array", lambda f: f.attrs.__setitem__("source", np.arange(3)))
 
 

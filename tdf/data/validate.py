@@ -108,6 +108,11 @@ def check_attributes(f: h5py.File, path, format_version: int) -> None:
         v = _attr(f, key)
         if v is not None and not _is_text(v):
             raise BadInput(f"attribute {key} must be text, got {excerpt(v)}", path)
+    v = _attr(f, "default_split")
+    if v is not None:
+        from tdf.data.splits import SPLITS
+        if (v.decode("utf-8", "replace") if isinstance(v, bytes) else v) not in SPLITS:
+            raise BadInput(f"attribute default_split is {excerpt(v)}, not one of {', '.join(SPLITS)}", path)
     v = _attr(f, "n")
     if v is not None and not _is_int(v):
         raise BadInput(f"attribute n must be an integer, got {excerpt(v)}", path)
