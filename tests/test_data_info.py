@@ -89,3 +89,20 @@ def test_info_on_prepared_real_samples(tmp_path, invoke, ntu_sample_dir):
     assert "at most one training sample" in doc["split_notes"]["random"]
     r = invoke("data", "info", out)
     assert "xsub" in r.stdout and "no test subjects in this store" in " ".join(r.stdout.split())
+
+
+def test_info_explains_splits_that_cannot_be_made(tmp_path, invoke):
+    """Two samples of unknown subject: no official split, and a random test part of 0.2 × 2
+    rounds to nothing — both listed with their reason instead of failing or being left out."""
+    path = tmp_path / "two.h5"
+    with StoreWriter(path, 5, ["a", "b"], source="test") as w:
+        for i in range(2):
+            w.append(Sample(np.ones((5, 150)), i, f"s{i}"))
+    r = invoke("data", "info", path, "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["splits"] == {}
+    assert "leaves the test side empty" in doc["unusable_splits"]["random"]
+    assert "needs the subject of every sample" in doc["unusable_splits"]["xsub"]
+    r = invoke("data", "info", path)
+    assert "no split can be used on this store" in r.stdout

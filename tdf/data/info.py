@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tdf.data.splits import SPLITS, _benchmark, applicable_splits, make_split, no_val_reason, split_problem
+from tdf.data.splits import (SPLITS, applicable_splits, make_split, no_val_reason, split_problem,
+                             store_benchmark)
 from tdf.data.stats import frame_length_stats
 from tdf.data.store import META_INT16, Store
 
@@ -25,17 +26,18 @@ def store_info(store: Store, seed: int = 0, val_fraction: float = 0.1,
     extra = {k: store.json_attr(k) for k in sorted(store.f.attrs.keys()) if k not in _STANDARD_ATTRS}
     splits, unusable, notes = {}, {}, {}
     offered = applicable_splits(store)
-    benchmark = _benchmark(store)
+    benchmark = store_benchmark(store)
     own = ("xsub", "xview") if benchmark == "ntu60" else ("xsub120", "xset")
     kwargs = {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction}
     for name in SPLITS:
-        if name in offered:
+        problem = split_problem(store, name, **kwargs) if name in offered else None
+        if name in offered and problem is None:
             sp = make_split(store, name, **kwargs)
             splits[name] = sp.sizes()
             if not len(sp.val):
                 notes[name] = f"no validation samples: {no_val_reason(store, sp)}"
         elif name in own or name == "random":
-            unusable[name] = split_problem(store, name, **kwargs) or "not offered"
+            unusable[name] = problem or split_problem(store, name, **kwargs) or "not offered"
         else:
             other = "NTU-120" if benchmark == "ntu60" else "NTU-60"
             unusable[name] = f"an {other} protocol; this store is {benchmark.replace('ntu', 'NTU-')}"

@@ -203,7 +203,7 @@ def split_problem(store, name: str, **kwargs) -> str | None:
     return None
 
 
-def _benchmark(store) -> str:
+def store_benchmark(store) -> str:
     """The store's `benchmark` attribute (set by `tdf data prepare`) if present, else 'ntu120'
     if any id lies outside NTU-60's ranges (setup > 17 or performer > 40), else 'ntu60'."""
     attr = getattr(store, "attr", None)
@@ -221,10 +221,10 @@ def applicable_splits(store) -> list[str]:
     """The splits worth offering for this store, in SPLITS order.
 
     The official protocols of the store's benchmark (NTU-60 → xsub, xview; NTU-120 → xsub120,
-    xset; see `_benchmark`) when the metadata they need is
+    xset; see `store_benchmark`) when the metadata they need is
     known for every sample and both sides are non-empty; `random` always (given ≥ 2 samples).
     """
-    candidates = ("xsub", "xview") if _benchmark(store) == "ntu60" else ("xsub120", "xset")
+    candidates = ("xsub", "xview") if store_benchmark(store) == "ntu60" else ("xsub120", "xset")
     out = []
     for name in candidates:
         try:
