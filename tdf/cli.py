@@ -1,7 +1,9 @@
 """The `tdf` command: a Click group with global output flags and uniform error handling.
 
 Subcommands live one per module in `tdf/commands/` and are imported lazily, so `tdf --help`
-does not pay for TensorFlow. Errors: `BadInput` → one line on stderr, exit 2; a failed run →
+does not pay for TensorFlow. The commands that need the backend (train, evaluate, diagnose,
+explain, fix, loop) import it quietly (`tdf.backend.load_backend`) only after their arguments
+and input files are checked, so a mistake never waits for TensorFlow. Errors: `BadInput` → one line on stderr, exit 2; a failed run →
 exit 1; no traceback unless `--debug`.
 """
 
@@ -72,10 +74,6 @@ class RootGroup(LazyGroup):
                        err=True)
             raise click.exceptions.Exit(1) from None
 
-
-# Commands that need the deep-learning backend. They import it (quietly, tdf.backend.load_backend)
-# only after their arguments and input files are checked, so a mistake costs no TensorFlow import.
-MODEL_COMMANDS = {"train", "evaluate", "diagnose", "explain", "fix", "loop"}
 
 # Subcommands: name → "module:attribute", one module per command in tdf/commands/.
 # A command whose module is not in this installation is not offered (never a stub).
