@@ -325,9 +325,8 @@ def _flip_model_bytes(run: Path) -> None:
 
 _run_variant("model.keras a zip without config.json", "model.keras", _zip_without_config, "fix")
 _run_variant("model.keras with a corrupt member", "model.keras", _flip_model_bytes, "diagnose")
-_run_variant("metrics.json not JSON", "metrics.json", _write("metrics.json", "{"), "fix")
-_run_variant("metrics.json wrong types", "metrics.json",
-             _write("metrics.json", json.dumps({"top1": "high", "per_class_accuracy": []})), "fix")
+# A broken metrics.json is not fatal: diagnose and fix then evaluate the run's own test split in
+# memory (tests/test_fuzz.py checks that); it is not in this table.
 _run_variant("checkpoints/LATEST binary", "LATEST", _write("checkpoints/LATEST", b"\x00\xff\xfe\x80epoch"),
              "resume")
 _run_variant("state.json not JSON", "state.json",

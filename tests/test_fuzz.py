@@ -111,3 +111,20 @@ def test_evaluate_refuses_nan_instead_of_scoring_class_0(base, tmp_path, invoke)
     v = next(x for x in VARIANTS if x.id == "store:NaN in a test sample (evaluate)")
     line = check_variant(v, tmp_path, base, invoke)
     assert "NaN or infinite" in line and not (tmp_path / "eval").exists()
+
+
+@pytest.mark.parametrize("content", ["{", json.dumps({"n": "5", "top1": "high", "per_class_accuracy": [],
+                                                     "confusion_matrix": 3}), "[" * 100_000])
+def test_a_broken_metrics_json_is_recomputed_not_trusted(base, tmp_path, content):
+    """A run's metrics.json that is not JSON or has fields of the wrong type is not used (the
+    run's own test split is evaluated again, in memory), so it cannot break a fix after training."""
+    import shutil
+    from tdf.train.evaluate import read_own_metrics
+    from tdf.train.run import read_run_json
+    run = tmp_path / "run"
+    shutil.copytree(base.run, run)
+    info = read_run_json(run)
+    assert read_own_metrics(run, info)[0] is not None
+    (run / "metrics.json").write_text(content)
+    m, why = read_own_metrics(run, info)
+    assert m is None and "metrics.json" in why

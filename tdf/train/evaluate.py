@@ -106,6 +106,19 @@ def evaluate_model(model, store, indices: np.ndarray, split: str, paths: RunPath
     return metrics
 
 
+def _metrics_types_ok(m: dict) -> bool:
+    """The fields the diagnosis, the fix's comparison and the report read, with their types (a
+    hand-edited metrics.json must not fail only after a fix has trained)."""
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return (isinstance(m["n"], int) and not isinstance(m["n"], bool)
+            and all(number(m.get(k)) for k in ("top1", "top5", "mean_class_accuracy"))
+            and isinstance(m["per_class_accuracy"], dict)
+            and all(v is None or number(v) for v in m["per_class_accuracy"].values())
+            and isinstance(m["confusion_matrix"], list)
+            and all(isinstance(r, list) and all(number(v) for v in r) for r in m["confusion_matrix"]))
+
+
 def read_own_metrics(run_dir: str | os.PathLike, info: dict[str, Any], n: int | None = None) -> tuple[dict | None, str]:
     """The run's own `metrics.json` (its test split, written by `tdf train`) when it was computed
     on the run's own data: (metrics, "") or (None, why not).
@@ -119,9 +132,10 @@ def read_own_metrics(run_dir: str | os.PathLike, info: dict[str, Any], n: int | 
         return None, f"{path} is missing"
     try:
         m = json.loads(path.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None, f"{path} is not valid JSON"
-    if not isinstance(m, dict) or not {"n", "per_class_accuracy", "confusion_matrix"} <= set(m):
+    if not isinstance(m, dict) or not {"n", "per_class_accuracy", "confusion_matrix"} <= set(m) \
+            or not _metrics_types_ok(m):
         return None, f"{path} is not a tdf metrics file"
     if m.get("class_names") is not None and list(m["class_names"]) != list(info.get("class_names") or []):
         return None, f"{path} has other classes than the run"
