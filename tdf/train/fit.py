@@ -279,8 +279,9 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     `tensorboard`: a folder for TensorBoard event files (Keras' callback: loss, accuracy and
     learning rate per epoch, for training and validation).
 
-    The data are checked (split, every row finite) before the output folder is touched, and the
-    backend is imported only after that, so bad input never waits for TensorFlow.
+    The data are checked (split, every row finite) before anything but the folder's marker is
+    written, and the backend is imported only after that, so bad input never waits for
+    TensorFlow and a failed start leaves no trace.
     """
     from tdf.data.store import open_store
     from tdf.outputs import OutputFolder
@@ -293,7 +294,6 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     data_path = Path(data_path)
     store = open_store(data_path)
     try:
-        prepared = None if resume else prepare_data(store, data_path, cfg)
         ensure_free(_existing_parent(Path(out_dir)), 0, f"the run {Path(out_dir).name} (checkpoints are HDF5)")
         with OutputFolder(out_dir, "fix" if kind == "ms_res_tcn" else "run", inputs=[data_path, *reads]) as folder:
             plan = None
@@ -301,7 +301,6 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                 if folder.empty:
                     read_run_json(out_dir)  # the clear "not found" / "not a run folder" error
                 plan = plan_resume(folder.out, store, data_path, cfg)
-                prepared = prepare_data(store, data_path, plan.cfg)
                 if plan.done:
                     output.log(f"run {out_dir} is already complete ({plan.state['epoch']} epochs); "
                                f"nothing to do")
@@ -309,6 +308,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                     if finish is not None:
                         finish(folder.resume(), summary)
                     return summary
+                prepared = prepare_data(store, data_path, plan.cfg)
                 if plan.complete:  # more epochs for a finished run: build them beside it
                     work = folder.replace(copy_old=True)
                     plan.ckpt = work / "checkpoints" / plan.ckpt.name
@@ -316,6 +316,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                     work = folder.resume()
             else:
                 work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
+                # before anything but the marker is written: a failure leaves no trace (tdf.outputs)
+                prepared = prepare_data(store, data_path, cfg)
             summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
                            build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
             if finish is not None:
