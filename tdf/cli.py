@@ -51,10 +51,18 @@ class RootGroup(LazyGroup):
     and messages a shell does.
     """
 
+    def parse_args(self, ctx: click.Context, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            _usage_error(e)
+
     def invoke(self, ctx: click.Context):
         out = ctx.find_object(Output)
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            _usage_error(e)
         except TdfError as e:
             if out is not None and out.debug:
                 traceback.print_exc()
@@ -75,6 +83,14 @@ class RootGroup(LazyGroup):
             raise click.exceptions.Exit(1) from None
 
 
+def _usage_error(e: click.UsageError):
+    """A command-line mistake (unknown option or choice, bad range, missing argument): one line
+    naming the command and the problem, exit 2 — like every other bad input."""
+    where = e.ctx.command_path if e.ctx is not None else "tdf"
+    click.echo(f"tdf: error: {where}: {e.format_message()} (see '{where} --help')", err=True)
+    raise click.exceptions.Exit(2) from None
+
+
 # Subcommands: name → "module:attribute", one module per command in tdf/commands/.
 # A command whose module is not in this installation is not offered (never a stub).
 COMMANDS: dict[str, str] = {
@@ -89,7 +105,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-@click.group(cls=RootGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("tdf", cls=RootGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="tdf")
 @click.option("--json", "json_", is_flag=True, help="Print results as one JSON document on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or logs on stderr.")

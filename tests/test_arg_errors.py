@@ -95,6 +95,8 @@ def test_argument_errors_never_import_tensorflow(tiny_run, tmp_path):
     for r in results:
         assert r["code"] == 2, f"{r['args']}: exit {r['code']}: {r['stderr'][-300:]}"
         assert "Traceback" not in r["stderr"]
+        lines = r["stderr"].strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tdf: error: "), f"{r['args']}: {r['stderr']!r}"
 
 
 def test_a_good_command_still_imports_the_backend_quietly(tiny_run, tmp_path):
@@ -106,3 +108,16 @@ def test_a_good_command_still_imports_the_backend_quietly(tiny_run, tmp_path):
     r = json.loads(done.stdout)[0]
     assert r["code"] == 0 and "keras" in r["heavy"], r
     assert "cuda" not in r["stderr"].lower() and "absl" not in r["stderr"]
+
+
+@pytest.mark.parametrize("args, where", [
+    (["--bogus"], "tdf"), (["bogus"], "tdf"), (["train"], "tdf train"),
+    (["data", "import", "a", "b", "--format", "nope"], "tdf data import"),
+])
+def test_click_usage_errors_are_one_line(invoke, args, where):
+    """Click's own parse errors (unknown option, command or choice, missing argument) also give
+    one line naming the command, and exit 2, like every other bad input."""
+    r = invoke(*args)
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"tdf: error: {where}: "), r.stderr
