@@ -289,6 +289,15 @@ def test_resume_of_a_complete_run(base, resumable, invoke):
     assert sorted(p.name for p in run.parent.iterdir()) == ["run"]
 
 
+def test_resume_without_epochs_keeps_the_runs_budget(base, resumable, invoke):
+    """`--resume` alone never extends a finished run to the default budget (150 epochs, the
+    paper's): only an explicit --epochs asks for more."""
+    before = tree(resumable)
+    r = invoke("--quiet", "train", base / "toy.h5", "--out", resumable, "--resume")
+    assert r.exit_code == 0, r.stderr
+    assert tree(resumable) == before
+
+
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_files_get_the_umasks_modes(tmp_path, invoke, umask):
     """Issue 14 item 2: stores, metrics.json and report.html were 0600, the diagnosis folder 0700."""

@@ -23,8 +23,10 @@ def train(data, out, preset, config_file, resume, force, **kwargs):
 
     output = get_output()
     tensorboard = tensorboard_from(kwargs)
-    cfg = resolve_config(preset, config_file, overrides_from(kwargs))
-    summary = fit_run(data, out, cfg, resume=resume, force=force, output=output, tensorboard=tensorboard)
+    given = overrides_from(kwargs)
+    cfg = resolve_config(preset, config_file, given)
+    summary = fit_run(data, out, cfg, resume=resume, force=force, output=output, tensorboard=tensorboard,
+                      resume_epochs=given.get("epochs"))
 
     def human(console):
         m = summary.get("metrics")

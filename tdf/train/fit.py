@@ -229,9 +229,10 @@ class ResumePlan:
     done: bool                   # finished and nothing to add: leave it as it is
 
 
-def plan_resume(root: Path, store, data_path: Path, cfg: TrainConfig) -> ResumePlan:
+def plan_resume(root: Path, store, data_path: Path, extend_to: int | None = None) -> ResumePlan:
     """Check a run can be resumed on this data: run.json, the data fingerprint, LATEST and the
-    checkpoint it names (state and model). Raises BadInput without writing anything."""
+    checkpoint it names (state and model). Raises BadInput without writing anything.
+    `extend_to`: a larger epoch budget asked for on the command line; None keeps the run's."""
     from tdf.train.run import check_model_matches_data, load_model
     paths = RunPaths(root)
     info = read_run_json(root)
@@ -240,7 +241,8 @@ def plan_resume(root: Path, store, data_path: Path, cfg: TrainConfig) -> ResumeP
     saved = config_from_json(info["config"], paths.run_json)
     # The options that shape the model, the data and the randomness come from the run;
     # only the epoch budget may be extended on resume.
-    saved.epochs = max(saved.epochs, cfg.epochs) if cfg.epochs != saved.epochs else saved.epochs
+    if extend_to is not None:
+        saved.epochs = max(saved.epochs, int(extend_to))
     if info.get("data_fingerprint") != data_fingerprint(store):
         raise BadInput(f"data {data_path} is not the data run {root} was trained on "
                        f"(fingerprint {data_fingerprint(store)} ≠ {info.get('data_fingerprint')})")
@@ -266,7 +268,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             run_extra: dict[str, Any] | None = None, evaluate: bool = True,
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
             reads: Sequence[str | os.PathLike] = (),
-            tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
+            tensorboard: str | os.PathLike | None = None,
+            resume_epochs: int | None = None) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
 
     The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
@@ -277,7 +280,9 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     writes its comparison there, so the fix is replaced as a whole). `reads`: other inputs (the
     baseline run of a fix), which an output that contains them may never replace.
     `tensorboard`: a folder for TensorBoard event files (Keras' callback: loss, accuracy and
-    learning rate per epoch, for training and validation).
+    learning rate per epoch, for training and validation). `resume_epochs`: with `resume`, a
+    larger epoch budget than the run's (`tdf train --resume --epochs N`); None keeps the run's
+    own, so resuming never trains longer than the run was set up to.
 
     The data are checked (split, every row finite) before anything but the folder's marker is
     written, and the backend is imported only after that, so bad input never waits for
@@ -300,7 +305,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             if resume:
                 if folder.empty:
                     read_run_json(out_dir)  # the clear "not found" / "not a run folder" error
-                plan = plan_resume(folder.out, store, data_path, cfg)
+                plan = plan_resume(folder.out, store, data_path, resume_epochs)
                 if plan.done:
                     output.log(f"run {out_dir} is already complete ({plan.state['epoch']} epochs); "
                                f"nothing to do")
