@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from tdf.errors import BadInput
+from tdf.signals import raise_if_pending
 
 
 def current_umask() -> int:
@@ -78,6 +79,7 @@ def atomic_path(path: str | os.PathLike, force: bool = True) -> Iterator[Path]:
     tmp = temp_file_beside(path)
     try:
         yield tmp
+        raise_if_pending()  # a SIGTERM swallowed in a finalizer: keep the old file
         os.replace(tmp, path)
     finally:
         if tmp.exists():

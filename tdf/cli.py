@@ -60,7 +60,10 @@ class RootGroup(LazyGroup):
     def invoke(self, ctx: click.Context):
         out = ctx.find_object(Output)
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            from tdf.signals import raise_if_pending
+            raise_if_pending()
+            return result
         except click.UsageError as e:
             _usage_error(e)
         except TdfError as e:
@@ -71,7 +74,8 @@ class RootGroup(LazyGroup):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (tdf.signals): cleanup has run
-            from tdf.signals import describe
+            from tdf.signals import clear_pending, describe
+            clear_pending()
             message, code = describe(e)
             click.echo(f"tdf: {message}", err=True)
             raise click.exceptions.Exit(code) from None

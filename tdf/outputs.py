@@ -35,6 +35,7 @@ from typing import Iterable, Iterator
 from tdf import __version__
 from tdf.atomic import file_mode, temp_dir_in, write_json
 from tdf.errors import BadInput
+from tdf.signals import raise_if_pending
 
 MARKER = ".tdf-output.json"
 KINDS = ("run", "fix", "diagnosis", "loop", "evaluation")
@@ -336,6 +337,7 @@ class OutputFolder:
             if self._work is not None:
                 try:
                     if exc_type is None:
+                        raise_if_pending()  # a SIGTERM swallowed in a finalizer: do not swap in
                         _swap_in(self._work, self.out)
                 finally:
                     _STAGED.pop(self._work.resolve(), None)
