@@ -133,12 +133,18 @@ class Layout:
             joints.update(self.group_joints(name))
         return self.joint_mask(joints)
 
-    def with_groups(self, groups: Mapping[str, Iterable[str]]) -> "Layout":
-        """The same skeleton with other groups; composites whose parts all remain are kept."""
+    def with_groups(self, groups: Mapping[str, Iterable[str]],
+                    composites: Mapping[str, Iterable[str]] | None = None) -> "Layout":
+        """The same skeleton with other groups (custom groups) and the given composites (none
+        by default: the layout's composites name its own groups, not the custom ones)."""
         groups = {k: tuple(v) for k, v in groups.items()}
-        comps = {k: v for k, v in self.composites.items() if k not in groups and all(p in groups for p in v)}
+        comps = {k: tuple(v) for k, v in (composites or {}).items()}
         return Layout(self.name, self.joints, self.bones, self.coords, self.bodies, groups, comps,
                       self.centre, self.y_down)
+
+    def same_skeleton(self, other: "Layout") -> bool:
+        """Same joints, coordinates and bodies: data of one fit a model of the other."""
+        return (self.joints, self.coords, self.bodies) == (other.joints, other.coords, other.bodies)
 
     # -- text -------------------------------------------------------------------------------
     def to_toml(self) -> str:
@@ -299,6 +305,15 @@ def _build_shipped() -> dict[str, Layout]:
 
 LAYOUTS: dict[str, Layout] = _build_shipped()
 DEFAULT_LAYOUT = "ntu25"
+
+
+def layout_or_default(layout: Layout | None = None, groups: Mapping[str, Iterable[str]] | None = None) -> Layout:
+    """`layout` (ntu25 when None), with `groups` in place of its own groups when given (a
+    mapping that is already the layout's groups keeps the layout and its composites)."""
+    lay = LAYOUTS[DEFAULT_LAYOUT] if layout is None else layout
+    if groups is None or ({k: tuple(v) for k, v in groups.items()} == dict(lay.groups)):
+        return lay
+    return lay.with_groups(groups)
 
 
 def get_layout(spec: str | os.PathLike | Layout) -> Layout:

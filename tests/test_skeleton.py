@@ -133,9 +133,15 @@ def test_unknown_group_lists_known_ones():
         LAYOUTS["coco17"].group_joints("torso")
 
 
-def test_with_groups_keeps_fitting_composites():
+def test_with_groups_replaces_groups_and_composites():
     lay = LAYOUTS["ntu25"].with_groups({"left_hand": ("HandLeft",), "right_hand": ("HandRight",)})
-    assert set(lay.composites) == {"hands"} and lay.group_joints("hands") == [7, 11]
+    assert not lay.composites and lay.group_joints("left_hand") == [7]
+    with pytest.raises(BadInput, match="unknown joint group 'hands'"):
+        lay.group_joints("hands")
+    lay = LAYOUTS["ntu25"].with_groups({"l": ("HandLeft",), "r": ("HandRight",)}, {"both": ("l", "r")})
+    assert lay.group_joints("both") == [7, 11] and lay.same_skeleton(LAYOUTS["ntu25"])
+    with pytest.raises(BadInput, match="group 'l' names unknown joint.*'Pinky'"):
+        LAYOUTS["ntu25"].with_groups({"l": ("Pinky",)})
 
 
 def test_get_layout_name_and_file(tmp_path):

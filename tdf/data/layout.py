@@ -14,7 +14,6 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from tdf.errors import BadInput
-from tdf.readers import read_toml
 from tdf.skeleton import LAYOUTS
 
 _NTU = LAYOUTS["ntu25"]
@@ -70,26 +69,9 @@ def group_mask(names: str | Iterable[str], groups: Mapping[str, Iterable[str]] |
 
 
 def load_groups_toml(path: str | os.PathLike) -> dict[str, tuple[str, ...]]:
-    """Read custom groups from TOML: `[groups]` table of `name = ["Joint", ...]` (or top level).
-
-    Joint names are the Kinect names of `JOINT_NAMES`; an unknown name, an empty group or a
-    non-list value is an error naming the file.
-    """
-    doc = read_toml(path, "groups file")
-    table = doc.get("groups", doc)
-    if not isinstance(table, dict) or not table:
-        raise BadInput("no groups defined (expected a [groups] table of name = [joints])", path)
-    out: dict[str, tuple[str, ...]] = {}
-    for name, joints in table.items():
-        if not isinstance(joints, list) or not joints or not all(isinstance(j, str) for j in joints):
-            raise BadInput(f"group {name!r} must be a non-empty list of joint names", path)
-        unknown = [j for j in joints if j not in JOINT_INDEX]
-        if unknown:
-            raise BadInput(
-                f"group {name!r} has unknown joint name(s) {', '.join(unknown)}; "
-                f"joint names are: {', '.join(JOINT_NAMES)}", path)
-        out[name] = tuple(joints)
-    return out
+    """Custom groups of ntu25 from TOML (tdf.data.groups.load_groups_toml for any layout)."""
+    from tdf.data.groups import load_groups_toml as load
+    return dict(load(path, _NTU).groups)
 
 
 def resolve_groups(spec: str | None) -> dict[str, tuple[str, ...]]:
