@@ -263,6 +263,6 @@ def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, out
     from tdf.train.evaluate import own_metrics
     from tdf.train.run import run_split
     with open_store(data_path) as store:
-        indices = run_split(store, info).part("test")
+        indices = run_split(store, info, run_dir / "run.json").part("test")
         frames = int(info.get("frames") or store.T)
         return own_metrics(run_dir, info, model, store, indices, "test", frames, output)
