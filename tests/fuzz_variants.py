@@ -663,6 +663,18 @@ _pickle_variant("duplicate names", lambda n, l: pickle.dumps(([n[0]] * len(n), l
 _pickle_variant("names not strings", lambda n, l: pickle.dumps((list(range(len(n))), l)))
 
 
+def _shared_references(depth: int = 50) -> bytes:
+    """Issue 15 item 4: ~300 bytes whose object graph has 2^depth paths ([prev, prev] per level);
+    a structure check that does not remember visited objects never finishes."""
+    a: list = []
+    for _ in range(depth):
+        a = [a, a]
+    return pickle.dumps(a, protocol=4)
+
+
+_pickle_variant("2^50 shared references (314 bytes)", lambda n, l: _shared_references())
+
+
 # ---------------------------------------------------------------------------- layout kind
 # Joint-layout TOML files (a layout stored with the data) are being added on another branch;
 # when they land, their malformed variants go here (same contract: exit 2, one line naming the

@@ -8,12 +8,18 @@ import pytest
 
 from tdf.data.layout import JOINT_INDEX, group_joints
 from tdf.diagnose.features import group_motion_features
-from tdf.diagnose.input_probe import input_separability, ntu25_skeleton, probe_features
+from tdf.diagnose.input_probe import facing_pairs, input_separability, probe_features
 from tdf.diagnose.trajectory import (group_trajectory_features, relative_to_parent, resample_valid,
                                      rotate_yaw, yaw_angles)
+from tdf.skeleton import LAYOUTS, layout_or_default
 
 J = JOINT_INDEX
-SK = ntu25_skeleton()
+LAY = layout_or_default()             # ntu25
+
+
+class SK:  # what the trajectory features take from the layout
+    parents = LAY.parents
+    yaw_pairs = facing_pairs(LAY)
 HAND = group_joints("right_hand")     # WristRight, HandRight, HandTipRight, ThumbRight
 
 
@@ -117,11 +123,16 @@ def test_pieces_by_hand():
     np.testing.assert_allclose(r[0, :, 0], [1.0, 1.5, 2.0, 2.5, 3.0])
 
 
-def test_the_ntu25_tree():
+def test_the_tree_and_the_facing_lines_come_from_the_layout():
     assert SK.parents[J["HandRight"]] == J["WristRight"]
     assert SK.parents[J["ShoulderRight"]] == J["SpineShoulder"]
-    assert SK.parents[J["SpineShoulder"]] is None
-    assert sum(p is None for p in SK.parents) == 1
+    assert SK.parents[J["SpineShoulder"]] == -1 and (SK.parents < 0).sum() == 1
+    assert SK.yaw_pairs == ((J["ShoulderLeft"], J["ShoulderRight"]), (J["HipLeft"], J["HipRight"]))
+    names = {k: [(LAYOUTS[k].joints[a], LAYOUTS[k].joints[b]) for a, b in facing_pairs(LAYOUTS[k])]
+             for k in ("kinect_v1_20", "coco17", "openpose18")}
+    assert names == {"kinect_v1_20": [("ShoulderLeft", "ShoulderRight"), ("HipLeft", "HipRight")],
+                     "coco17": [("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")],
+                     "openpose18": [("LShoulder", "RShoulder"), ("LHip", "RHip")]}
 
 
 def _dataset(kind: str, n: int = 24, seed: int = 0):
@@ -154,4 +165,4 @@ def test_input_probe_takes_the_probe_that_sees_the_difference():
     x, y = _dataset("oscillation")
     r = input_separability(x, y, HAND)
     assert r["probe"] == "spectra" and r["skill"] >= 0.75 and r["skills"]["trajectory"] <= 0.3
-    assert set(probe_features(x, HAND, SK)) == {"spectra", "trajectory"}
+    assert set(probe_features(x, HAND, LAY)) == {"spectra", "trajectory"}

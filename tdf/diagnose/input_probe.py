@@ -13,52 +13,57 @@ so: the input separability is the maximum of the two skills, and which probe gav
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from tdf.data.layout import BONES, JOINT_INDEX, N_BODIES, N_JOINTS
 from tdf.diagnose.features import group_motion_features
 from tdf.diagnose.probe import probe_accuracy
 from tdf.diagnose.trajectory import group_trajectory_features
+from tdf.skeleton import Layout, layout_or_default
 
 PROBES = ("spectra", "trajectory")
+FACING_PARTS = ("shoulder", "hip")   # the left → right lines that say where a body faces
 
 
-@dataclass(frozen=True)
-class Skeleton:
-    """What the trajectory features need of a layout: each joint's parent (None for the root),
-    the (left, right) joint pairs that define the body's facing, and the frame-vector shape."""
-    parents: tuple[int | None, ...]
-    yaw_pairs: tuple[tuple[int, int], ...]
-    bodies: int
-    joints: int
+def _side_and_part(joint: str) -> tuple[str | None, str]:
+    """("left" | "right" | None, the rest of the name) — ShoulderLeft, left_shoulder, LShoulder."""
+    n = joint.lower().replace("_", "")
+    for side in ("left", "right"):
+        if side in n:
+            return side, n.replace(side, "")
+    if n[:1] in ("l", "r") and n[1:] in FACING_PARTS:
+        return ("left" if n[0] == "l" else "right"), n[1:]
+    return None, n
 
 
-def ntu25_skeleton() -> Skeleton:
-    """The ntu25 tree of `tdf.data.layout.BONES`; facing from the shoulder and hip lines."""
-    parent = dict(BONES)
-    j = JOINT_INDEX
-    return Skeleton(parents=tuple(parent.get(i) for i in range(N_JOINTS)),
-                    yaw_pairs=((j["ShoulderLeft"], j["ShoulderRight"]), (j["HipLeft"], j["HipRight"])),
-                    bodies=N_BODIES, joints=N_JOINTS)
+def facing_pairs(layout: Layout) -> tuple[tuple[int, int], ...]:
+    """(left, right) joint index pairs of the layout's shoulders and hips, found by name
+    (ntu25, kinect_v1_20, coco17, openpose18 spell them differently); empty if it has none
+    (then the trajectory features are left in the camera's frame)."""
+    found: dict[tuple[str, str], int] = {}
+    for i, name in enumerate(layout.joints):
+        side, part = _side_and_part(name)
+        if side and part in FACING_PARTS:
+            found.setdefault((part, side), i)
+    return tuple((found[(p, "left")], found[(p, "right")]) for p in FACING_PARTS
+                 if (p, "left") in found and (p, "right") in found)
 
 
-def probe_features(x: np.ndarray, joints: Sequence[int], skeleton: Skeleton) -> dict[str, np.ndarray]:
+def probe_features(x: np.ndarray, joints: Sequence[int], layout: Layout | None = None) -> dict[str, np.ndarray]:
     """Both feature sets of a group, by probe name."""
-    return {"spectra": group_motion_features(x, list(joints)),
-            "trajectory": group_trajectory_features(x, joints, skeleton.parents, skeleton.yaw_pairs,
-                                                    bodies=skeleton.bodies, n_joints=skeleton.joints)}
+    lay = layout_or_default(layout)
+    return {"spectra": group_motion_features(x, list(joints), layout=lay),
+            "trajectory": group_trajectory_features(x, joints, lay.parents, facing_pairs(lay), bodies=lay.bodies,
+                                                    n_joints=lay.n_joints, coords=lay.coords)}
 
 
-def input_separability(x: np.ndarray, y: np.ndarray, joints: Sequence[int], skeleton: Skeleton | None = None,
+def input_separability(x: np.ndarray, y: np.ndarray, joints: Sequence[int], layout: Layout | None = None,
                        k: int = 5, seed: int = 0) -> dict[str, Any]:
-    """The best of the two probes: {"probe", "skill", "accuracy", "chance", "n", "skills": {name: skill}}.
-    Ties go to the first of `PROBES` (the spectra, the original probe)."""
-    skeleton = skeleton or ntu25_skeleton()
+    """The best of the two probes: {"probe", "skill", "accuracy", "chance", "n", "skills": {name: skill},
+    "accuracies": {name: accuracy}}. Ties go to the first of `PROBES` (the spectra, the original probe)."""
     results = {name: probe_accuracy(f, y, k=k, seed=seed)
-               for name, f in probe_features(x, joints, skeleton).items()}
+               for name, f in probe_features(x, joints, layout).items()}
     best = max(PROBES, key=lambda name: (results[name]["skill"], -PROBES.index(name)))
     return {"probe": best, **results[best],
             "skills": {name: results[name]["skill"] for name in PROBES},

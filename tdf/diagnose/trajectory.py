@@ -54,7 +54,9 @@ def yaw_angles(p: np.ndarray, valid: np.ndarray, pairs: Sequence[tuple[int, int]
 
 def rotate_yaw(p: np.ndarray, angles: np.ndarray, vertical: int = VERTICAL) -> np.ndarray:
     """Rotate points p [N, T, B, J, C] about the vertical axis by −angles [N, B], so that a
-    direction at angle a (see `yaw_angles`) becomes the first horizontal axis."""
+    direction at angle a (see `yaw_angles`) becomes the first horizontal axis. 2-D: unchanged."""
+    if p.shape[-1] < 3:
+        return p.copy()
     h0, h1 = [a for a in range(p.shape[-1]) if a != vertical][:2]
     c = np.cos(angles)[:, None, :, None]
     s = np.sin(angles)[:, None, :, None]
@@ -104,11 +106,13 @@ def group_trajectory_features(x: np.ndarray, joints: Sequence[int], parents: Seq
     """[N, bodies × len(joints) × coords × (2·length − 1)]: the group's parent-relative
     trajectory in the body-yaw frame, resampled to `length` frames, and its velocity (see the
     module docstring). `parents[j]` is j's parent joint (None or −1 for the root); `yaw_pairs`
-    are (left, right) joint pairs whose line defines the body's facing (shoulders, hips)."""
+    are (left, right) joint pairs whose line defines the body's facing (shoulders, hips; none:
+    the camera's frame is kept). The vertical axis is y (a y-down layout's too: only the sign
+    differs, which a linear probe does not care about)."""
     p = as_bodies(x, bodies, n_joints, coords)
     valid = valid_mask(np.asarray(x))
     p = rotate_yaw(p, yaw_angles(p, valid, yaw_pairs, vertical), vertical)
-    rel = relative_to_parent(p, valid, joints, parents)                  # [N, T, B, J, C]
+    rel = relative_to_parent(p, valid, joints, [None if q is None or q < 0 else int(q) for q in parents])
     traj = resample_valid(rel, valid, length)                            # [N, L, B, J, C]
     vel = np.diff(traj, axis=1)                                          # [N, L-1, B, J, C]
     n = len(traj)
