@@ -14,8 +14,9 @@ the issue's bars per row (`checks`).
 
     python bench/loop_acceptance.py --groups hands,head,legs --seeds 0,1,2 --out /tmp/acceptance
 
-`--diagnosis-only` runs the loop's first two stages alone (`tdf train D --out DIR/loop/baseline
---preset synthetic --seed S`, `tdf diagnose … --views ranking --seed S`: the same baseline and the
+`--diagnosis-only` runs the loop's first two stages alone (`tdf train D --out DIR/stages/run
+--preset synthetic --seed S`, `tdf diagnose … --views ranking --seed S`, into DIR/stages/run and
+DIR/stages/diagnosis: the same baseline and the
 same ranking as the loop's) — enough for the rank and recommended columns, at half the cost.
 """
 
@@ -53,8 +54,9 @@ def run_row(group: str, seed: int, root: Path, controls: bool, diagnosis_only: b
     fine = info["fine_classes"] if "fine_classes" in info else json.loads(info["attributes"]["fine_classes"])
     t0 = time.time()
     loop_dir = d / "loop"
-    if diagnosis_only:
-        base_dir, diag_dir = loop_dir / "baseline", loop_dir / "diagnosis"
+    if diagnosis_only:   # not inside a loop folder: tdf writes no output inside another
+        loop_dir = d / "stages"
+        base_dir, diag_dir = loop_dir / "run", loop_dir / "diagnosis"
         if not (base_dir / "metrics.json").exists():
             tdf("train", data, "--out", base_dir, "--preset", "synthetic", "--seed", seed, "--force")
         if not (diag_dir / "diagnosis.json").exists():
@@ -65,12 +67,13 @@ def run_row(group: str, seed: int, root: Path, controls: bool, diagnosis_only: b
         args = ["--resume"] if loop_dir.exists() else []
         tdf("--json", "loop", data, "--out", loop_dir, "--preset", "synthetic", "--seed", seed, "--render", "none",
             *args)
-    diag = json.loads((loop_dir / "diagnosis" / "diagnosis.json").read_text())
+        diag_dir = loop_dir / "diagnosis"
+    diag = json.loads((diag_dir / "diagnosis.json").read_text())
     ranks = {g["name"]: g["rank"] for g in diag["groups"]}
     from tdf.data.layout import COMPOSITES
     parts = COMPOSITES.get(group, (group,))
     rank_of_g = max(ranks.get(p, 99) for p in parts)   # composite: the worst of its parts' ranks
-    base_m = json.loads((loop_dir / "baseline" / "metrics.json").read_text())
+    base_m = json.loads((base_dir if diagnosis_only else loop_dir / "baseline").joinpath("metrics.json").read_text())
     names = base_m["class_names"]
     coarse = [c for c in names if c not in fine]
     row = {"group": group, "seed": seed, "rank": rank_of_g, "recommended": diag["recommended_groups"],
