@@ -58,13 +58,19 @@ def probe_features(x: np.ndarray, joints: Sequence[int], layout: Layout | None =
                                                     n_joints=lay.n_joints, coords=lay.coords)}
 
 
+def choose_probe(skills: dict[str, float]) -> str:
+    """The probe with the highest skill (ties: the first of `PROBES`, the spectra). One rule for
+    every caller: a single cross-validation here, repeated ones (mean skill) elsewhere."""
+    return max(PROBES, key=lambda name: (skills[name], -PROBES.index(name)))
+
+
 def input_separability(x: np.ndarray, y: np.ndarray, joints: Sequence[int], layout: Layout | None = None,
                        k: int = 5, seed: int = 0) -> dict[str, Any]:
     """The best of the two probes: {"probe", "skill", "accuracy", "chance", "n", "skills": {name: skill},
     "accuracies": {name: accuracy}}. Ties go to the first of `PROBES` (the spectra, the original probe)."""
     results = {name: probe_accuracy(f, y, k=k, seed=seed)
                for name, f in probe_features(x, joints, layout).items()}
-    best = max(PROBES, key=lambda name: (results[name]["skill"], -PROBES.index(name)))
+    best = choose_probe({name: r["skill"] for name, r in results.items()})
     return {"probe": best, **results[best],
             "skills": {name: results[name]["skill"] for name in PROBES},
             "accuracies": {name: results[name]["accuracy"] for name in PROBES}}
