@@ -37,7 +37,7 @@ ModelBuilder = Callable[[TrainConfig, int, int, np.ndarray], Any]
 def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.ndarray):
     """The default model: the paper's Res-TCN with the training set's mean skeleton inside."""
     from tdf.models import build_res_tcn
-    return build_res_tcn(num_classes, frames=None, filters=cfg.filters,
+    return build_res_tcn(num_classes, frames=None, input_dim=len(mean), filters=cfg.filters,
                          units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
                          dropout=cfg.dropout, l1=cfg.l1, bn_momentum=cfg.bn_momentum,
                          mean_skeleton=mean)
@@ -374,7 +374,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     run_info: dict[str, Any] = {
         "schema": RUN_SCHEMA, "kind": kind, "status": "training",
         "data": str(data_path.resolve()), "data_fingerprint": data_fingerprint(store),
-        "class_names": store.class_names, "joint_layout": store.attr("joint_layout", "ntu25"),
+        "class_names": store.class_names, "joint_layout": store.layout.name,
+        "layout": store.layout.to_toml(),
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
         "jit": jit, "deterministic_ops": not jit,
