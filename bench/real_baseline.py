@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TDF_SHARED_DATA", ROOT.parent / "shared" / "data"))  # ../shared/data
 
 # name → (description, options after `tdf train`)
 CONFIGS: dict[str, tuple[str, list[str]]] = {
