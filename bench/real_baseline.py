@@ -115,13 +115,15 @@ def prepare_store(name: str, work: Path) -> tuple[Path, str]:
     return out, "bench writer (ntu25 mapping)"
 
 
-def done_keys(results: Path) -> set[tuple[str, str, int]]:
+def done_keys(results: Path, epochs: int | None) -> set[tuple[str, str, int]]:
+    """(dataset, config, seed) already in the file with this epoch budget (None: the config's)."""
     keys = set()
     if results.exists():
         for line in results.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                keys.add((r["dataset"], r["config"], int(r["seed"])))
+                if r.get("epochs") == epochs:
+                    keys.add((r["dataset"], r["config"], int(r["seed"])))
     return keys
 
 
@@ -141,11 +143,11 @@ def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work
     t0 = time.time()
     r = _tdf(*args)
     if r.returncode:
-        return {"dataset": dataset, "config": config, "seed": seed, "error": r.stderr.strip()[-500:],
-                "command": "tdf " + " ".join(args)}
+        return {"dataset": dataset, "config": config, "seed": seed, "epochs": epochs,
+                "error": r.stderr.strip()[-500:], "command": "tdf " + " ".join(args)}
     doc = json.loads(r.stdout)
     info = json.loads((out / "run.json").read_text())
-    return {"dataset": dataset, "config": config, "seed": seed, "top1": doc["metrics"]["top1"],
+    return {"dataset": dataset, "config": config, "seed": seed, "epochs": epochs, "top1": doc["metrics"]["top1"],
             "mean_class_accuracy": doc["metrics"]["mean_class_accuracy"], "n_test": doc["metrics"]["n"],
             "epochs_run": doc["epochs_run"], "val_accuracy": (doc.get("history") or {}).get("val_accuracy"),
             "seconds": round(time.time() - t0, 1), "split": info["split"]["name"],
@@ -154,17 +156,20 @@ def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work
 
 
 def summary(results: Path) -> str:
-    rows: dict[tuple[str, str], list[float]] = {}
+    """Markdown: top-1 mean ± sd (sample sd over seeds) per data set, config and epoch budget."""
+    rows: dict[tuple[str, str, int], list[tuple[int, float]]] = {}
     for line in results.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
             if "top1" in r:
-                rows.setdefault((r["dataset"], r["config"]), []).append(r["top1"])
-    lines = ["| data set | config | top-1 mean ± sd | seeds | runs |", "|---|---|---|---|---|"]
-    for (d, c), v in sorted(rows.items(), key=lambda kv: (kv[0][0], list(CONFIGS).index(kv[0][1]))):
-        sd = f"{np.std(v, ddof=1):.3f}" if len(v) > 1 else "–"
-        lines.append(f"| {d} | {c} | {np.mean(v):.3f} ± {sd} | {len(v)} | "
-                     f"{', '.join(f'{x:.3f}' for x in v)} |")
+                rows.setdefault((r["dataset"], r["config"], r["epochs_run"]), []).append((r["seed"], r["top1"]))
+    lines = ["| data set | config | epochs | top-1 mean ± sd | seeds | top-1 per seed |",
+             "|---|---|---:|---|---:|---|"]
+    for (d, c, e), v in sorted(rows.items(), key=lambda kv: (kv[0][0], list(CONFIGS).index(kv[0][1]), kv[0][2])):
+        acc = [a for _, a in sorted(v)]
+        sd = f"{np.std(acc, ddof=1):.3f}" if len(acc) > 1 else "–"
+        lines.append(f"| {d} | {c} | {e} | {np.mean(acc):.3f} ± {sd} | {len(acc)} | "
+                     f"{', '.join(f's{s}: {a:.3f}' for s, a in sorted(v))} |")
     return "\n".join(lines)
 
 
@@ -191,7 +196,7 @@ def main() -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     a.results.parent.mkdir(parents=True, exist_ok=True)
     stores = {d: prepare_store(d, a.work) for d in datasets}
-    done = done_keys(a.results)
+    done = done_keys(a.results, a.epochs)
     for d, c, s in plan(datasets, configs, [int(x) for x in a.seeds.split(",")]):
         if (d, c, s) in done:
             continue

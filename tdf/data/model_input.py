@@ -280,6 +280,15 @@ class InputView:
         return out
 
 
+def expand_mask_to(mask: np.ndarray, dim: int) -> np.ndarray:
+    """A bool mask over the store's D dims → over `dim` = D × F input dims (each dim's F feature
+    channels are adjacent, so every entry repeats F times); unchanged when dim = D."""
+    mask = np.asarray(mask, bool)
+    if dim % mask.size:
+        raise BadInput(f"a mask of {mask.size} dims cannot cover an input of {dim} dims")
+    return np.repeat(mask, dim // mask.size)
+
+
 def recipe_for(cfg, store) -> InputRecipe:
     """The (unfitted: no feature scales) recipe a training config asks for on `store`."""
     return InputRecipe(ntu25_skeleton(), cfg.normalize, tuple(cfg.features), cfg.resample, None,

@@ -60,15 +60,20 @@ def select_samples(labels: np.ndarray, indices: np.ndarray, classes: Sequence[in
 
 
 def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
-                seed: int = 0, folds: int = 5) -> list[dict[str, Any]]:
-    """Score and rank groups on samples x [N, T, 150] with labels y (see the module docstring)."""
+                seed: int = 0, folds: int = 5, recipe=None) -> list[dict[str, Any]]:
+    """Score and rank groups on samples x [N, T, 150] with labels y (see the module docstring).
+    With an input recipe (tdf.data.model_input) x is the model input [N, T, 150·F]: the input
+    probe reads its joint positions and a group's mask covers all of its joints' channels."""
     groups = dict(GROUPS if groups is None else groups)
     features = pooled_feature_model(model)
+    positions = x if recipe is None else recipe.joint_channels(x)
     rows = []
     for name in groups:
         joints = group_joints(name, groups)
         mask = group_mask(name, groups)
-        inp = probe_accuracy(group_motion_features(x, joints), y, k=folds, seed=seed)
+        if recipe is not None:
+            mask = recipe.expand_mask(mask)
+        inp = probe_accuracy(group_motion_features(positions, joints), y, k=folds, seed=seed)
         mod = probe_accuracy(pooled_features(features, freeze_outside(x, mask)), y, k=folds, seed=seed)
         rows.append({"name": name, "joints": len(joints),
                      "score": round(inp["skill"] - mod["skill"], 6),
@@ -103,7 +108,7 @@ def recommend(rows: list[dict], share: float = 0.5, min_score: float = 0.2, top_
 
 def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
                      groups: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
-                     per_class: int = 60, frames: int | None = None) -> dict[str, Any]:
+                     per_class: int = 60, frames: int | None = None, recipe=None) -> dict[str, Any]:
     """The ranking part of diagnosis.json for a model, its store, the evaluated rows and metrics."""
     weak = weak_classes(metrics)
     classes = confusion_set(weak)
@@ -111,7 +116,7 @@ def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
     sel = select_samples(store.label, np.asarray(indices), ids, per_class, seed)
     x = store.read(sel, frames=frames)
     y = store.label[sel]
-    rows = rank_groups(model, x, y, groups, seed=seed)
+    rows = rank_groups(model, x, y, groups, seed=seed, recipe=recipe)
     for r in rows:
         r["classes"] = classes
     custom = groups is not None and set(groups) != set(GROUPS)

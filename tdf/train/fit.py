@@ -290,7 +290,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
             reads: Sequence[str | os.PathLike] = (),
             tensorboard: str | os.PathLike | None = None,
-            resume_epochs: int | None = None) -> dict[str, Any]:
+            resume_epochs: int | None = None, recorded_input: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
 
     The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
@@ -303,7 +303,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     `tensorboard`: a folder for TensorBoard event files (Keras' callback: loss, accuracy and
     learning rate per epoch, for training and validation). `resume_epochs`: with `resume`, a
     larger epoch budget than the run's (`tdf train --resume --epochs N`); None keeps the run's
-    own, so resuming never trains longer than the run was set up to.
+    own, so resuming never trains longer than the run was set up to. `recorded_input`: an input
+    recipe to reuse as it is (a fix takes its baseline's, so both see the same input).
 
     The data are checked (split, every row finite) before anything but the folder's marker is
     written, and the backend is imported only after that, so bad input never waits for
@@ -343,7 +344,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             else:
                 work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
                 # before anything but the marker is written: a failure leaves no trace (tdf.outputs)
-                prepared = prepare_data(store, data_path, cfg)
+                prepared = prepare_data(store, data_path, cfg, recorded_input)
             summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
                            build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
             if finish is not None:
