@@ -5,7 +5,8 @@ trained on the baseline's data, split and budget, and compared with the baseline
 Targets come from a diagnosis (`recommended_groups`, checked to belong to the same run and data)
 or are named (`--groups hands,head`, `--groups-file groups.toml`). The special target `all`
 gives the TA stream every joint: the same two-stream architecture without targeting, the
-control that separates "targeting helps" from "a second stream helps".
+control that separates "targeting helps" from "a second stream helps". Group names and the TA
+mask are those of the baseline run's skeleton layout (run.json; tdf.skeleton).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import numpy as np
 
 from tdf.atomic import write_json, write_text
 from tdf.console import Output
-from tdf.data.layout import COMPOSITES, GROUPS, group_mask, load_groups_toml, parts_of
+from tdf.data.groups import load_groups_toml
 from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 from tdf.readers import read_json_in
+from tdf.skeleton import Layout, layout_or_default
 from tdf.train.config import TrainConfig, config_from_json, resolve_config
 from tdf.train.run import RunPaths, read_run_json
 
@@ -31,7 +33,7 @@ INITS = ("scratch", "baseline")   # how the main stream starts; the first is the
 
 
 def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any], run_dir: Path,
-                          top_k: int | None) -> tuple[list[str], dict[str, Any]]:
+                          top_k: int | None, layout: Layout | None = None) -> tuple[list[str], dict[str, Any]]:
     """Recommended groups of a diagnosis that was made for this baseline run and data."""
     d, diag_path = read_json_in(diag_path, "diagnosis.json", "diagnosis file not found")
     check_diagnosis(d, diag_path)
@@ -44,10 +46,11 @@ def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any]
     if not groups:
         raise BadInput("recommends no joint group (no group showed evidence of being unused); "
                        "name groups with --groups to fix anyway", diag_path)
-    unknown = [g for g in groups if g not in GROUPS and g not in COMPOSITES]
+    lay = layout_or_default(layout)
+    unknown = [g for g in groups if g not in lay.group_names]
     if unknown:
         raise BadInput(f"recommended_groups names unknown joint group(s) {', '.join(map(excerpt, unknown[:3]))}; "
-                       f"known: {', '.join(list(GROUPS) + list(COMPOSITES))}", diag_path)
+                       f"known: {', '.join(lay.group_names)}", diag_path)
     return (groups[:top_k] if top_k else groups), d
 
 
@@ -76,38 +79,41 @@ def check_diagnosis(d: Any, path: Path) -> None:
                            path)
 
 
-def resolve_targets(names: Sequence[str], groups_file: str | None) -> tuple[list[str], dict, np.ndarray]:
-    """(target names, the group table they refer to, the TA mask)."""
-    table: dict = dict(GROUPS)
+def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layout | None = None
+                    ) -> tuple[list[str], Layout, np.ndarray]:
+    """(target names, the layout whose groups they name — custom groups of `groups_file` when
+    given —, the TA mask)."""
+    table = layout_or_default(layout)
     if groups_file:
-        custom = load_groups_toml(groups_file)
-        table = custom
+        table = load_groups_toml(groups_file, table)
         if not names:
-            names = list(custom)
+            names = list(table.groups)
     if not names:
         raise BadInput("no target groups: pass --diagnosis, --groups or --groups-file")
     names = list(dict.fromkeys(names))
     if ALL in names:
         if len(names) > 1:
             raise BadInput(f"'{ALL}' targets every joint; do not combine it with other groups")
-        return [ALL], table, np.ones(150, bool)
+        return [ALL], table, np.ones(table.D, bool)
     for n in names:
-        if n not in table and (groups_file or n not in COMPOSITES):
-            where = f" in {groups_file}" if groups_file else ""
-            known = ", ".join(list(table) + ([] if groups_file else list(COMPOSITES)) + [ALL])
+        if n not in table.group_names:
+            where = f" in {groups_file}" if groups_file else f" of layout {table.name}"
+            known = ", ".join(list(table.group_names) + [ALL])
             raise BadInput(f"unknown joint group {n!r}{where}; known: {known}")
-    return names, table, group_mask(names, table)
+    return names, table, table.group_mask(names)
 
 
-def targeted_classes(diagnosis: dict | None, baseline_metrics: dict, groups: Sequence[str]) -> list[str]:
+def targeted_classes(diagnosis: dict | None, baseline_metrics: dict, groups: Sequence[str],
+                     layout: Layout | None = None) -> list[str]:
     """The classes behind the targeted groups (from the diagnosis), else the baseline's weak classes."""
+    lay = layout_or_default(layout)
     if diagnosis:
         out: list[str] = []
         wanted = set(groups)
         for g in diagnosis["groups"]:
-            parts = set(parts_of(g["name"])) if g["name"] in GROUPS or g["name"] in COMPOSITES else {g["name"]}
+            parts = set(lay.parts_of(g["name"])) if g["name"] in lay.group_names else {g["name"]}
             if g["name"] in wanted or any(p in wanted for p in parts) or any(
-                    g["name"] in COMPOSITES.get(w, ()) for w in wanted):
+                    g["name"] in lay.composites.get(w, ()) for w in wanted):
                 out += [c for c in g.get("classes", []) if c not in out]
         if out:
             return out
@@ -167,17 +173,19 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
     check_model_file(paths.model)
 
+    from tdf.train.run import run_layout
+    layout = run_layout(base_info, paths.run_json)
     diag = None
     if diagnosis:
         if groups or groups_file:
             raise BadInput("give either --diagnosis or --groups/--groups-file, not both")
-        names, diag = groups_from_diagnosis(diagnosis, base_info, run_dir, top_k)
-        targets, table, mask = resolve_targets(names, None)
+        names, diag = groups_from_diagnosis(diagnosis, base_info, run_dir, top_k, layout)
+        targets, table, mask = resolve_targets(names, None, layout)
     else:
-        targets, table, mask = resolve_targets(list(groups or []), groups_file)
+        targets, table, mask = resolve_targets(list(groups or []), groups_file, layout)
         if top_k:
             targets = targets[:top_k]
-            mask = group_mask(targets, table) if targets != [ALL] else mask
+            mask = table.group_mask(targets) if targets != [ALL] else mask
 
     base_cfg = config_from_json(base_info["config"], paths.run_json).__dict__
     base_cfg = {k: v for k, v in base_cfg.items() if k != "preset"}
@@ -189,7 +197,8 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
 
     def build(cfg_, num_classes, frames, mean):
         from tdf.data.model_input import expand_mask_to
-        ms = build_ms_res_tcn(num_classes, expand_mask_to(mask, len(mean)), frames=None, input_dim=len(mean), filters=cfg_.filters,
+        ms = build_ms_res_tcn(num_classes, expand_mask_to(mask, len(mean)), frames=None, input_dim=len(mean),
+                              filters=cfg_.filters,
                               units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
                               dropout=cfg_.dropout, l1=cfg_.l1, bn_momentum=cfg_.bn_momentum,
                               pipe_kernel_size=pipe_kernel_size,
@@ -217,13 +226,14 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
     base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
     from tdf.outputs import final_path
-    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.items()} if groups_file else None,
+    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.groups.items()} if groups_file else None,
              "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
              "baseline_run": str(final_path(run_dir)), "init": init, "pipe_kernel_size": pipe_kernel_size,
              "ta_dims": int(mask.sum())}
     channels = len((base_info.get("input") or {}).get("features") or ["joint"])
     per_dim = f" × {channels} input channels" if channels > 1 else ""
-    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of 150 dims{per_dim}), init {init}")
+    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of {layout.D} dims{per_dim}), "
+               f"init {init}")
     result: dict[str, Any] = {}
 
     def compare(folder: Path, summary: dict[str, Any]) -> None:
@@ -232,7 +242,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         if fixed_metrics["n"] != base_metrics["n"]:
             raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
                            f"{fixed_metrics['n']}: not the same test set", run_dir)
-        tclasses = targeted_classes(diag, base_metrics, targets)
+        tclasses = targeted_classes(diag, base_metrics, targets, table)
         cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
                                "groups": targets, "targeted_classes": tclasses,
                                "baseline_run": str(final_path(run_dir)), "fixed_run": str(final_path(out_dir)),

@@ -41,16 +41,32 @@ class Skeleton:
         return self.bodies * self.joints * self.coords
 
 
+def heading_pairs(layout) -> tuple[tuple[int, int], ...]:
+    """(left, right) joint pairs whose difference gives the body's heading: the shoulders and the
+    hips. The Layout has no field for them, so they are derived from its groups: the first joint
+    of `left_arm`/`right_arm` (the shoulders) and of `left_leg`/`right_leg` (the hips) in the
+    standard group naming of every shipped layout. A layout without those groups gets no pairs
+    (view normalisation then only translates)."""
+    pairs = []
+    for left, right in (("left_arm", "right_arm"), ("left_leg", "right_leg")):
+        if left in layout.groups and right in layout.groups:
+            pairs.append((layout.joint_index(layout.groups[left][0]),
+                          layout.joint_index(layout.groups[right][0])))
+    return tuple(pairs)
+
+
+def skeleton_of(layout) -> Skeleton:
+    """The transforms' facts of a `tdf.skeleton.Layout`: parents from its bone tree, its centre
+    joint (the view's origin), the heading pairs."""
+    return Skeleton(layout.bodies, layout.n_joints, layout.coords,
+                    tuple(int(p) for p in layout.parents), layout.joint_index(layout.centre),
+                    heading_pairs(layout))
+
+
 def ntu25_skeleton() -> Skeleton:
-    """The ntu25 layout: parents from its bone list; centre SpineMid (pyskl's centre for NTU);
-    heading from the shoulders and the hips."""
-    from tdf.data.layout import BONES, JOINT_INDEX, N_BODIES, N_COORDS, N_JOINTS
-    parents = [-1] * N_JOINTS
-    for child, parent in BONES:
-        parents[child] = parent
-    j = JOINT_INDEX
-    return Skeleton(N_BODIES, N_JOINTS, N_COORDS, tuple(parents), j["SpineMid"],
-                    ((j["ShoulderLeft"], j["ShoulderRight"]), (j["HipLeft"], j["HipRight"])))
+    """The ntu25 layout's facts (centre SpineShoulder; heading from the shoulders and the hips)."""
+    from tdf.skeleton import LAYOUTS
+    return skeleton_of(LAYOUTS["ntu25"])
 
 
 @dataclass(frozen=True)
@@ -291,7 +307,8 @@ def expand_mask_to(mask: np.ndarray, dim: int) -> np.ndarray:
 
 def recipe_for(cfg, store) -> InputRecipe:
     """The (unfitted: no feature scales) recipe a training config asks for on `store`."""
-    return InputRecipe(ntu25_skeleton(), cfg.normalize, tuple(cfg.features), cfg.resample, None,
+    from tdf.skeleton import layout_or_default
+    return InputRecipe(skeleton_of(layout_or_default(getattr(store, "layout", None))), cfg.normalize, tuple(cfg.features), cfg.resample, None,
                        cfg.aug_rotate, cfg.aug_scale, cfg.aug_crop)
 
 

@@ -1,9 +1,11 @@
 """The HDF5 data store (design.md, "Data / Store"): one file per data set.
 
-Layout: `/x` float32 [N, T, 2, 25, 3] zero-padded after each sequence's last frame, one sample
+Layout: `/x` float32 [N, T, bodies, joints, coords] zero-padded after each sequence's last frame, one sample
 per chunk, lzf-compressed; `/length`, `/label` int32 [N]; `/name` (utf-8 strings);
 `/subject`, `/camera`, `/setup`, `/replication` int16 [N] (−1 where unknown). File attributes:
-`format_version`, `class_names` (JSON list), `joint_layout`, `source`, `created_by`, plus any
+`format_version`, `class_names` (JSON list), `layout` (the skeleton layout's TOML text,
+tdf.skeleton; a store without it is ntu25), `joint_layout` (the layout's name), `source`,
+`created_by`, plus any
 extra attributes a writer passes (the synthetic generator stores its parameters there).
 
 `StoreWriter` appends samples to a temporary file and renames it into place on success, so an
@@ -27,11 +29,11 @@ import numpy as np
 
 from tdf import __version__
 from tdf.atomic import check_writable, temp_file_beside
-from tdf.data.layout import D, JOINT_LAYOUT, N_BODIES, N_COORDS, N_JOINTS
 from tdf.data.limits import MAX_FRAMES
-from tdf.data.validate import check_finite, check_loaded, check_structure, sampled_rows
+from tdf.data.validate import check_finite, check_layout, check_loaded, check_structure, sampled_rows
 from tdf.diskspace import SpaceWatch
 from tdf.errors import BadInput
+from tdf.skeleton import DEFAULT_LAYOUT, Layout, get_layout
 
 FORMAT_VERSION = 1
 META_INT16 = ("subject", "camera", "setup", "replication")
@@ -51,7 +53,7 @@ def parse_ntu_name(name: str) -> dict[str, int] | None:
 class Sample:
     """One sequence and its metadata, as written to the store."""
 
-    x: np.ndarray  # [t, 2, 25, 3] or [t, 150], t ≤ T
+    x: np.ndarray  # [t, bodies, joints, coords] or [t, D] of the store's layout, t ≤ T
     label: int
     name: str
     subject: int = -1
@@ -69,7 +71,8 @@ class StoreWriter:
 
     def __init__(self, path: str | os.PathLike, max_frames: int, class_names: Sequence[str],
                  source: str, force: bool = False, attrs: dict | None = None,
-                 compression: str | None = "lzf", expected: int = 0):
+                 compression: str | None = "lzf", expected: int = 0,
+                 layout: Layout | str = DEFAULT_LAYOUT):
         if max_frames < 1:
             raise BadInput(f"--max-frames must be ≥ 1, got {max_frames}")
         if max_frames > MAX_FRAMES:
@@ -78,13 +81,14 @@ class StoreWriter:
         self.path = check_writable(path, force)
         self.T = int(max_frames)
         self.class_names = list(class_names)
+        self.layout = get_layout(layout)
+        shape = self.layout.frame_shape
         self._space = SpaceWatch(self.path.parent, f"the store {self.path.name}")
         self.tmp = temp_file_beside(self.path)  # mode from the umask, not tempfile's 0600
         self.f = h5py.File(self.tmp, "w")
         n0 = max(int(expected), 0)
-        self.f.create_dataset("x", shape=(n0, self.T, N_BODIES, N_JOINTS, N_COORDS),
-                              maxshape=(None, self.T, N_BODIES, N_JOINTS, N_COORDS), dtype="f4",
-                              chunks=(1, self.T, N_BODIES, N_JOINTS, N_COORDS), compression=compression)
+        self.f.create_dataset("x", shape=(n0, self.T, *shape), maxshape=(None, self.T, *shape), dtype="f4",
+                              chunks=(1, self.T, *shape), compression=compression)
         for key in ("length", "label"):
             self.f.create_dataset(key, shape=(n0,), maxshape=(None,), dtype="i4", chunks=(4096,))
         for key in META_INT16:
@@ -94,7 +98,8 @@ class StoreWriter:
         a = self.f.attrs
         a["format_version"] = FORMAT_VERSION
         a["class_names"] = json.dumps(self.class_names)
-        a["joint_layout"] = JOINT_LAYOUT
+        a["joint_layout"] = self.layout.name
+        a["layout"] = self.layout.to_toml()
         a["source"] = source
         a["created_by"] = f"tdf {__version__}"
         for k, v in (attrs or {}).items():
@@ -115,10 +120,12 @@ class StoreWriter:
     def append(self, s: Sample) -> None:
         """Write one sample (cropped to T frames, zero-padded after its last frame)."""
         x = np.asarray(s.x, dtype=np.float32)
-        if x.ndim == 2 and x.shape[1] == D:
-            x = x.reshape(len(x), N_BODIES, N_JOINTS, N_COORDS)
-        if x.ndim != 4 or x.shape[1:] != (N_BODIES, N_JOINTS, N_COORDS):
-            raise BadInput(f"sample {s.name}: expected [t, 2, 25, 3] or [t, 150], got {x.shape}")
+        shape, lay = self.layout.frame_shape, self.layout
+        if x.ndim == 2 and x.shape[1] == lay.D:
+            x = x.reshape(len(x), *shape)
+        if x.ndim != 4 or x.shape[1:] != shape:
+            raise BadInput(f"sample {s.name}: expected [t, {', '.join(map(str, shape))}] or [t, {lay.D}] "
+                           f"(layout {lay.name}), got {x.shape}")
         if not np.isfinite(x).all():
             raise BadInput(f"sample {s.name}: contains NaN or infinite coordinates")
         if s.name in self._names:
@@ -128,7 +135,7 @@ class StoreWriter:
         t = min(len(x), self.T)
         i = self.n
         self._grow(i + 1)
-        buf = np.zeros((self.T, N_BODIES, N_JOINTS, N_COORDS), np.float32)
+        buf = np.zeros((self.T, *shape), np.float32)
         buf[:t] = x[:t]
         self._space.wrote(buf.nbytes)  # stop while HDF5 can still close the file (tdf.diskspace)
         ds = self._ds
@@ -192,13 +199,9 @@ class Store:
                            self.path) from None
         try:
             check_structure(self.f, self.path, FORMAT_VERSION)
+            self.layout: Layout = check_layout(self.f, self.path)
             x = self.f["x"]
-            if x.ndim != 5 or x.shape[2:] != (N_BODIES, N_JOINTS, N_COORDS):
-                raise BadInput(f"/x has shape {x.shape}, expected [N, T, 2, 25, 3]", self.path)
             self.n, self.T = int(x.shape[0]), int(x.shape[1])
-            layout = self.attr("joint_layout", JOINT_LAYOUT)
-            if layout != JOINT_LAYOUT:
-                raise BadInput(f"joint layout {layout!r} is not supported (expected {JOINT_LAYOUT!r})", self.path)
             try:
                 self.class_names: list[str] = json.loads(self.attr("class_names"))
             except (TypeError, ValueError):
@@ -265,13 +268,14 @@ class Store:
             raise BadInput(f"no sample named {name!r}", self.path) from None
 
     def read(self, indices: Sequence[int] | np.ndarray, frames: int | None = None) -> np.ndarray:
-        """Read samples as float32 [B, frames, 150] (frames defaults to the store's T).
+        """Read samples as float32 [B, frames, D] of the store's layout (frames defaults to T).
 
         Longer sequences are cropped to their first `frames` frames, shorter ones stay
         zero-padded. Indices may be in any order and may repeat.
         """
         idx = np.asarray(indices, dtype=np.int64)
         frames = self.T if frames is None else int(frames)
+        D = self.layout.D
         out = np.zeros((len(idx), frames, D), np.float32)
         if len(idx) == 0:
             return out
@@ -290,7 +294,7 @@ class Store:
         return out
 
     def read_one(self, i: int) -> np.ndarray:
-        """One sample's valid frames as [length, 2, 25, 3]."""
+        """One sample's valid frames as [length, bodies, joints, coords]."""
         n = int(self.length[i])
         try:
             x = np.asarray(self.f["x"][int(i), :n], np.float32)

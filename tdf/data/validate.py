@@ -16,8 +16,10 @@ Three levels, all called from `tdf.data.store.Store`:
   read are checked, and a non-finite one is refused naming the samples. `scan_finite` reads a
   set of rows in bounded chunks (training checks its whole split before it starts).
 
-The bodies / joints / coordinates sizes of `/x` are checked by `Store` itself (they depend on
-the joint layout), not here.
+- `check_layout(f, path)` on open: the store's skeleton layout — the `layout` attribute (a
+  layout's TOML text, docs/layouts.md) checked in full, or for stores written before layouts
+  travelled with the data the shipped layout named by `joint_layout` (ntu25 when absent) — and
+  `/x`'s [bodies, joints, coords] must match it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ READ_CHUNK_BYTES = 64 << 20  # bytes of /x read at a time by `scan_finite`
 
 _REQUIRED = ("x", "length", "label", "name")
 _INT_META = ("length", "label", "subject", "camera", "setup", "replication")
-_TEXT_ATTRS = ("joint_layout", "source", "created_by", "default_split", "benchmark")
+_TEXT_ATTRS = ("joint_layout", "layout", "source", "created_by", "default_split", "benchmark")
 
 
 def _attr(f: h5py.File, key: str):
@@ -117,6 +119,34 @@ def check_attributes(f: h5py.File, path, format_version: int) -> None:
     if v is not None and not _is_int(v):
         raise BadInput(f"attribute n must be an integer, got {excerpt(v)}", path)
     class_names(f, path)
+
+
+def check_layout(f: h5py.File, path):
+    """The store's Layout (see the module docstring); a bad one is a BadInput naming the file."""
+    from tdf.skeleton import DEFAULT_LAYOUT, LAYOUTS, layout_from_toml
+    text, name = _attr(f, "layout"), _attr(f, "joint_layout")
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    name = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+    if text is not None:
+        try:
+            layout = layout_from_toml(text, "")
+        except BadInput as e:
+            raise BadInput(f"attribute layout: {e}", path) from None
+        if name is not None and name != layout.name:
+            raise BadInput(f"attribute joint_layout {excerpt(name)} disagrees with the layout attribute's "
+                           f"name {excerpt(layout.name)}", path)
+    else:
+        name = DEFAULT_LAYOUT if name is None else name
+        if name not in LAYOUTS:
+            raise BadInput(f"joint layout {excerpt(name)} is not a shipped layout ({', '.join(LAYOUTS)}) "
+                           f"and the store has no layout attribute describing it", path)
+        layout = LAYOUTS[name]
+    x = f["x"]
+    if tuple(x.shape[2:]) != layout.frame_shape:
+        b, j, c = layout.frame_shape
+        raise BadInput(f"/x has shape {x.shape}, expected [N, T, {b}, {j}, {c}] for its layout {layout.name} "
+                       f"({b} bodies × {j} joints × {c} coordinates)", path)
+    return layout
 
 
 def class_names(f: h5py.File, path) -> list[str]:

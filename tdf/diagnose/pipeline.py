@@ -2,7 +2,7 @@
 
 ```
 DIAG/diagnosis.json     ranking, weak classes, evidence (schema 1, design.md)
-DIAG/decoded.npz        x [N,T,150], names, labels, one [N,T,150] array per decoded layer
+DIAG/decoded.npz        x [N,T,D], names, labels, one [N,T,D] array per decoded layer, layout (TOML)
 DIAG/decoded/*.gif      input + decoded layers side by side, per shown sample
 DIAG/primitives.png     first-layer filters as time × joint-dim heatmaps (+ primitives/*.gif)
 DIAG/responses/*.png    filter response magnitudes per class
@@ -26,8 +26,9 @@ from tdf import __version__
 from tdf.atomic import write_json
 from tdf.backend import load_backend
 from tdf.console import Output
-from tdf.data.layout import COMPOSITES, group_mask, resolve_groups
+from tdf.data.groups import resolve_groups
 from tdf.errors import BadInput
+from tdf.skeleton import Layout
 
 DIAGNOSIS_SCHEMA = 1
 METHODS = ("gradxinput", "lrp", "occlusion")
@@ -68,12 +69,12 @@ def _relevance(method: str):
     raise BadInput(f"unknown relevance --method {method!r}; choose from {', '.join(METHODS)}")
 
 
-def _group_shares(values: np.ndarray, groups: dict[str, tuple[str, ...]]) -> dict[str, float]:
-    """Share of |relevance| per group (of the total over all joints), from [N, T, 150]."""
+def _group_shares(values: np.ndarray, layout: Layout) -> dict[str, float]:
+    """Share of |relevance| per group (of the total over all joints), from [N, T, D]."""
     total = np.abs(values).sum()
     if total <= 0:
-        return {g: 0.0 for g in groups}
-    return {g: float(np.abs(values[..., group_mask(g, groups)]).sum() / total) for g in groups}
+        return {g: 0.0 for g in layout.groups}
+    return {g: float(np.abs(values[..., layout.group_mask(g)]).sum() / total) for g in layout.groups}
 
 
 GIF_FRAMES = 40  # frames per animation in a diagnosis (evenly spaced): keeps rendering to seconds
@@ -113,13 +114,14 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     if opts.top_k is not None and opts.top_k < 1:
         raise BadInput(f"--top-k must be ≥ 1, got {opts.top_k}")
     views = selected_views(opts)
-    groups = resolve_groups(opts.groups)
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
     data_path = Path(data_path or info["data"])
     out = Path(out_dir)
     check_model_file(paths.model)
-    open_store(data_path).close()  # a missing or malformed data file is refused before the backend loads
+    with open_store(data_path) as store:  # a missing or malformed data file is refused before the backend loads
+        layout = resolve_groups(opts.groups, store.layout)  # --groups names the data's joints
+    groups = dict(layout.groups)
     # Only the diagnosis folder is written (staged, swapped in when complete; tdf.outputs):
     # the run is read, never modified.
     with OutputFolder(out, "diagnosis", inputs=[paths.root, data_path]) as folder:
@@ -157,12 +159,12 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
 
             # 1. ranking
             output.log("ranking joint groups (probe gap)…")
-            ranking = diagnose_ranking(model, store, indices, metrics, groups, seed=opts.seed,
-                                       per_class=opts.per_class_ranking, frames=frames, recipe=recipe)
+            ranking = diagnose_ranking(model, store, indices, metrics, seed=opts.seed,
+                                       per_class=opts.per_class_ranking, frames=frames, layout=layout,
+                                       recipe=recipe)
             from tdf.diagnose.ranking import recommend
-            custom = opts.groups not in (None, "standard")
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
-                                                      composites={} if custom else COMPOSITES)
+                                                      composites=layout.composites)
 
             # 2. shown classes and samples
             weak_names = [w["class"] for w in ranking["weak_classes"]]
@@ -189,14 +191,16 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                 if recipe is not None:  # the joint-position channels, in the store's units
                     decoded = {k: recipe.joint_channels(v) for k, v in decoded.items()}
                 with open(work / "decoded.npz", "wb") as f:
-                    np.savez_compressed(f, x=x if recipe is None else recipe.joint_channels(x), names=np.array(names), labels=labels, lengths=lengths,
-                                        class_names=np.array(store.class_names), **decoded)
+                    np.savez_compressed(f, x=x if recipe is None else recipe.joint_channels(x),
+                                        names=np.array(names), labels=labels, lengths=lengths,
+                                        class_names=np.array(store.class_names),
+                                        layout=np.array(store.layout.to_toml()), **decoded)
 
             # 4. relevance on the shown samples and on the ranking's samples (group shares)
             relevance_summary = {}
             if "relevance" in views:
                 output.log(f"relevance ({opts.method})…")
-                relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, groups,
+                relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, layout,
                                                        opts, work, metrics, recipe)
 
             # 5. pictures
@@ -236,7 +240,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     return diagnosis
 
 
-def _relevance_section(model, store, x, labels, names, lengths, shown, groups, opts, work: Path,
+def _relevance_section(model, store, x, labels, names, lengths, shown, layout: Layout, opts, work: Path,
                        metrics, recipe=None) -> dict[str, Any]:
     """Relevance of the shown samples for their true class: group shares and GIFs. With an input
     recipe, a joint coordinate's relevance is the sum over its feature channels."""
@@ -245,9 +249,9 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
             raise BadInput("--method occlusion needs a raw-input run (this run's input has "
                            f"{recipe.n_features} channels per joint); use gradxinput or lrp")
         from tdf.diagnose.relevance.occlusion import group_occlusion
-        occ = group_occlusion(model, x, groups=groups, target=labels)
+        occ = group_occlusion(model, x, target=labels, layout=layout)
         effects = np.asarray(occ.values if hasattr(occ, "values") else occ)
-        names_g = list(groups)
+        names_g = list(layout.groups)
         share = {g: float(np.abs(effects[:, i]).mean()) for i, g in enumerate(names_g)}
         return {"method": "occlusion", "group_effect_mean": share, "group_share_weak": share}
     attribution = _relevance(opts.method)(model, x, target=labels)
@@ -259,8 +263,8 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
     for c in shown:
         m = labels == store.class_names.index(c)
         if m.any():
-            per_class[c] = _group_shares(values[m], groups)
-    shares_all = _group_shares(values, groups)
+            per_class[c] = _group_shares(values[m], layout)
+    shares_all = _group_shares(values, layout)
     out = {"method": opts.method, "explained": "true class logit", "group_share_by_class": per_class,
            "group_share_weak": shares_all, "files": []}
     if opts.render != "none":
@@ -271,7 +275,8 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
             t = int(lengths[i])
             path = rel_dir / f"{_safe(name)}.{opts.render}"
             relevance_gif(x[i, :t], values[i, :t], path,
-                          title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES)
+                          title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES,
+                          layout=store.layout)
             out["files"].append(str(path.relative_to(work)))
     return out
 
@@ -314,9 +319,10 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
     from tdf.diagnose.primitives import primitive_gif, primitive_heatmaps, first_layer_filters
     from tdf.diagnose.responses import filter_responses, plot_class_responses
     files: dict[str, Any] = {"decoded": [], "primitives": None, "primitive_gifs": [], "responses": []}
+    layout = store.layout
     model_x = x
     if recipe is None:
-        primitive_heatmaps(model, work / "primitives.png", stream=stream)
+        primitive_heatmaps(model, work / "primitives.png", stream=stream, layout=layout)
         files["primitives"] = "primitives.png"
     else:
         x = recipe.joint_channels(x)
@@ -330,16 +336,17 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
                 continue
             seen.add(cls)
             t = int(lengths[i])
-            seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t]) for k, v in decoded.items()}}
+            seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t], layout)
+                                          for k, v in decoded.items()}}
             path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
-            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES)
+            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, layout=layout)
             files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
         (work / "primitives").mkdir(exist_ok=True)
         kernel = first_layer_filters(model, stream=stream)
         order = np.argsort(-np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), axis=0))[:3]
         for f in (order if recipe is None else []):
             path = work / "primitives" / f"filter{int(f):03d}.{opts.render}"
-            primitive_gif(model, int(f), path, stream=stream)
+            primitive_gif(model, int(f), path, stream=stream, layout=layout)
             files["primitive_gifs"].append(str(path.relative_to(work)))
     if "responses" not in views:
         return files

@@ -27,10 +27,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from tdf.data.layout import COMPOSITES, GROUPS, group_joints, group_mask
 from tdf.diagnose.features import freeze_outside, group_motion_features
 from tdf.diagnose.probe import probe_accuracy
 from tdf.diagnose.weak_classes import confusion_set, weak_classes
+from tdf.skeleton import Layout, layout_or_default
 
 
 def pooled_feature_model(model):
@@ -60,20 +60,22 @@ def select_samples(labels: np.ndarray, indices: np.ndarray, classes: Sequence[in
 
 
 def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
-                seed: int = 0, folds: int = 5, recipe=None) -> list[dict[str, Any]]:
-    """Score and rank groups on samples x [N, T, 150] with labels y (see the module docstring).
-    With an input recipe (tdf.data.model_input) x is the model input [N, T, 150·F]: the input
-    probe reads its joint positions and a group's mask covers all of its joints' channels."""
-    groups = dict(GROUPS if groups is None else groups)
+                seed: int = 0, folds: int = 5, layout: Layout | None = None,
+                recipe=None) -> list[dict[str, Any]]:
+    """Score and rank the layout's groups (or `groups` of it) on samples x [N, T, D] with labels
+    y (see the module docstring). With an input recipe (tdf.data.model_input) x is the model
+    input [N, T, D·F]: the input probe reads its joint positions and a group's mask covers all
+    of its joints' channels."""
+    lay = layout_or_default(layout, groups)
     features = pooled_feature_model(model)
     positions = x if recipe is None else recipe.joint_channels(x)
     rows = []
-    for name in groups:
-        joints = group_joints(name, groups)
-        mask = group_mask(name, groups)
+    for name in lay.groups:
+        joints = lay.group_joints(name)
+        mask = lay.group_mask(name)
         if recipe is not None:
             mask = recipe.expand_mask(mask)
-        inp = probe_accuracy(group_motion_features(positions, joints), y, k=folds, seed=seed)
+        inp = probe_accuracy(group_motion_features(positions, joints, layout=lay), y, k=folds, seed=seed)
         mod = probe_accuracy(pooled_features(features, freeze_outside(x, mask)), y, k=folds, seed=seed)
         rows.append({"name": name, "joints": len(joints),
                      "score": round(inp["skill"] - mod["skill"], 6),
@@ -97,7 +99,7 @@ def recommend(rows: list[dict], share: float = 0.5, min_score: float = 0.2, top_
     chosen = [r["name"] for r in rows if r["score"] >= max(share * top, min_score)]
     if top_k:
         chosen = chosen[:top_k]
-    composites = COMPOSITES if composites is None else composites
+    composites = layout_or_default().composites if composites is None else composites
     for comp, parts in composites.items():
         if all(p in chosen for p in parts):
             pos = min(chosen.index(p) for p in parts)
@@ -108,7 +110,8 @@ def recommend(rows: list[dict], share: float = 0.5, min_score: float = 0.2, top_
 
 def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
                      groups: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
-                     per_class: int = 60, frames: int | None = None, recipe=None) -> dict[str, Any]:
+                     per_class: int = 60, frames: int | None = None,
+                     layout: Layout | None = None, recipe=None) -> dict[str, Any]:
     """The ranking part of diagnosis.json for a model, its store, the evaluated rows and metrics."""
     weak = weak_classes(metrics)
     classes = confusion_set(weak)
@@ -116,10 +119,10 @@ def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
     sel = select_samples(store.label, np.asarray(indices), ids, per_class, seed)
     x = store.read(sel, frames=frames)
     y = store.label[sel]
-    rows = rank_groups(model, x, y, groups, seed=seed, recipe=recipe)
+    lay = layout_or_default(getattr(store, "layout", None) if layout is None else layout, groups)
+    rows = rank_groups(model, x, y, seed=seed, layout=lay, recipe=recipe)
     for r in rows:
         r["classes"] = classes
-    custom = groups is not None and set(groups) != set(GROUPS)
-    rec = recommend(rows, composites={} if custom else None)
+    rec = recommend(rows, composites=lay.composites)
     return {"weak_classes": weak, "groups": rows, "recommended_groups": rec,
             "ranking_samples": {"n": int(len(sel)), "classes": classes}}

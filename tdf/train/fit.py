@@ -398,7 +398,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     run_info: dict[str, Any] = {
         "schema": RUN_SCHEMA, "kind": kind, "status": "training",
         "data": str(data_path.resolve()), "data_fingerprint": data_fingerprint(store),
-        "class_names": store.class_names, "joint_layout": store.attr("joint_layout", "ntu25"),
+        "class_names": store.class_names, "joint_layout": store.layout.name,
+        "layout": store.layout.to_toml(),
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "input": prepared.recipe.to_json(),
         "versions": versions(),

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from tdf import __version__
-from tdf.data.layout import D, JOINT_LAYOUT
 from tdf.errors import BadInput
 
 RUN_SCHEMA = 1
@@ -128,15 +127,32 @@ def load_model(path: str | os.PathLike, compile: bool = False):
                        path) from None
 
 
+def run_layout(run_info: dict[str, Any], path=None):
+    """The skeleton layout a run was trained on: run.json's `layout` (TOML text), else the shipped
+    layout named by `joint_layout` (runs made before layouts travelled with the data: ntu25)."""
+    from tdf.skeleton import DEFAULT_LAYOUT, LAYOUTS, layout_from_toml
+    text = run_info.get("layout")
+    if text is not None:
+        if not isinstance(text, str):
+            raise BadInput("field 'layout' must be a layout's TOML text", path)
+        return layout_from_toml(text, f"{path} (field 'layout')" if path else "run.json (field 'layout')")
+    name = run_info.get("joint_layout") or DEFAULT_LAYOUT
+    if name not in LAYOUTS:
+        raise BadInput(f"field 'joint_layout' names {name!r}, not a shipped layout, and there is no "
+                       f"'layout' field describing it", path)
+    return LAYOUTS[name]
+
+
 def check_model_matches_data(model, store, run_info: dict[str, Any] | None, model_path) -> None:
     """Raise BadInput naming both files when the model cannot be applied to the store."""
     in_dim = model.inputs[0].shape[-1]
+    lay = store.layout
     recipe = getattr(store, "recipe", None)  # a store seen through the run's input recipe
-    expected = D if recipe is None else recipe.dim
+    expected = lay.D if recipe is None else recipe.dim
     if in_dim != expected:
         how = "" if recipe is None else f" through the run's input recipe ({', '.join(recipe.features)})"
         raise BadInput(f"model {model_path} expects {in_dim} dims per frame but data {store.path} "
-                       f"gives {expected}{how} (joint layout {JOINT_LAYOUT})")
+                       f"gives {expected}{how} (joint layout {lay.name})")
     n_out = model.outputs[0].shape[-1]
     if n_out != store.num_classes:
         raise BadInput(f"model {model_path} has {n_out} classes but data {store.path} has "
@@ -147,11 +163,11 @@ def check_model_matches_data(model, store, run_info: dict[str, Any] | None, mode
             diff = next((i for i, (a, b) in enumerate(zip(names, store.class_names)) if a != b), None)
             raise BadInput(f"model {model_path} was trained on other classes than data {store.path} "
                            f"(first difference at class {diff})")
-        layout = run_info.get("joint_layout", JOINT_LAYOUT)
-        store_layout = store.attr("joint_layout", JOINT_LAYOUT)
-        if layout != store_layout:
-            raise BadInput(f"model {model_path} uses joint layout {layout!r} but data {store.path} "
-                           f"uses {store_layout!r}")
+        layout = run_layout(run_info)
+        if layout.name != lay.name or not layout.same_skeleton(lay):
+            raise BadInput(f"model {model_path} uses joint layout {layout.name!r} but data {store.path} "
+                           f"uses {lay.name!r}" + ("" if layout.name != lay.name else
+                                                   " with other joints, coordinates or bodies"))
     frames = model.inputs[0].shape[1]
     if frames is not None and frames != store.T and frames > store.T:
         raise BadInput(f"model {model_path} expects {frames} frames but data {store.path} has "
