@@ -55,6 +55,7 @@ def _print(doc: dict, console) -> None:
     if doc["fine_classes"] is not None:
         fine = doc["fine_classes"]
         head.add_row("fine classes", ", ".join(fine) if isinstance(fine, list) else str(fine))
+    head.add_row("default split", str(doc["default_split"]))
     head.add_row("source", str(doc["source"]))
     head.add_row("created by", f"{doc['created_by']} (format {doc['format_version']})")
     others = {k: v for k, v in doc["attributes"].items() if k not in ("planted_group", "fine_classes")}

@@ -27,7 +27,10 @@ def train_options(f):
                           "augmentation, cosine LR; docs/real-baseline.md)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="TOML file of training options ([train] table); the command line overrides it."),
-        click.option("--split", default=None, help="xsub | xview | xsub120 | xset | random (default: the store's)."),
+        click.option("--split", default=None, help="xsub | xview | xsub120 | xset | random, a split stored with the data "
+                     "(e.g. a pyskl pickle's xsub), or FIELD:VALUES: train on the samples whose FIELD "
+                     "(subject, camera, setup, replication) is in VALUES, test on the rest, e.g. "
+                     "subject:1,3,5,7 (default: the store's default split)."),
         click.option("--val-fraction", type=float, default=None, help="Validation part carved from the training side."),
         click.option("--epochs", type=int, default=None, help="Epochs (a cap when --early-stop is set)."),
         click.option("--batch-size", type=int, default=None),

@@ -7,6 +7,8 @@ per chunk, lzf-compressed; `/length`, `/label` int32 [N]; `/name` (utf-8 strings
 tdf.skeleton; a store without it is ntu25), `joint_layout` (the layout's name), `source`,
 `created_by`, plus any
 extra attributes a writer passes (the synthetic generator stores its parameters there).
+Optional `/splits/NAME` int32 row lists: the splits stored with the data (`tdf.data.splits`;
+e.g. a pyskl pickle's `xsub_train` / `xsub_val`).
 
 `StoreWriter` appends samples to a temporary file and renames it into place on success, so an
 interrupted conversion never leaves a half-written store. `Store` reads lazily: metadata
@@ -30,7 +32,8 @@ import numpy as np
 from tdf import __version__
 from tdf.atomic import check_writable, temp_file_beside
 from tdf.data.limits import MAX_FRAMES
-from tdf.data.validate import check_finite, check_layout, check_loaded, check_structure, sampled_rows
+from tdf.data.validate import (SPLITS_GROUP, check_finite, check_layout, check_loaded, check_structure,
+                               read_split_lists, sampled_rows)
 from tdf.diskspace import SpaceWatch
 from tdf.errors import BadInput
 from tdf.skeleton import DEFAULT_LAYOUT, Layout, get_layout
@@ -107,7 +110,9 @@ class StoreWriter:
         # Dataset handles cached: h5py's name lookup costs more than writing a small sample.
         self._ds = {key: self.f[key] for key in ("x", "length", "label", "name") + META_INT16}
         self.n = 0
-        self._names: set[str] = set()
+        self._names: dict[str, int] = {}  # name → row
+        self._split_lists: dict[str, list[str]] = {}
+        self.split_lists_dropped: dict[str, int] = {}  # names of a list that were never written
         self._closed = False
 
     def _grow(self, n: int) -> None:
@@ -145,17 +150,36 @@ class StoreWriter:
         ds["name"][i] = s.name
         for key in META_INT16:
             ds[key][i] = getattr(s, key)
-        self._names.add(s.name)
+        self._names[s.name] = i
         self.n += 1
 
     def extend(self, samples: Iterable[Sample]) -> None:
         for s in samples:
             self.append(s)
 
+    def add_split_list(self, name: str, sample_names: Sequence[str]) -> None:
+        """Store a named list of samples (e.g. pyskl's `xsub_train`) as /splits/NAME; resolved
+        to rows when the store is closed (names never written are dropped and counted in
+        `split_lists_dropped`)."""
+        from tdf.data.splits import STORED_NAME
+        if not isinstance(name, str) or not STORED_NAME.match(name):
+            raise BadInput(f"split list name {name!r} must be 1–100 letters, digits, '_', '.' or '-'")
+        self._split_lists[name] = list(sample_names)
+
+    def _write_split_lists(self) -> None:
+        if not self._split_lists:
+            return
+        g = self.f.create_group(SPLITS_GROUP)
+        for name, names in self._split_lists.items():
+            rows = [self._names[s] for s in dict.fromkeys(names) if s in self._names]
+            self.split_lists_dropped[name] = len(names) - len(rows)
+            g.create_dataset(name, data=np.asarray(rows, np.int32), dtype="i4")
+
     def close(self) -> Path:
         """Trim, flush and rename the finished store into place."""
         if self._closed:
             return self.path
+        self._write_split_lists()
         for ds in self._ds.values():
             ds.resize(self.n, axis=0)
         self.f.attrs["n"] = self.n
@@ -212,6 +236,7 @@ class Store:
             for key in META_INT16:
                 setattr(self, key, self._meta(key, np.int16, default=-1))
             check_loaded(self.names, self.label, len(self.class_names), self.path)
+            self.split_lists = read_split_lists(self.f, self.n, self.path)
             if self.n and (self.length.min() < 0 or self.length.max() > self.T):
                 raise BadInput(f"lengths outside 0..{self.T}", self.path)
         except BadInput:

@@ -112,13 +112,58 @@ def check_attributes(f: h5py.File, path, format_version: int) -> None:
             raise BadInput(f"attribute {key} must be text, got {excerpt(v)}", path)
     v = _attr(f, "default_split")
     if v is not None:
-        from tdf.data.splits import SPLITS
-        if (v.decode("utf-8", "replace") if isinstance(v, bytes) else v) not in SPLITS:
-            raise BadInput(f"attribute default_split is {excerpt(v)}, not one of {', '.join(SPLITS)}", path)
+        check_default_split(v.decode("utf-8", "replace") if isinstance(v, bytes) else v,
+                            split_list_names(f, path), path)
     v = _attr(f, "n")
     if v is not None and not _is_int(v):
         raise BadInput(f"attribute n must be an integer, got {excerpt(v)}", path)
     class_names(f, path)
+
+
+def check_default_split(name: str, list_names, path) -> None:
+    """`default_split` must be an NTU rule, random, FIELD:VALUES or a split stored in the file."""
+    from tdf.data.splits import SPLITS, canonical_split_name, parse_field_split, stored_split_names
+    try:
+        canonical_split_name(name)
+    except BadInput as e:
+        raise BadInput(f"attribute default_split: {str(e)}", path) from None
+    stored = stored_split_names(list_names)
+    if name not in SPLITS and parse_field_split(name) is None and name not in stored:
+        raise BadInput(f"attribute default_split is {excerpt(name)}, not one of {', '.join(SPLITS)}, "
+                       f"FIELD:VALUES or a split stored in the file ({', '.join(stored) or 'none'})", path)
+
+
+SPLITS_GROUP = "splits"
+
+
+def split_list_names(f: h5py.File, path) -> list[str]:
+    """Names of the sample lists under /splits (none when the group is absent)."""
+    if SPLITS_GROUP not in f:
+        return []
+    g = f[SPLITS_GROUP]
+    if not isinstance(g, h5py.Group):
+        raise BadInput(f"/{SPLITS_GROUP} is a dataset, expected a group of sample lists", path)
+    return sorted(g.keys())
+
+
+def read_split_lists(f: h5py.File, n: int, path) -> dict[str, np.ndarray]:
+    """The sample lists of the stored splits (/splits/NAME: int row indices into the store,
+    each in 0..n−1 and without repeats), as {name: int64 rows}."""
+    out = {}
+    for key in split_list_names(f, path):
+        ds = f[SPLITS_GROUP][key]
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "iu":
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} must be a 1-D integer dataset of sample rows", path)
+        if ds.shape[0] > n:
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} lists {ds.shape[0]} rows but the store has {n}", path)
+        rows = np.asarray(ds[:], np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} holds row {int(rows[(rows < 0) | (rows >= n)][0])}, "
+                           f"outside 0..{n - 1}", path)
+        if len(np.unique(rows)) != len(rows):
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} lists a sample twice", path)
+        out[key] = rows
+    return out
 
 
 def check_layout(f: h5py.File, path):

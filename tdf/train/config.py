@@ -246,9 +246,12 @@ def validate(cfg: TrainConfig) -> None:
         bad("--units-per-block and --kernel-size must be ≥ 1")
     if cfg.max_frames is not None and not 1 <= cfg.max_frames <= MAX_FRAMES:
         bad(f"--max-frames must be in 1..{MAX_FRAMES}, got {cfg.max_frames}")
-    from tdf.data.splits import SPLITS
-    if cfg.split is not None and cfg.split not in SPLITS:
-        bad(f"unknown split {cfg.split!r}; choose one of {', '.join(SPLITS)}")
+    from tdf.data.splits import canonical_split_name
+    if cfg.split is not None:
+        try:
+            cfg.split = canonical_split_name(cfg.split)
+        except BadInput as e:
+            bad(str(e))
     if cfg.min_lr <= 0:
         bad(f"min_lr must be > 0, got {cfg.min_lr}")
     if cfg.patience < 1:

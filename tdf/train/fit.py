@@ -45,11 +45,9 @@ def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.nda
 
 
 def default_split_name(store) -> str:
-    """The store's `default_split` attribute, else xsub when subjects are known, else random."""
-    name = store.attr("default_split")
-    if name:
-        return str(name)
-    return "xsub" if (store.subject >= 0).all() and store.n else "random"
+    """The split used when none is given (tdf.data.splits.default_split_name)."""
+    from tdf.data.splits import default_split_name as default
+    return default(store)
 
 
 def resolve_jit(jit: bool | None) -> bool:

@@ -62,10 +62,13 @@ def check_run_info(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _check_split(sp: dict, path) -> None:
-    from tdf.data.splits import SPLITS
+    from tdf.data.splits import SPLITS, canonical_split_name
     name = sp.get("name")
-    if name not in SPLITS:
-        raise BadInput(f"field 'split.name' must be one of {', '.join(SPLITS)}, got {excerpt(name)}", path)
+    try:
+        canonical_split_name(name)
+    except BadInput:
+        raise BadInput(f"field 'split.name' must be one of {', '.join(SPLITS)}, a stored split or "
+                       f"FIELD:VALUES, got {excerpt(name)}", path) from None
     for key, types in (("seed", (int,)), ("val_fraction", (int, float)), ("test_fraction", (int, float)),
                        ("sha256", (str,))):
         v = sp.get(key)
