@@ -155,10 +155,11 @@ def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work
             "command": "tdf " + " ".join(a if a != str(store) else store.name for a in args)}
 
 
-def summary(results: Path) -> str:
+def summary(results: list[Path]) -> str:
     """Markdown: top-1 mean ± sd (sample sd over seeds) per data set, config and epoch budget."""
     rows: dict[tuple[str, str, int], list[tuple[int, float]]] = {}
-    for line in results.read_text().splitlines():
+    lines_in = [line for path in results for line in path.read_text().splitlines()]
+    for line in lines_in:
         if line.strip():
             r = json.loads(line)
             if "top1" in r:
@@ -175,7 +176,8 @@ def summary(results: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "real_baseline.jsonl")
+    ap.add_argument("--results", type=Path, nargs="+", default=[ROOT / "bench" / "results" / "real_baseline.jsonl"],
+                    help="JSON lines file (runs append to the first; --summary reads them all)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/real_baseline"))
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--configs", default="small,raw,no_norm,no_aug,joint_only")
@@ -194,14 +196,15 @@ def main() -> None:
         if c not in CONFIGS:
             raise SystemExit(f"unknown config {c!r}; known: {', '.join(CONFIGS)}")
     a.work.mkdir(parents=True, exist_ok=True)
-    a.results.parent.mkdir(parents=True, exist_ok=True)
+    results = a.results[0]
+    results.parent.mkdir(parents=True, exist_ok=True)
     stores = {d: prepare_store(d, a.work) for d in datasets}
-    done = done_keys(a.results, a.epochs)
+    done = done_keys(results, a.epochs)
     for d, c, s in plan(datasets, configs, [int(x) for x in a.seeds.split(",")]):
         if (d, c, s) in done:
             continue
         r = run_one(*stores[d], d, c, s, a.work, a.epochs)
-        with open(a.results, "a") as f:
+        with open(results, "a") as f:
             f.write(json.dumps(r) + "\n")
         print(json.dumps({k: r.get(k) for k in ("dataset", "config", "seed", "top1", "seconds", "error")}),
               flush=True)
