@@ -103,22 +103,29 @@ def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layou
     return names, table, table.group_mask(names)
 
 
-def targeted_classes(diagnosis: dict | None, baseline_metrics: dict, groups: Sequence[str],
-                     layout: Layout | None = None) -> list[str]:
-    """The classes behind the targeted groups (from the diagnosis), else the baseline's weak classes."""
-    lay = layout_or_default(layout)
-    if diagnosis:
-        out: list[str] = []
-        wanted = set(groups)
-        for g in diagnosis["groups"]:
-            parts = set(lay.parts_of(g["name"])) if g["name"] in lay.group_names else {g["name"]}
-            if g["name"] in wanted or any(p in wanted for p in parts) or any(
-                    g["name"] in lay.composites.get(w, ()) for w in wanted):
-                out += [c for c in g.get("classes", []) if c not in out]
-        if out:
-            return out
+JUDGED_ON = ("the baseline's weak classes on its test split (tdf.diagnose.weak_classes on the "
+             "baseline's own metrics — the list its diagnosis records), the same for every fix of that baseline")
+
+
+def judged_classes(baseline_metrics: dict, diagnosis: dict | None = None,
+                   output: Output | None = None) -> dict[str, Any]:
+    """The classes a comparison is judged on: the baseline's weak classes, computed from the
+    baseline alone, so every fix of a baseline (whatever its --groups or --diagnosis) is judged on
+    the same classes and a fix and its controls can be compared. A diagnosis of the baseline on
+    its test split lists the same classes (same rule, same metrics); if the given one does not
+    (another split, another tdf version) that is said, and the baseline's own list is used."""
     from tdf.diagnose.weak_classes import weak_classes
-    return [w["class"] for w in weak_classes(baseline_metrics)]
+    classes = [w["class"] for w in weak_classes(baseline_metrics)]
+    out: dict[str, Any] = {"classes": classes, "rule": JUDGED_ON, "diagnosis_agrees": None}
+    if diagnosis is not None:
+        listed = [w.get("class") for w in diagnosis.get("weak_classes") or [] if isinstance(w, dict)]
+        out["diagnosis_agrees"] = listed == classes
+        if listed != classes and output is not None:
+            output.warn(f"the diagnosis ({diagnosis.get('split', '?')} split) lists weak classes "
+                        f"{', '.join(map(str, listed)) or 'none'}; the baseline's test metrics give "
+                        f"{', '.join(classes) or 'none'} — the comparison is judged on the latter, as every "
+                        f"fix of this baseline is")
+    return out
 
 
 def summarize(metrics: dict) -> dict[str, Any]:
@@ -126,9 +133,10 @@ def summarize(metrics: dict) -> dict[str, Any]:
 
 
 def comparison_table(cmp: dict[str, Any]) -> str:
-    """A Markdown table like the paper's Table 2 (targeted classes marked with *)."""
+    """A Markdown table like the paper's Table 2 (the judged classes — the baseline's weak
+    classes — marked with *)."""
     b, f = cmp["baseline"], cmp["fixed"]
-    marked = set(cmp["targeted_classes"])
+    marked = set(cmp["judged_classes"])
     lines = ["| class | baseline | fixed | Δ |", "|---|---:|---:|---:|"]
     for c, acc in b["per_class_accuracy"].items():
         fa = f["per_class_accuracy"].get(c)
@@ -138,12 +146,15 @@ def comparison_table(cmp: dict[str, Any]) -> str:
         lines.append(f"| {name} | {acc:.3f} | {fa:.3f} | {fa - acc:+.3f} |")
     for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
         lines.append(f"| *{label}* | {b[key]:.3f} | {f[key]:.3f} | {f[key] - b[key]:+.3f} |")
-    t = cmp.get("targeted_mean")
+    t = cmp.get("judged_mean")
     if t:
-        lines.append(f"| *targeted classes (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
+        lines.append(f"| *weak classes of the baseline (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
                      f"{t['fixed'] - t['baseline']:+.3f} |")
     lines.append("")
-    lines.append(f"\\* classes behind the targeted groups ({', '.join(cmp['groups'])})")
+    lines.append(f"TA stream on {', '.join(cmp['groups'])}. \\* judged classes: the baseline's weak classes "
+                 f"({len(marked)}; the same for every fix of this baseline)" if marked else
+                 f"TA stream on {', '.join(cmp['groups'])}. The baseline has no weak class: no class is judged "
+                 f"apart from the others.")
     return "\n".join(lines) + "\n"
 
 
@@ -242,16 +253,18 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         if fixed_metrics["n"] != base_metrics["n"]:
             raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
                            f"{fixed_metrics['n']}: not the same test set", run_dir)
-        tclasses = targeted_classes(diag, base_metrics, targets, table)
+        judged = judged_classes(base_metrics, diag, output)
+        tclasses = judged["classes"]
         cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
-                               "groups": targets, "targeted_classes": tclasses,
+                               "groups": targets, "judged_classes": tclasses,
+                               "judged_on": {k: v for k, v in judged.items() if k != "classes"},
                                "baseline_run": str(final_path(run_dir)), "fixed_run": str(final_path(out_dir)),
                                "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
                                                         "fixed": summary["epochs_run"]}}
         accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
         accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
         if accs_b and accs_f:
-            cmp["targeted_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
+            cmp["judged_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
         write_json(folder / "comparison.json", cmp)
         write_text(folder / "comparison.md", comparison_table(cmp))
         result.update(cmp)

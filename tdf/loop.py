@@ -114,8 +114,8 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
                           tensorboard=tb("fixed"))
         summary["fixed"] = str(out / "fixed")
         summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
-        summary["targeted_classes"] = cmp["targeted_classes"]
-        summary["targeted_mean"] = cmp.get("targeted_mean")
+        summary["judged_classes"] = cmp.get("judged_classes", cmp.get("targeted_classes"))
+        summary["judged_mean"] = cmp.get("judged_mean", cmp.get("targeted_mean"))
     write_loop_report(diagnosis, diag_dir, cmp, work / "report.html")
     summary["report"] = str(out / "report.html")
     write_json(work / "loop.json", summary)
@@ -133,7 +133,7 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
         page.p("No joint group was recommended, so no fix was trained.")
     else:
         b, f = cmp["baseline"], cmp["fixed"]
-        marked = set(cmp["targeted_classes"])
+        marked = set(cmp.get("judged_classes", cmp.get("targeted_classes", [])))
         rows = []
         for c, acc in b["per_class_accuracy"].items():
             fa = f["per_class_accuracy"].get(c)
@@ -141,7 +141,7 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
                 rows.append((("★ " if c in marked else "") + c, f"{acc:.3f}", f"{fa:.3f}", f"{fa - acc:+.3f}"))
         for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
             rows.append((label, f"{b[key]:.3f}", f"{f[key]:.3f}", f"{f[key] - b[key]:+.3f}"))
-        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the classes behind the targeted groups.")
+        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the judged classes: the baseline's weak classes, the same for every fix of this baseline.")
         page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
     page.h2("Diagnosis of the baseline", "diagnosis")
     diagnosis_sections(page, diagnosis, diag_dir)

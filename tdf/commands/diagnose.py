@@ -65,12 +65,12 @@ def diagnose(run, data, out, layers, classes, samples_per_class, groups, method,
     def human(console):
         from rich.table import Table
         t = Table(title="joint groups, weakest first", title_justify="left")
-        for col in ("rank", "group", "score", "input sep.", "model sep."):
-            t.add_column(col, justify="right" if col != "group" else "left")
+        for col in ("rank", "group", "score", "input sep.", "input probe", "model sep."):
+            t.add_column(col, justify="left" if col in ("group", "input probe") else "right")
         for g in d["groups"]:
             ev = g["evidence"]
             t.add_row(str(g["rank"]), g["name"], f"{g['score']:.3f}", f"{ev['input_separability']:.3f}",
-                      f"{ev['model_separability']:.3f}")
+                      ev.get("input_probe", "spectra"), f"{ev['model_separability']:.3f}")
         console.print(t)
         console.print("weak classes: " + ", ".join(f"{w['class']} ({w['accuracy']:.2f})" for w in d["weak_classes"]))
         console.print(f"recommended: {', '.join(d['recommended_groups']) or 'none'}")

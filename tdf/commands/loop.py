@@ -40,8 +40,8 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
         if s.get("fixed_metrics"):
             f = s["fixed_metrics"]
             console.print(f"fixed:    top-1 {f['top1']:.3f}, mean class accuracy {f['mean_class_accuracy']:.3f}")
-            if s.get("targeted_mean"):
-                t = s["targeted_mean"]
-                console.print(f"targeted classes: {t['baseline']:.3f} → {t['fixed']:.3f}")
+            if s.get("judged_mean"):
+                t = s["judged_mean"]
+                console.print(f"weak classes of the baseline: {t['baseline']:.3f} → {t['fixed']:.3f}")
         console.print(f"report: {s['report']}")
     output.result(s, human)

@@ -222,8 +222,10 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "split": opts.split, "metrics": {k: metrics.get(k) for k in ("top1", "top5", "mean_class_accuracy", "n")},
             "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
             "recommended_groups": ranking["recommended_groups"],
-            "method": {"ranking": "probe gap: input motion-probe skill − model pooled-feature probe skill "
-                                  "(only the group moving), 5-fold CV logistic probes",
+            "method": {"ranking": "probe gap: input motion-probe skill (the better of power spectra and "
+                                  "resampled body-frame trajectory, per group: evidence.input_probe) − "
+                                  "model pooled-feature probe skill (only the group moving), 5-fold CV "
+                                  "shrinkage-LDA probes",
                        "relevance": opts.method, "seed": opts.seed},
             "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
             "decoded": {"layers": layers, "samples": names, "classes": shown},

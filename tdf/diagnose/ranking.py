@@ -5,8 +5,10 @@ Method (the probe gap that found every planted weakness in feasibility.md §C):
    samples in the evaluated split (at most `per_class` each, seeded).
 2. For each joint group g:
    - **input separability** = skill of a cross-validated linear probe on g's motion features
-     alone (`features.group_motion_features`: temporal-mean-removed, camera-yaw-invariant
-     log power spectra) — is what tells these classes apart present in g's motion?
+     alone, the better of two probes (`input_probe`): temporal-mean-removed, camera-yaw-invariant
+     log power spectra (rhythm) and the parent-relative trajectory in the body-yaw frame
+     resampled to 20 frames with its velocity (direction, shape, order) — is what tells these
+     classes apart present in g's motion? Which probe gave it is recorded (`input_probe`).
    - **model separability** = skill of the same probe on the model's pooled features (`pool`)
      when *only g moves* (every other dim frozen at its own temporal mean) — does the model turn
      g's motion into features that tell the classes apart?
@@ -27,7 +29,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from tdf.diagnose.features import freeze_outside, group_motion_features
+from tdf.diagnose.features import freeze_outside
+from tdf.diagnose.input_probe import input_separability
 from tdf.diagnose.probe import probe_accuracy
 from tdf.diagnose.weak_classes import confusion_set, weak_classes
 from tdf.skeleton import Layout, layout_or_default
@@ -75,11 +78,13 @@ def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequen
         mask = lay.group_mask(name)
         if recipe is not None:
             mask = recipe.expand_mask(mask)
-        inp = probe_accuracy(group_motion_features(positions, joints, layout=lay), y, k=folds, seed=seed)
+        inp = input_separability(positions, y, joints, layout=lay, k=folds, seed=seed)
         mod = probe_accuracy(pooled_features(features, freeze_outside(x, mask)), y, k=folds, seed=seed)
         rows.append({"name": name, "joints": len(joints),
                      "score": round(inp["skill"] - mod["skill"], 6),
                      "evidence": {"input_separability": round(inp["skill"], 6),
+                                  "input_probe": inp["probe"],
+                                  "input_separability_by_probe": {k: round(v, 6) for k, v in inp["skills"].items()},
                                   "model_separability": round(mod["skill"], 6),
                                   "input_probe_accuracy": round(inp["accuracy"], 6),
                                   "model_probe_accuracy": round(mod["accuracy"], 6),

@@ -27,14 +27,16 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
         ranking_chart(d["groups"], chart)
     page.images([(chart, "score = input separability − model separability, per joint group")])
     page.p("A group ranks high when its motion alone separates the weak classes (input probe) "
-           "but the model's pooled features, with only that group moving, do not (model probe).",
+           "but the model's pooled features, with only that group moving, do not (model probe). "
+           "The input probe is the better of two: power spectra (rhythm) and the resampled "
+           "trajectory (direction, shape, order).",
            "muted")
     rows = [(g["rank"], g["name"], f"{g['score']:.3f}", f"{g['evidence'].get('input_separability', 0):.3f}",
-             f"{g['evidence'].get('model_separability', 0):.3f}",
+             g["evidence"].get("input_probe", "spectra"), f"{g['evidence'].get('model_separability', 0):.3f}",
              f"{g['evidence']['relevance_share']:.3f}" if "relevance_share" in g["evidence"] else "")
             for g in d["groups"]]
-    page.raw(table(["rank", "group", "score", "input sep.", "model sep.", "relevance share"], rows,
-                   numeric={0, 2, 3, 4, 5}))
+    page.raw(table(["rank", "group", "score", "input sep.", "input probe", "model sep.", "relevance share"], rows,
+                   numeric={0, 2, 3, 5, 6}))
 
     page.h2("Weak classes and their confusions", "weak")
     rows = [(w["class"], f"{w['accuracy']:.3f}",
