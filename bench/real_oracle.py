@@ -239,6 +239,8 @@ def summary(paths: list[Path]) -> str:
                        f"oracle best {best}: {b:+.3f}; fraction {frac}")
             for ctl in CONTROLS:
                 if ctl in gain:
+                    out.append(f"- oracle best {best} − {ctl}: weak classes {b - np.mean(gain[ctl]):+.3f}, "
+                               f"all classes {np.mean(gall[best]) - np.mean(gall[ctl]):+.3f}")
                     diff = [x - y for x, y in zip(_by_seed(by_arm[chosen]), _by_seed(by_arm[ctl]))]
                     out.append(f"- {chosen} − {ctl}: weak classes {c - np.mean(gain[ctl]):+.3f} "
                                f"(paired by seed: {_ms(diff) if diff else 'no common seeds'}), all classes "
