@@ -50,7 +50,11 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "plateau": ("small with the paper's plateau LR schedule instead of cosine",
                 ["--preset", "small", "--lr-schedule", "plateau"]),
     "paper": ("--preset paper (the paper's model, training and raw input)", ["--preset", "paper"]),
+    # two streams for late score fusion (as pyskl / CTR-GCN: one model per input, softmax scores summed)
+    "joint_stream": ("small with joint + joint-motion channels", ["--preset", "small", "--features", "joint,joint_motion"]),
+    "bone_stream": ("small with bone + bone-motion channels", ["--preset", "small", "--features", "bone,bone_motion"]),
 }
+FUSIONS = {"fusion": ("joint_stream", "bone_stream")}
 DATASETS = ("utd", "ucla")
 
 # Kinect v1 (20 joints) → ntu25, by ntu25 index: the source joint. UTD-MHAD order: head,
@@ -155,6 +159,27 @@ def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work
             "command": "tdf " + " ".join(a if a != str(store) else store.name for a in args)}
 
 
+def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs) -> dict | None:
+    """Late score fusion: the sum of the streams' test softmax scores (their predictions.npz,
+    same samples in the same order), as a result line; None until every stream has run."""
+    runs = [work / "runs" / f"{dataset}-{c}-s{seed}" / "predictions.npz" for c in streams]
+    if not all(p.is_file() for p in runs):
+        return None
+    loaded = [np.load(p) for p in runs]
+    names = loaded[0]["names"]
+    if any(list(d["names"]) != list(names) for d in loaded):
+        raise SystemExit(f"streams {streams} scored different samples")
+    scores = sum(d["scores"].astype(np.float64) for d in loaded)
+    labels = loaded[0]["labels"]
+    top1 = float((scores.argmax(1) == labels).mean())
+    per_class = [float((scores.argmax(1)[labels == c] == c).mean()) for c in np.unique(labels)]
+    return {"dataset": dataset, "config": "fusion", "seed": seed, "epochs": epochs, "top1": top1,
+            "mean_class_accuracy": float(np.mean(per_class)), "n_test": int(len(labels)),
+            "epochs_run": epochs, "streams": list(streams),
+            "stream_top1": [float((d["scores"].argmax(1) == labels).mean()) for d in loaded],
+            "command": f"sum of softmax scores of {', '.join(streams)} (bench/real_baseline.py fuse)"}
+
+
 def summary(results: list[Path]) -> str:
     """Markdown: top-1 mean ± sd (sample sd over seeds) per data set, config and epoch budget."""
     rows: dict[tuple[str, str, int], list[tuple[int, float]]] = {}
@@ -166,7 +191,7 @@ def summary(results: list[Path]) -> str:
                 rows.setdefault((r["dataset"], r["config"], r["epochs_run"]), []).append((r["seed"], r["top1"]))
     lines = ["| data set | config | epochs | top-1 mean ± sd | seeds | top-1 per seed |",
              "|---|---|---:|---|---:|---|"]
-    for (d, c, e), v in sorted(rows.items(), key=lambda kv: (kv[0][0], list(CONFIGS).index(kv[0][1]), kv[0][2])):
+    for (d, c, e), v in sorted(rows.items(), key=lambda kv: (kv[0][0], (list(CONFIGS) + list(FUSIONS)).index(kv[0][1]), kv[0][2])):
         acc = [a for _, a in sorted(v)]
         sd = f"{np.std(acc, ddof=1):.3f}" if len(acc) > 1 else "–"
         lines.append(f"| {d} | {c} | {e} | {np.mean(acc):.3f} ± {sd} | {len(acc)} | "
@@ -180,7 +205,8 @@ def main() -> None:
                     help="JSON lines file (runs append to the first; --summary reads them all)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/real_baseline"))
     ap.add_argument("--datasets", default=",".join(DATASETS))
-    ap.add_argument("--configs", default="small,raw,no_norm,no_aug,joint_only")
+    ap.add_argument("--configs", default="small,raw,no_norm,no_aug,joint_only",
+                    help=f"of {', '.join(CONFIGS)}; 'fusion' trains its streams and fuses their scores")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, default=None, help="override every config's epochs")
     ap.add_argument("--summary", action="store_true")
@@ -192,6 +218,10 @@ def main() -> None:
         raise SystemExit(f"no data at {SHARED}")
     datasets = a.datasets.split(",")
     configs = a.configs.split(",")
+    fusions = [c for c in configs if c in FUSIONS]
+    configs = [c for c in configs if c not in FUSIONS]
+    for f in fusions:
+        configs += [c for c in FUSIONS[f] if c not in configs]
     for c in configs:
         if c not in CONFIGS:
             raise SystemExit(f"unknown config {c!r}; known: {', '.join(CONFIGS)}")
@@ -208,6 +238,16 @@ def main() -> None:
             f.write(json.dumps(r) + "\n")
         print(json.dumps({k: r.get(k) for k in ("dataset", "config", "seed", "top1", "seconds", "error")}),
               flush=True)
+    for f in fusions:
+        for d in datasets:
+            for s in [int(x) for x in a.seeds.split(",")]:
+                if (d, f, s) in done_keys(results, a.epochs):
+                    continue
+                r = fuse(a.work, d, s, FUSIONS[f], results, a.epochs)
+                if r is not None:
+                    with open(results, "a") as fh:
+                        fh.write(json.dumps(r) + "\n")
+                    print(json.dumps({k: r.get(k) for k in ("dataset", "config", "seed", "top1", "stream_top1")}))
 
 
 if __name__ == "__main__":
