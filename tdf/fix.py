@@ -207,7 +207,9 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     data_path = data or base_info["data"]
 
     def build(cfg_, num_classes, frames, mean):
-        ms = build_ms_res_tcn(num_classes, mask, frames=None, input_dim=len(mean), filters=cfg_.filters,
+        from tdf.data.model_input import expand_mask_to
+        ms = build_ms_res_tcn(num_classes, expand_mask_to(mask, len(mean)), frames=None, input_dim=len(mean),
+                              filters=cfg_.filters,
                               units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
                               dropout=cfg_.dropout, l1=cfg_.l1, bn_momentum=cfg_.bn_momentum,
                               pipe_kernel_size=pipe_kernel_size,
@@ -239,7 +241,10 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
              "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
              "baseline_run": str(final_path(run_dir)), "init": init, "pipe_kernel_size": pipe_kernel_size,
              "ta_dims": int(mask.sum())}
-    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of {layout.D} dims), init {init}")
+    channels = len((base_info.get("input") or {}).get("features") or ["joint"])
+    per_dim = f" × {channels} input channels" if channels > 1 else ""
+    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of {layout.D} dims{per_dim}), "
+               f"init {init}")
     result: dict[str, Any] = {}
 
     def compare(folder: Path, summary: dict[str, Any]) -> None:
@@ -266,7 +271,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
 
     fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
             kind="ms_res_tcn", run_extra=extra, finish=compare, reads=[run_dir] + ([diagnosis] if diagnosis else []),
-            tensorboard=tensorboard)
+            tensorboard=tensorboard, recorded_input=base_info.get("input"))
     return result
 
 
@@ -275,7 +280,9 @@ def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, out
     from tdf.data.store import open_store
     from tdf.train.evaluate import own_metrics
     from tdf.train.run import run_split
-    with open_store(data_path) as store:
+    from tdf.data.model_input import view_for_run
+    with open_store(data_path) as raw_store:
+        store = view_for_run(raw_store, info, RunPaths(run_dir).run_json)
         indices = run_split(store, info, run_dir / "run.json").part("test")
         frames = int(info.get("frames") or store.T)
         return own_metrics(run_dir, info, model, store, indices, "test", frames, output)

@@ -14,14 +14,17 @@ from tdf.train.config import DISTRIBUTE, PRESETS
 
 TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",
                       "units_per_block", "kernel_size", "dropout", "l1", "bn_momentum", "max_frames", "seed",
-                      "patience", "early_stop", "jit", "distribute")
+                      "patience", "early_stop", "jit", "distribute", "normalize", "features", "resample",
+                      "aug_rotate", "aug_scale", "aug_crop", "lr_schedule")
 
 
 def train_options(f):
     """Decorate a click command with the training options (applied bottom-up)."""
     opts = [
         click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
-                     help="Named settings: 'paper' (the paper's) or 'synthetic' (small model, early stopping)."),
+                     help="Named settings: 'paper' (the paper's, raw input), 'synthetic' (small model, early stopping) "
+                          "or 'small' (small real data sets: normalised view, joint/bone/motion channels, "
+                          "augmentation, cosine LR; docs/real-baseline.md)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="TOML file of training options ([train] table); the command line overrides it."),
         click.option("--split", default=None, help="xsub | xview | xsub120 | xset | random, a split stored with the data "
@@ -48,6 +51,22 @@ def train_options(f):
         click.option("--jit/--no-jit", default=None, help="XLA compilation (default: on with a GPU, off on CPU)."),
         click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
                      help="Data-parallel training with tf.distribute."),
+        click.option("--normalize", type=click.Choice(["none", "root", "view"]), default=None,
+                     help="Input normalisation: none (raw, the paper's), root (translate to the centre joint), "
+                          "view (also rotate about the vertical axis to a canonical heading, as pyskl's PreNormalize3D)."),
+        click.option("--features", default=None,
+                     help="Input channels per joint, e.g. joint,bone,joint_motion,bone_motion (default joint)."),
+        click.option("--resample", type=int, default=None,
+                     help="Resample every sequence to this many frames (0 = off: crop/pad to --max-frames, the default)."),
+        click.option("--aug-rotate", type=float, default=None,
+                     help="Training augmentation: random rotation about the vertical axis, ± degrees (0 = off)."),
+        click.option("--aug-scale", type=float, default=None,
+                     help="Training augmentation: random per-axis scaling 1 ± this (0 = off)."),
+        click.option("--aug-crop", type=float, default=None,
+                     help="Training augmentation: random temporal crop to U(this, 1) of the frames (1 = off)."),
+        click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default=None,
+                     help="plateau: LR ÷ 10 after --patience epochs without improvement (the paper's); "
+                          "cosine: cosine decay over --epochs."),
         click.option("--tensorboard", type=click.Path(file_okay=False), default=None,
                      help="Write TensorBoard event files here (loss, accuracy, learning rate per epoch; "
                           "`tdf loop` uses DIR/baseline and DIR/fixed)."),

@@ -34,6 +34,8 @@ DIAGNOSIS_SCHEMA = 1
 METHODS = ("gradxinput", "lrp", "occlusion")
 # Views of the diagnosis; the ranking is always computed (diagnosis.json is built on it).
 VIEWS = ("decoder", "responses", "relevance", "ranking", "pyramid", "dissect", "paths")
+# Views that read the model input as the 150 joint dims; skipped for runs with an input recipe.
+RAW_INPUT_VIEWS = frozenset({"pyramid", "dissect", "paths"})
 
 
 @dataclass
@@ -133,7 +135,19 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         model = load_model(paths.model)
         kind = model_kind(model)
         stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)
-        with open_store(data_path) as store:
+        from tdf.data.model_input import run_recipe, view_for_run
+        recipe = run_recipe(info, paths.run_json)
+        recipe = None if recipe is None or recipe.is_raw else recipe
+        skipped: dict[str, str] = {}
+        if recipe is not None:  # input channels beyond joint positions (docs/real-baseline.md)
+            for v in sorted(views & RAW_INPUT_VIEWS):
+                skipped[v] = ("reads the 150 joint dims of the model input; this run's input has "
+                              f"{recipe.n_features} channels per joint ({', '.join(recipe.features)})")
+            views = views - RAW_INPUT_VIEWS
+            if skipped:
+                output.log(f"views {', '.join(skipped)} skipped: the run's input has more than joint positions")
+        with open_store(data_path) as raw_store:
+            store = view_for_run(raw_store, info, paths.run_json)
             check_model_matches_data(model, store, info, paths.model)
             if data_fingerprint(store) != info.get("data_fingerprint"):
                 raise BadInput(f"data {data_path} is not the data run {paths.root} was trained on; "
@@ -146,7 +160,8 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             # 1. ranking
             output.log("ranking joint groups (probe gap)…")
             ranking = diagnose_ranking(model, store, indices, metrics, seed=opts.seed,
-                                       per_class=opts.per_class_ranking, frames=frames, layout=layout)
+                                       per_class=opts.per_class_ranking, frames=frames, layout=layout,
+                                       recipe=recipe)
             from tdf.diagnose.ranking import recommend
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
                                                       composites=layout.composites)
@@ -173,8 +188,11 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             if "decoder" in views:
                 output.log(f"decoding layers {', '.join(layers)} for {len(sel)} samples…")
                 decoded = decode(model, x, layers=layers, stream=stream)
+                if recipe is not None:  # the joint-position channels, in the store's units
+                    decoded = {k: recipe.joint_channels(v) for k, v in decoded.items()}
                 with open(work / "decoded.npz", "wb") as f:
-                    np.savez_compressed(f, x=x, names=np.array(names), labels=labels, lengths=lengths,
+                    np.savez_compressed(f, x=x if recipe is None else recipe.joint_channels(x),
+                                        names=np.array(names), labels=labels, lengths=lengths,
                                         class_names=np.array(store.class_names),
                                         layout=np.array(store.layout.to_toml()), **decoded)
 
@@ -183,11 +201,11 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             if "relevance" in views:
                 output.log(f"relevance ({opts.method})…")
                 relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, layout,
-                                                       opts, work, metrics)
+                                                       opts, work, metrics, recipe)
 
             # 5. pictures
             pictures = _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream,
-                                 work, output, views)
+                                 work, output, views, recipe)
 
             # 6. beyond the paper: class feature pyramids, unit dissection, concept paths
             extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
@@ -214,6 +232,9 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "relevance": relevance_summary, "files": pictures, "views": extra_views,
             "seconds": round(time.perf_counter() - t_start, 2),
         }
+        if recipe is not None:
+            diagnosis["input"] = {"features": list(recipe.features), "normalize": recipe.normalize,
+                                  "frames": recipe.frames, "skipped_views": skipped}
         write_json(work / "diagnosis.json", diagnosis)
         from tdf.diagnose.report_diagnosis import write_report
         write_report(diagnosis, work, work / "report.html")
@@ -222,9 +243,13 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
 
 
 def _relevance_section(model, store, x, labels, names, lengths, shown, layout: Layout, opts, work: Path,
-                       metrics) -> dict[str, Any]:
-    """Relevance of the shown samples for their true class: group shares and GIFs."""
+                       metrics, recipe=None) -> dict[str, Any]:
+    """Relevance of the shown samples for their true class: group shares and GIFs. With an input
+    recipe, a joint coordinate's relevance is the sum over its feature channels."""
     if opts.method == "occlusion":
+        if recipe is not None:
+            raise BadInput("--method occlusion needs a raw-input run (this run's input has "
+                           f"{recipe.n_features} channels per joint); use gradxinput or lrp")
         from tdf.diagnose.relevance.occlusion import group_occlusion
         occ = group_occlusion(model, x, target=labels, layout=layout)
         effects = np.asarray(occ.values if hasattr(occ, "values") else occ)
@@ -233,6 +258,9 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, layout: L
         return {"method": "occlusion", "group_effect_mean": share, "group_share_weak": share}
     attribution = _relevance(opts.method)(model, x, target=labels)
     values = attribution.values
+    if recipe is not None:
+        values = values.reshape(values.shape[:-1] + (-1, recipe.n_features)).sum(-1)
+        x = recipe.joint_channels(x)
     per_class = {}
     for c in shown:
         m = labels == store.class_names.index(c)
@@ -286,14 +314,20 @@ def _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
 
 
 def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream, work: Path,
-              output: Output, views=VIEWS) -> dict[str, Any]:
-    """Decoded GIFs, primitives, responses and the ranking chart; returns relative paths."""
+              output: Output, views=VIEWS, recipe=None) -> dict[str, Any]:
+    """Decoded GIFs, primitives, responses and the ranking chart; returns relative paths. With an
+    input recipe the pictures show the joint-position channels and the primitives are skipped
+    (a first-layer filter spans every channel of a joint, not a motion of the skeleton)."""
     from tdf.diagnose.primitives import primitive_gif, primitive_heatmaps, first_layer_filters
     from tdf.diagnose.responses import filter_responses, plot_class_responses
     files: dict[str, Any] = {"decoded": [], "primitives": None, "primitive_gifs": [], "responses": []}
     layout = store.layout
-    primitive_heatmaps(model, work / "primitives.png", stream=stream, layout=layout)
-    files["primitives"] = "primitives.png"
+    model_x = x
+    if recipe is None:
+        primitive_heatmaps(model, work / "primitives.png", stream=stream, layout=layout)
+        files["primitives"] = "primitives.png"
+    else:
+        x = recipe.joint_channels(x)
     if opts.render != "none":
         from tdf.render import hide_absent_bodies, render_sequences_grid
         (work / "decoded").mkdir(exist_ok=True)
@@ -312,7 +346,7 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
         (work / "primitives").mkdir(exist_ok=True)
         kernel = first_layer_filters(model, stream=stream)
         order = np.argsort(-np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), axis=0))[:3]
-        for f in order:
+        for f in (order if recipe is None else []):
             path = work / "primitives" / f"filter{int(f):03d}.{opts.render}"
             primitive_gif(model, int(f), path, stream=stream, layout=layout)
             files["primitive_gifs"].append(str(path.relative_to(work)))
@@ -321,7 +355,7 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
     # responses of the last unit, per shown class
     from tdf.diagnose.decoder import default_layers
     last = default_layers(model)[-1]
-    resp = filter_responses(model, x, last, stream=stream)
+    resp = filter_responses(model, model_x, last, stream=stream)
     by_class = {c: resp[labels == store.class_names.index(c)] for c in shown
                 if (labels == store.class_names.index(c)).any()}
     written = plot_class_responses(by_class, work / "responses", layer=last)

@@ -63,16 +63,22 @@ def select_samples(labels: np.ndarray, indices: np.ndarray, classes: Sequence[in
 
 
 def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
-                seed: int = 0, folds: int = 5, layout: Layout | None = None) -> list[dict[str, Any]]:
+                seed: int = 0, folds: int = 5, layout: Layout | None = None,
+                recipe=None) -> list[dict[str, Any]]:
     """Score and rank the layout's groups (or `groups` of it) on samples x [N, T, D] with labels
-    y (see the module docstring)."""
+    y (see the module docstring). With an input recipe (tdf.data.model_input) x is the model
+    input [N, T, D·F]: the input probe reads its joint positions and a group's mask covers all
+    of its joints' channels."""
     lay = layout_or_default(layout, groups)
     features = pooled_feature_model(model)
+    positions = x if recipe is None else recipe.joint_channels(x)
     rows = []
     for name in lay.groups:
         joints = lay.group_joints(name)
         mask = lay.group_mask(name)
-        inp = input_separability(x, y, joints, layout=lay, k=folds, seed=seed)
+        if recipe is not None:
+            mask = recipe.expand_mask(mask)
+        inp = input_separability(positions, y, joints, layout=lay, k=folds, seed=seed)
         mod = probe_accuracy(pooled_features(features, freeze_outside(x, mask)), y, k=folds, seed=seed)
         rows.append({"name": name, "joints": len(joints),
                      "score": round(inp["skill"] - mod["skill"], 6),
@@ -110,7 +116,7 @@ def recommend(rows: list[dict], share: float = 0.5, min_score: float = 0.2, top_
 def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
                      groups: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
                      per_class: int = 60, frames: int | None = None,
-                     layout: Layout | None = None) -> dict[str, Any]:
+                     layout: Layout | None = None, recipe=None) -> dict[str, Any]:
     """The ranking part of diagnosis.json for a model, its store, the evaluated rows and metrics."""
     weak = weak_classes(metrics)
     classes = confusion_set(weak)
@@ -119,7 +125,7 @@ def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
     x = store.read(sel, frames=frames)
     y = store.label[sel]
     lay = layout_or_default(getattr(store, "layout", None) if layout is None else layout, groups)
-    rows = rank_groups(model, x, y, seed=seed, layout=lay)
+    rows = rank_groups(model, x, y, seed=seed, layout=lay, recipe=recipe)
     for r in rows:
         r["classes"] = classes
     rec = recommend(rows, composites=lay.composites)

@@ -35,7 +35,8 @@ ModelBuilder = Callable[[TrainConfig, int, int, np.ndarray], Any]
 
 
 def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.ndarray):
-    """The default model: the paper's Res-TCN with the training set's mean skeleton inside."""
+    """The default model: the paper's Res-TCN with the training set's mean skeleton inside
+    (`mean` has the input's dims: the store's, or the input recipe's features)."""
     from tdf.models import build_res_tcn
     return build_res_tcn(num_classes, frames=None, input_dim=len(mean), filters=cfg.filters,
                          units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
@@ -142,6 +143,8 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
         def on_epoch_begin(self, epoch, logs=None):
             reseed_epoch(self.model, cfg.seed, epoch)
             train_batches.set_epoch(epoch)
+            if cfg.lr_schedule == "cosine":  # a function of the epoch alone: resume-safe
+                state["lr"] = cosine_lr(cfg.lr, epoch, cfg.epochs)
             self.model.optimizer.learning_rate.assign(state["lr"])
             self.t0 = time.perf_counter()
 
@@ -167,7 +170,8 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
             else:
                 state["wait"] += 1
                 state["es_wait"] += 1
-            lr_changed = state["wait"] >= cfg.patience and state["lr"] > cfg.min_lr * (1 + 1e-9)
+            lr_changed = (cfg.lr_schedule == "plateau" and state["wait"] >= cfg.patience
+                          and state["lr"] > cfg.min_lr * (1 + 1e-9))
             if lr_changed:  # takes effect from the next epoch (on_epoch_begin assigns it)
                 state["lr"] = max(state["lr"] / 10.0, cfg.min_lr)
                 state["wait"] = 0
@@ -189,19 +193,29 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
     return LoopState()
 
 
+def cosine_lr(lr: float, epoch: int, epochs: int) -> float:
+    """The cosine schedule: lr · ½(1 + cos(π · epoch / epochs)) for 0-based `epoch`."""
+    return float(lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1))))
+
+
 @dataclass
 class PreparedData:
-    """The split, frame count and mean skeleton of a run, computed (and every row the run will
-    read checked finite) before anything is written or the backend is loaded."""
+    """The split, frame counts, input recipe and mean input of a run, computed (and every row the
+    run will read checked finite) before anything is written or the backend is loaded.
+    `read_frames`: frames read per sample from the store; `frames`: the model's."""
 
     split: Any
     frames: int
     mean: np.ndarray
+    recipe: Any = None
+    read_frames: int | None = None
 
 
-def prepare_data(store, data_path: Path, cfg: TrainConfig) -> PreparedData:
-    """Resolve the split and check the data: the training rows are read for the mean skeleton,
-    the validation and test rows are scanned; `Store.read` names any non-finite sample."""
+def prepare_data(store, data_path: Path, cfg: TrainConfig, recorded_input: dict | None = None) -> PreparedData:
+    """Resolve the split and check the data: the training rows are read for the mean skeleton
+    (and, with an input recipe, its feature scales), the validation and test rows are scanned;
+    `Store.read` names any non-finite sample. `recorded_input`: a resumed run's recipe, reused."""
+    from tdf.data.model_input import fit_recipe, input_mean, recipe_for, recipe_from_json
     from tdf.data.splits import make_split
     from tdf.data.stats import mean_skeleton
     from tdf.data.validate import scan_finite
@@ -209,9 +223,16 @@ def prepare_data(store, data_path: Path, cfg: TrainConfig) -> PreparedData:
     split = make_split(store, cfg.split, seed=cfg.seed, val_fraction=cfg.val_fraction)
     if len(split.train) == 0:
         raise BadInput(f"split {cfg.split!r} leaves no training samples", data_path)
-    mean = mean_skeleton(store, split.train)
+    read_frames = int(cfg.max_frames or store.T)
+    recipe = recipe_from_json(recorded_input) if recorded_input else None
+    if recipe is None:
+        recipe = fit_recipe(recipe_for(cfg, store), store, split.train)
+    if recipe.is_raw:
+        mean = mean_skeleton(store, split.train)
+    else:
+        mean = input_mean(store, recipe, split.train)
     scan_finite(store, np.concatenate([split.val, split.test]))
-    return PreparedData(split, int(cfg.max_frames or store.T), mean)
+    return PreparedData(split, recipe.out_frames(read_frames), mean, recipe, read_frames)
 
 
 @dataclass
@@ -267,7 +288,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
             reads: Sequence[str | os.PathLike] = (),
             tensorboard: str | os.PathLike | None = None,
-            resume_epochs: int | None = None) -> dict[str, Any]:
+            resume_epochs: int | None = None, recorded_input: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
 
     The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
@@ -280,7 +301,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     `tensorboard`: a folder for TensorBoard event files (Keras' callback: loss, accuracy and
     learning rate per epoch, for training and validation). `resume_epochs`: with `resume`, a
     larger epoch budget than the run's (`tdf train --resume --epochs N`); None keeps the run's
-    own, so resuming never trains longer than the run was set up to.
+    own, so resuming never trains longer than the run was set up to. `recorded_input`: an input
+    recipe to reuse as it is (a fix takes its baseline's, so both see the same input).
 
     The data are checked (split, every row finite) before anything but the folder's marker is
     written, and the backend is imported only after that, so bad input never waits for
@@ -311,7 +333,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                     if finish is not None:
                         finish(folder.resume(), summary)
                     return summary
-                prepared = prepare_data(store, data_path, plan.cfg)
+                prepared = prepare_data(store, data_path, plan.cfg, plan.info.get("input"))
                 if plan.complete:  # more epochs for a finished run: build them beside it
                     work = folder.replace(copy_old=True)
                     plan.ckpt = work / "checkpoints" / plan.ckpt.name
@@ -320,7 +342,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             else:
                 work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
                 # before anything but the marker is written: a failure leaves no trace (tdf.outputs)
-                prepared = prepare_data(store, data_path, cfg)
+                prepared = prepare_data(store, data_path, cfg, recorded_input)
             summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
                            build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
             if finish is not None:
@@ -377,7 +399,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         "class_names": store.class_names, "joint_layout": store.layout.name,
         "layout": store.layout.to_toml(),
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
-        "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
+        "seed": cfg.seed, "config": cfg.to_json(), "input": prepared.recipe.to_json(),
+        "versions": versions(),
         "jit": jit, "deterministic_ops": not jit,
     }
     if plan is not None:
@@ -423,12 +446,15 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     # Under a tf.distribute strategy every replica needs an equal share of each batch, so
     # batches are full-size only (the remainder of an epoch is skipped; it changes each epoch).
     even = strategy is not None
-    train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=frames,
-                                    shuffle=True, seed=cfg.seed, drop_remainder=even)
+    recipe = None if prepared.recipe.is_raw else prepared.recipe
+    read_frames = prepared.read_frames or frames
+    train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=read_frames,
+                                    shuffle=True, seed=cfg.seed, drop_remainder=even, recipe=recipe,
+                                    training=True)
     val_batches = None
     if len(split.val) >= (cfg.batch_size if even else 1):
-        val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=frames,
-                                      shuffle=False, seed=cfg.seed, drop_remainder=even)
+        val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=read_frames,
+                                      shuffle=False, seed=cfg.seed, drop_remainder=even, recipe=recipe)
     else:
         why = (no_val_reason(store, split) if len(split.val) == 0 else
                f"{len(split.val)} validation samples make no full batch of {cfg.batch_size} for {replicas} devices")
@@ -465,7 +491,9 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                                "history": state["history"][-1] if state["history"] else None}
     if evaluate and len(split.test):
         from tdf.train.evaluate import evaluate_model
-        metrics = evaluate_model(model, store, split.test, "test", paths, frames=frames,
+        from tdf.data.model_input import InputView
+        seen = store if recipe is None else InputView(store, recipe, read_frames)
+        metrics = evaluate_model(model, seen, split.test, "test", paths, frames=frames,
                                  batch_size=cfg.batch_size, output=output, name=out_dir.name)
         summary["metrics"] = {k: metrics[k] for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}
     # run.json last: "complete" only once the model and its metrics are in place.

@@ -58,6 +58,7 @@ def data_fingerprint(store) -> str:
 
     Cheap for any N (it does not read /x), and changes when samples, labels or classes change.
     """
+    store = getattr(store, "raw_store", store)  # a store seen through an input recipe: the store's own
     h = hashlib.sha256()
     h.update(json.dumps([store.n, store.T, store.class_names]).encode())
     h.update("\n".join(store.names).encode())
@@ -146,9 +147,12 @@ def check_model_matches_data(model, store, run_info: dict[str, Any] | None, mode
     """Raise BadInput naming both files when the model cannot be applied to the store."""
     in_dim = model.inputs[0].shape[-1]
     lay = store.layout
-    if in_dim != lay.D:
+    recipe = getattr(store, "recipe", None)  # a store seen through the run's input recipe
+    expected = lay.D if recipe is None else recipe.dim
+    if in_dim != expected:
+        how = "" if recipe is None else f" through the run's input recipe ({', '.join(recipe.features)})"
         raise BadInput(f"model {model_path} expects {in_dim} dims per frame but data {store.path} "
-                       f"has {lay.D} (joint layout {lay.name})")
+                       f"gives {expected}{how} (joint layout {lay.name})")
     n_out = model.outputs[0].shape[-1]
     if n_out != store.num_classes:
         raise BadInput(f"model {model_path} has {n_out} classes but data {store.path} has "
