@@ -54,15 +54,23 @@ def diagnose(run, data, out, layers, classes, samples_per_class, groups, method,
     d = run_diagnosis(run, data, out, opts, force=force, output=output)
     if fmt == "names" and not output.json:
         names = d["recommended_groups"][:top] if top else d["recommended_groups"]
-        if not names:
+        if names:
+            click.echo(",".join(names))
+        elif d["ranking_status"]["status"] == "ranked":
             output.warn("no joint group has evidence of being unused (nothing recommended)")
-        click.echo(",".join(names))
+        elif d["ranking_status"]["status"] == "no_weak_class":
+            output.warn(d["ranking_status"]["message"])
         return
     summary = {"out": d["out"], "recommended_groups": d["recommended_groups"],
                "groups": [{k: g[k] for k in ("name", "rank", "score", "evidence")} for g in d["groups"]],
-               "weak_classes": d["weak_classes"], "report": f"{d['out']}/report.html"}
+               "weak_classes": d["weak_classes"],
+               "ranking_status": d["ranking_status"], "report": f"{d['out']}/report.html"}
 
     def human(console):
+        status = d["ranking_status"]
+        if status["status"] != "ranked":
+            console.print(f"{status['message']} (report: {d['out']}/report.html)", soft_wrap=True)
+            return
         from rich.table import Table
         t = Table(title="joint groups, weakest first", title_justify="left")
         for col in ("rank", "group", "score", "input sep.", "model sep."):

@@ -37,6 +37,8 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
         b = s["baseline_metrics"]
         console.print(f"baseline: top-1 {b['top1']:.3f}, mean class accuracy {b['mean_class_accuracy']:.3f}")
         console.print(f"diagnosis recommends: {', '.join(s['recommended_groups']) or 'nothing'}")
+        if s.get("stopped"):
+            console.print(f"stopped after the diagnosis — {s['stopped']}", soft_wrap=True)
         if s.get("fixed_metrics"):
             f = s["fixed_metrics"]
             console.print(f"fixed:    top-1 {f['top1']:.3f}, mean class accuracy {f['mean_class_accuracy']:.3f}")

@@ -149,6 +149,8 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             custom = opts.groups not in (None, "standard")
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
                                                       composites={} if custom else COMPOSITES)
+            if ranking["status"] == "too_few_samples":   # degenerate data: say so even with --quiet
+                output.warn(ranking["message"])
 
             # 2. shown classes and samples
             weak_names = [w["class"] for w in ranking["weak_classes"]]
@@ -202,6 +204,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "split": opts.split, "metrics": {k: metrics.get(k) for k in ("top1", "top5", "mean_class_accuracy", "n")},
             "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
             "recommended_groups": ranking["recommended_groups"],
+            "ranking_status": {"status": ranking["status"], "message": ranking["message"]},
             "method": {"ranking": "probe gap: input motion-probe skill − model pooled-feature probe skill "
                                   "(only the group moving), 5-fold CV logistic probes",
                        "relevance": opts.method, "seed": opts.seed},

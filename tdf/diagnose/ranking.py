@@ -30,7 +30,8 @@ import numpy as np
 from tdf.data.layout import COMPOSITES, GROUPS, group_joints, group_mask
 from tdf.diagnose.features import freeze_outside, group_motion_features
 from tdf.diagnose.probe import probe_accuracy
-from tdf.diagnose.weak_classes import confusion_set, weak_classes
+from tdf.diagnose.weak_classes import (MIN_SAMPLES_PER_CLASS, confusion_set, no_weak_class_reason,
+                                       weak_classes)
 
 
 def pooled_feature_model(model):
@@ -104,11 +105,33 @@ def recommend(rows: list[dict], share: float = 0.5, min_score: float = 0.2, top_
 def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
                      groups: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
                      per_class: int = 60, frames: int | None = None) -> dict[str, Any]:
-    """The ranking part of diagnosis.json for a model, its store, the evaluated rows and metrics."""
+    """The ranking part of diagnosis.json for a model, its store, the evaluated rows and metrics.
+
+    `status` says whether groups were ranked: "ranked"; "no_weak_class" (nothing is wrong that
+    the evaluation can show — `weak_classes`); "too_few_samples" (fewer than
+    MIN_SAMPLES_PER_CLASS samples of a weak class, or fewer than two classes left with that
+    many). Unless ranked, `groups` and `recommended_groups` are empty and `message` says why.
+    """
     weak = weak_classes(metrics)
+    if not weak:
+        return _not_ranked(weak, "no_weak_class", no_weak_class_reason(metrics), [])
     classes = confusion_set(weak)
     ids = [store.class_names.index(c) for c in classes]
     sel = select_samples(store.label, np.asarray(indices), ids, per_class, seed)
+    counts = {c: int((store.label[sel] == i).sum()) for c, i in zip(classes, ids)}
+    weak_names = {w["class"] for w in weak}
+    few = [c for c in classes if counts[c] < MIN_SAMPLES_PER_CLASS]
+    usable = [c for c in classes if c not in few]
+    if any(c in weak_names for c in few) or len(usable) < 2:
+        listed = ", ".join(f"{c} ({counts[c]})" for c in few)
+        return _not_ranked(weak, "too_few_samples",
+                           f"ranking refused: too few samples per class in the {len(sel)} ranking samples "
+                           f"({listed}; need ≥ {MIN_SAMPLES_PER_CLASS} per class); nothing is recommended",
+                           classes)
+    if few:  # confusers with too few samples are left out of the probes
+        classes = usable
+        keep = np.isin(store.label[sel], [store.class_names.index(c) for c in classes])
+        sel = sel[keep]
     x = store.read(sel, frames=frames)
     y = store.label[sel]
     rows = rank_groups(model, x, y, groups, seed=seed)
@@ -116,5 +139,11 @@ def diagnose_ranking(model, store, indices: np.ndarray, metrics: dict,
         r["classes"] = classes
     custom = groups is not None and set(groups) != set(GROUPS)
     rec = recommend(rows, composites={} if custom else None)
-    return {"weak_classes": weak, "groups": rows, "recommended_groups": rec,
-            "ranking_samples": {"n": int(len(sel)), "classes": classes}}
+    return {"status": "ranked", "message": None, "weak_classes": weak, "groups": rows,
+            "recommended_groups": rec,
+            "ranking_samples": {"n": int(len(sel)), "classes": classes, "left_out": few}}
+
+
+def _not_ranked(weak: list[dict], status: str, message: str, classes: list[str]) -> dict[str, Any]:
+    return {"status": status, "message": message, "weak_classes": weak, "groups": [],
+            "recommended_groups": [], "ranking_samples": {"n": 0, "classes": classes, "left_out": []}}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tdf.atomic import write_text
+from tdf.diagnose.weak_classes import WEAK_MARGIN
 from tdf.diagnose.report import Page, esc, json_block, ranking_chart, table
 
 
@@ -17,11 +18,24 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     page.p(f"Model <code>{esc(d['model_kind'])}</code> on <code>{esc(Path(d['data']).name)}</code>, "
            f"{esc(d['split'])} split: top-1 {m.get('top1', 0):.3f}, mean class accuracy "
            f"{m.get('mean_class_accuracy', 0):.3f} (n = {esc(m.get('n'))}).", "muted")
-    page.p("Recommended target for the fix: <b>" + esc(", ".join(rec) or "none (no group scores ≥ 0.2)")
-           + "</b>" + (f" &nbsp;→&nbsp; <code>tdf fix RUN --groups {esc(','.join(rec))}</code>" if rec else ""),
-           "rec")
+    status = d.get("ranking_status") or {"status": "ranked", "message": None}
+    if status["status"] != "ranked":
+        page.p("Recommended target for the fix: <b>none</b> — " + esc(status["message"]), "rec")
+    else:
+        page.p("Recommended target for the fix: <b>" + esc(", ".join(rec) or "none (no group scores ≥ 0.2)")
+               + "</b>" + (f" &nbsp;→&nbsp; <code>tdf fix RUN --groups {esc(','.join(rec))}</code>" if rec else ""),
+               "rec")
 
     page.h2("Weak-group ranking", "ranking")
+    if not d["groups"]:
+        page.p("Not ranked: " + esc(status["message"] or "no groups"), "muted")
+    else:
+        _ranking_section(page, d, folder)
+    _weak_section(page, d)
+    _later_sections(page, d, folder)
+
+
+def _ranking_section(page: Page, d: dict[str, Any], folder: Path) -> None:
     chart = folder / "ranking.png"
     if not chart.exists():
         ranking_chart(d["groups"], chart)
@@ -36,11 +50,21 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     page.raw(table(["rank", "group", "score", "input sep.", "model sep.", "relevance share"], rows,
                    numeric={0, 2, 3, 4, 5}))
 
+
+
+def _weak_section(page: Page, d: dict[str, Any]) -> None:
     page.h2("Weak classes and their confusions", "weak")
+    if not d["weak_classes"]:
+        page.p("No class is significantly weaker than the others (a class is weak when the upper end of "
+               "the 95 % Wilson interval of its accuracy is below the lower end of the others' pooled "
+               f"accuracy, and it trails them by more than {WEAK_MARGIN}).", "muted")
+        return
     rows = [(w["class"], f"{w['accuracy']:.3f}",
              ", ".join(f"{c} ({f:.0%})" for c, f in w["confused_with"])) for w in d["weak_classes"]]
     page.raw(table(["class", "accuracy", "confused with"], rows, numeric={1}))
 
+
+def _later_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     files = d.get("files") or {}
     if files.get("decoded"):
         page.h2("Decoded skeletons, layer by layer", "decoded")
