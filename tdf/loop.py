@@ -128,7 +128,9 @@ def stop_reason(diagnosis: dict) -> str:
     status = diagnosis.get("ranking_status") or {}
     if status.get("status") not in (None, "ranked") and status.get("message"):
         return f"nothing to fix: {status['message']}"
-    return "nothing to fix: no joint group's score interval clears the recommendation threshold"
+    from tdf.diagnose.ranking import THRESHOLD
+    return (f"nothing to fix: no joint group's score interval has its lower end ≥ {THRESHOLD} "
+            f"(the recommendation threshold)")
 
 
 def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path,

@@ -145,7 +145,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             output.log("ranking joint groups (probe gap)…")
             ranking = diagnose_ranking(model, store, indices, metrics, groups, seed=opts.seed,
                                        per_class=opts.per_class_ranking, frames=frames)
-            from tdf.diagnose.ranking import recommend
+            from tdf.diagnose.ranking import BOOTSTRAP, INTERVAL, REPEATS, THRESHOLD, recommend
             custom = opts.groups not in (None, "standard")
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
                                                       composites={} if custom else COMPOSITES)
@@ -206,7 +206,9 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "recommended_groups": ranking["recommended_groups"],
             "ranking_status": {"status": ranking["status"], "message": ranking["message"]},
             "method": {"ranking": "probe gap: input motion-probe skill − model pooled-feature probe skill "
-                                  "(only the group moving), 5-fold CV logistic probes",
+                                  f"(only the group moving), shrinkage-LDA probes, 5-fold CV × {REPEATS}; "
+                                  f"interval: {INTERVAL:.0%} percentile bootstrap ({BOOTSTRAP}) over samples "
+                                  f"and folds; recommended when score_low ≥ {THRESHOLD}",
                        "relevance": opts.method, "seed": opts.seed},
             "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
             "decoded": {"layers": layers, "samples": names, "classes": shown},

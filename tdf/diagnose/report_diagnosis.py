@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tdf.atomic import write_text
+from tdf.diagnose.ranking import THRESHOLD
 from tdf.diagnose.weak_classes import WEAK_MARGIN
 from tdf.diagnose.report import Page, esc, json_block, ranking_chart, table
 
@@ -22,7 +23,8 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     if status["status"] != "ranked":
         page.p("Recommended target for the fix: <b>none</b> — " + esc(status["message"]), "rec")
     else:
-        page.p("Recommended target for the fix: <b>" + esc(", ".join(rec) or "none (no group scores ≥ 0.2)")
+        page.p("Recommended target for the fix: <b>" + esc(", ".join(rec) or
+                                                         f"none (no group's score interval clears {THRESHOLD})")
                + "</b>" + (f" &nbsp;→&nbsp; <code>tdf fix RUN --groups {esc(','.join(rec))}</code>" if rec else ""),
                "rec")
 
@@ -38,17 +40,22 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
 def _ranking_section(page: Page, d: dict[str, Any], folder: Path) -> None:
     chart = folder / "ranking.png"
     if not chart.exists():
-        ranking_chart(d["groups"], chart)
-    page.images([(chart, "score = input separability − model separability, per joint group")])
+        ranking_chart(d["groups"], chart, threshold=THRESHOLD)
+    page.images([(chart, "score = input separability − model separability, per joint group, "
+                         "with its 95 % bootstrap interval")])
     page.p("A group ranks high when its motion alone separates the weak classes (input probe) "
-           "but the model's pooled features, with only that group moving, do not (model probe).",
+           "but the model's pooled features, with only that group moving, do not (model probe). "
+           "The interval is a seeded bootstrap over the ranking samples and the probes' cross-validation "
+           f"folds; a group is recommended only when the interval's lower end is ≥ {THRESHOLD}.",
            "muted")
-    rows = [(g["rank"], g["name"], f"{g['score']:.3f}", f"{g['evidence'].get('input_separability', 0):.3f}",
+    rows = [(g["rank"], g["name"], f"{g['score']:.3f}",
+             f"{g['score_low']:.3f} … {g['score_high']:.3f}" if "score_low" in g else "",
+             f"{g['evidence'].get('input_separability', 0):.3f}",
              f"{g['evidence'].get('model_separability', 0):.3f}",
              f"{g['evidence']['relevance_share']:.3f}" if "relevance_share" in g["evidence"] else "")
             for g in d["groups"]]
-    page.raw(table(["rank", "group", "score", "input sep.", "model sep.", "relevance share"], rows,
-                   numeric={0, 2, 3, 4, 5}))
+    page.raw(table(["rank", "group", "score", "95 % interval", "input sep.", "model sep.", "relevance share"], rows,
+                   numeric={0, 2, 3, 4, 5, 6}))
 
 
 
