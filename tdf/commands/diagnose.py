@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tdf.console import get_output, output_options
+from tdf.diagnose.pipeline import FAITHFULNESS_SAMPLES, METHOD_CHOICES, VIEWS
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -19,8 +20,11 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--classes", default=None, help="Classes to show (default: the weak ones + the best for contrast).")
 @click.option("--samples-per-class", default=2, show_default=True, type=int)
 @click.option("--groups", default=None, help="'standard' (default) or a TOML file of custom joint groups.")
-@click.option("--method", default="gradxinput", show_default=True,
-              type=click.Choice(["gradxinput", "lrp", "occlusion"]), help="Relevance rule.")
+@click.option("--method", default="auto", show_default=True, type=click.Choice(METHOD_CHOICES),
+              help="Relevance method shown; auto = the most faithful one on this model (deletion/insertion "
+                   "margin over random orders, model-randomisation check).")
+@click.option("--faithfulness-samples", default=FAITHFULNESS_SAMPLES, show_default=True, type=click.IntRange(min=2),
+              help="Samples of the split on which every relevance method's faithfulness is measured.")
 @click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]))
 @click.option("--top-k", default=None, type=int, help="At most this many recommended groups.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]))
@@ -30,7 +34,7 @@ def _csv(value: str | None) -> list[str] | None:
               help="'names': print only the recommended group names (comma-separated) for `tdf fix --groups`.")
 @click.option("--top", "top", default=None, type=int, help="With --format names: at most this many names.")
 @click.option("--views", default=None,
-              help="Comma-separated views: decoder,responses,relevance,ranking,pyramid,dissect,paths "
+              help=f"Comma-separated views: {','.join(VIEWS)} "
                    "(default: all; the ranking is always computed).")
 @click.option("--theta", default=0.6, show_default=True, type=click.FloatRange(0, 1),
               help="Class feature pyramid threshold θ (the paper uses 0.55–0.7).")
@@ -41,14 +45,15 @@ def _csv(value: str | None) -> list[str] | None:
                    "confused with (are there units for what tells them apart?).")
 @click.option("--force", is_flag=True, help="Replace an existing diagnosis in --out.")
 @output_options
-def diagnose(run, data, out, layers, classes, samples_per_class, groups, method, render, top_k, split,
+def diagnose(run, data, out, layers, classes, samples_per_class, groups, method, faithfulness_samples, render, top_k, split,
              stream, seed, fmt, top, views, theta, depth, dissect_on, force):
     """Decode hidden layers, plot primitives/responses/relevance, rank the joint groups the model
     fails to use, and write diagnosis.json and report.html into --out."""
     from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
     output = get_output()
     opts = DiagnoseOptions(layers=_csv(layers), classes=_csv(classes), samples_per_class=samples_per_class,
-                           groups=groups, method=method, render=render, top_k=top_k, seed=seed, split=split,
+                           groups=groups, method=method, faithfulness_samples=faithfulness_samples,
+                           render=render, top_k=top_k, seed=seed, split=split,
                            stream=stream, views=_csv(views), theta=theta, depth=depth,
                            dissect_on=dissect_on)
     d = run_diagnosis(run, data, out, opts, force=force, output=output)

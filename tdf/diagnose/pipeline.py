@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,11 @@ from tdf.errors import BadInput
 
 DIAGNOSIS_SCHEMA = 1
 METHODS = ("gradxinput", "lrp", "occlusion")
+# --method: a relevance method, or "auto" = the most faithful one on this model (faithfulness.py)
+METHOD_CHOICES = ("auto",) + METHODS
 # Views of the diagnosis; the ranking is always computed (diagnosis.json is built on it).
-VIEWS = ("decoder", "responses", "relevance", "ranking", "pyramid", "dissect", "paths")
+VIEWS = ("decoder", "responses", "relevance", "ranking", "faithfulness", "pyramid", "dissect", "paths")
+FAITHFULNESS_SAMPLES = 24   # default --faithfulness-samples (cost grows linearly; bench/faithfulness_cost.py)
 
 
 @dataclass
@@ -41,7 +44,8 @@ class DiagnoseOptions:
     classes: list[str] | None = None         # shown classes; None → weak ones + the best for contrast
     samples_per_class: int = 2
     groups: str | None = None                # None/"standard" or a TOML file of custom groups
-    method: str = "gradxinput"
+    method: str = "auto"
+    faithfulness_samples: int = FAITHFULNESS_SAMPLES
     render: str = "gif"                      # gif | mp4 | none
     top_k: int | None = None
     seed: int = 0
@@ -106,8 +110,11 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         raise BadInput(f"--dissect-on must be 'all' or 'weak', got {opts.dissect_on!r}")
     if opts.samples_per_class < 1:
         raise BadInput("--samples-per-class must be ≥ 1")
-    if opts.method not in METHODS:
-        raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHODS)}")
+    if opts.method not in METHOD_CHOICES:
+        raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHOD_CHOICES)}")
+    if opts.faithfulness_samples < 2:
+        raise BadInput(f"--faithfulness-samples must be ≥ 2, got {opts.faithfulness_samples} "
+                       f"(leave the faithfulness view out with --views to skip the check)")
     if opts.top_k is not None and opts.top_k < 1:
         raise BadInput(f"--top-k must be ≥ 1, got {opts.top_k}")
     views = selected_views(opts)
@@ -178,18 +185,29 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                     np.savez_compressed(f, x=x, names=np.array(names), labels=labels, lengths=lengths,
                                         class_names=np.array(store.class_names), **decoded)
 
-            # 4. relevance on the shown samples and on the ranking's samples (group shares)
+            # 4. faithfulness of the relevance methods on this model; `auto` picks the most faithful
+            faith, method, why = None, opts.method, "forced with --method"
+            if "faithfulness" in views:
+                faith = _faithfulness_section(model, store, indices, groups, frames, opts, work, output)
+                if opts.method == "auto":
+                    method, why = faith["chosen"], faith["why"]
+            elif opts.method == "auto":
+                method, why = "gradxinput", "auto without the faithfulness view: gradient × input (the default)"
+            if opts.method == "auto":
+                output.log(why)
+
+            # 5. relevance on the shown samples and on the ranking's samples (group shares)
             relevance_summary = {}
             if "relevance" in views:
-                output.log(f"relevance ({opts.method})…")
+                output.log(f"relevance ({method})…")
                 relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, groups,
-                                                       opts, work, metrics)
+                                                       replace(opts, method=method), work, metrics)
 
-            # 5. pictures
+            # 6. pictures
             pictures = _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream,
                                  work, output, views)
 
-            # 6. beyond the paper: class feature pyramids, unit dissection, concept paths
+            # 7. beyond the paper: class feature pyramids, unit dissection, concept paths
             extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
                                        opts, views, work, output, ranking["ranking_samples"]["classes"])
 
@@ -209,7 +227,9 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                                   f"(only the group moving), shrinkage-LDA probes, 5-fold CV × {REPEATS}; "
                                   f"interval: {INTERVAL:.0%} percentile bootstrap ({BOOTSTRAP}) over samples "
                                   f"and folds; recommended when score_low ≥ {THRESHOLD}",
-                       "relevance": opts.method, "seed": opts.seed},
+                       "relevance": method, "seed": opts.seed},
+            "relevance_choice": {"requested": opts.method, "chosen": method, "why": why},
+            "faithfulness": faith,
             "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
             "decoded": {"layers": layers, "samples": names, "classes": shown},
             "relevance": relevance_summary, "files": pictures, "views": extra_views,
@@ -220,6 +240,22 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         write_report(diagnosis, work, work / "report.html")
     diagnosis["out"] = str(out)
     return diagnosis
+
+
+def _faithfulness_section(model, store, indices, groups, frames, opts, work: Path, output: Output
+                          ) -> dict[str, Any]:
+    """Deletion/insertion curves and the randomisation check for every method (faithfulness.py),
+    on `faithfulness_samples` rows of the split spread over its classes, and their charts."""
+    from tdf.diagnose.faithfulness import choose, faithfulness, select_faithfulness_samples
+    from tdf.diagnose.faithfulness_charts import faithfulness_charts
+    t0 = time.perf_counter()
+    sel = select_faithfulness_samples(store.label, np.asarray(indices), opts.faithfulness_samples, opts.seed)
+    x = store.read(sel, frames=frames)
+    out = faithfulness(model, x, store.label[sel], groups, METHODS, seed=opts.seed, progress=output.log)
+    out["chosen"], out["why"] = choose(METHODS, out)
+    out["files"] = faithfulness_charts(out, work)
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    return out
 
 
 def _relevance_section(model, store, x, labels, names, lengths, shown, groups, opts, work: Path,

@@ -91,10 +91,49 @@ def _later_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
         rows = [[c] + [f"{v[g]:.2f}" for g in groups] for c, v in rel["group_share_by_class"].items()]
         page.raw(table(["class"] + groups, rows, numeric=set(range(1, len(groups) + 1))))
     page.images([(folder / p, Path(p).stem) for p in rel.get("files", [])])
+    _faithfulness_section(page, d.get("faithfulness"), d.get("relevance_choice"), folder)
     views = d.get("views") or {}
     _pyramid_section(page, views.get("pyramid"), folder)
     _dissect_section(page, views.get("dissect"), folder)
     _paths_section(page, views.get("paths"))
+
+
+def _faithfulness_section(page: Page, f: dict | None, choice: dict | None, folder: Path) -> None:
+    """Per method: verdict line, deletion/insertion areas vs random, randomisation correlations."""
+    if not f:
+        return
+    from tdf.diagnose.faithfulness import METHOD_LABELS
+    page.h2("Faithfulness of the relevance maps", "faithfulness")
+    page.p(f"Measured on this model with {esc(f['samples'])} samples of the split, each explained for its true "
+           "class. Deletion: the joint groups (or time segments) are set to the mean skeleton in the order of "
+           "their relevance, most relevant first; insertion: restored in that order onto the mean skeleton. "
+           f"A faithful map beats {esc(f['random_orders'])} random orders per sample (lower deletion area, higher "
+           "insertion area; margin = the sum of both gains, 95 % bootstrap interval over samples). Randomisation: "
+           "the classifier, then the layers below it, are re-initialised top down; a method whose maps keep "
+           f"their ranking (Spearman ρ ≥ {esc(f['randomisation']['rho_flag'])} after all layers) does not explain "
+           "the model (Adebayo et al., arXiv:1810.03292).", "muted")
+    for m, v in f["methods"].items():
+        page.p(("✓ " if v["verdict"] == "faithful" else "✗ " if v["verdict"] == "not faithful" else "? ")
+               + esc(v["line"]))
+    if choice:
+        page.p("Relevance shown in this report: <b>" + esc(METHOD_LABELS.get(choice["chosen"], choice["chosen"]))
+               + "</b> — " + esc(choice["why"]), "rec")
+    g, fr, rnd = f["groups"], f.get("frames"), f["randomisation"]
+    rows = []
+    for m in f["methods"]:
+        rows.append((METHOD_LABELS.get(m, m), f"{g[m]['deletion_area']:.3f}", f"{g['random']['deletion_area']:.3f}",
+                     f"{g[m]['insertion_area']:.3f}", f"{g['random']['insertion_area']:.3f}",
+                     f"{g[m]['margin']:+.3f} [{g[m]['margin_low']:+.3f}, {g[m]['margin_high']:+.3f}]",
+                     f"{fr[m]['margin']:+.3f}" if fr else "",
+                     " → ".join(f"{r:.2f}" for r in rnd["rho"][m]), esc(f["methods"][m]["verdict"])))
+    page.raw(table(["method", "deletion area", "random", "insertion area", "random", "margin (groups)",
+                    "margin (frames)", "ρ per randomisation stage", "verdict"], rows, numeric={1, 2, 3, 4}))
+    files = f.get("files") or {}
+    page.images([(folder / files[k], cap) for k, cap in
+                  (("curves", "deletion and insertion curves, mean over samples"),
+                   ("randomisation", "rank correlation with the trained model's maps, cascade "
+                                     + " → ".join(rnd["stages"])))
+                  if files.get(k)])
 
 
 def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
