@@ -69,7 +69,9 @@ def diagnose(run, data, out, layers, classes, samples_per_class, groups, method,
     summary = {"out": d["out"], "recommended_groups": d["recommended_groups"],
                "groups": [{k: g[k] for k in ("name", "rank", "score", "evidence")} for g in d["groups"]],
                "weak_classes": d["weak_classes"],
-               "ranking_status": d["ranking_status"], "report": f"{d['out']}/report.html"}
+               "ranking_status": d["ranking_status"], "relevance_choice": d.get("relevance_choice"),
+               "faithfulness": {m: v["line"] for m, v in ((d.get("faithfulness") or {}).get("methods") or {}).items()},
+               "report": f"{d['out']}/report.html"}
 
     def human(console):
         status = d["ranking_status"]
@@ -78,14 +80,18 @@ def diagnose(run, data, out, layers, classes, samples_per_class, groups, method,
             return
         from rich.table import Table
         t = Table(title="joint groups, weakest first", title_justify="left")
-        for col in ("rank", "group", "score", "input sep.", "model sep."):
+        for col in ("rank", "group", "score", "95 % interval", "input sep.", "model sep."):
             t.add_column(col, justify="right" if col != "group" else "left")
         for g in d["groups"]:
             ev = g["evidence"]
-            t.add_row(str(g["rank"]), g["name"], f"{g['score']:.3f}", f"{ev['input_separability']:.3f}",
-                      f"{ev['model_separability']:.3f}")
+            t.add_row(str(g["rank"]), g["name"], f"{g['score']:.3f}",
+                      f"{g['score_low']:.2f} … {g['score_high']:.2f}" if "score_low" in g else "",
+                      f"{ev['input_separability']:.3f}", f"{ev['model_separability']:.3f}")
         console.print(t)
         console.print("weak classes: " + ", ".join(f"{w['class']} ({w['accuracy']:.2f})" for w in d["weak_classes"]))
         console.print(f"recommended: {', '.join(d['recommended_groups']) or 'none'}")
+        choice = d.get("relevance_choice") or {}
+        if choice.get("requested") == "auto":
+            console.print(f"relevance: {choice['why']}", soft_wrap=True)
         console.print(f"report: {d['out']}/report.html")
     output.result(summary, human)

@@ -14,7 +14,8 @@ A faithful order removes the evidence first: lower deletion area and higher inse
 random orders (Petsiuk et al., "RISE: Randomized Input Sampling for Explanation of Black-box
 Models", arXiv:1806.07421, define the pixel version). Every perturbed input of every order and
 sample is pushed through `predict` in a few large batches: the cost is
-N × (2 + 2·K·(U − 1)) inputs for K orders (the end points are shared).
+at most N × (2 + 2·K·(U − 1)) inputs for K orders (the end points and the states that several
+orders share are evaluated once).
 """
 
 from __future__ import annotations
@@ -67,16 +68,22 @@ def curves(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, targets: 
         masks = np.broadcast_to(masks[None, :, None, :], (n, u, t, d))
     removed_all = np.where(valid[..., None], ref, 0).astype(np.float32)        # [N, T, D]
 
-    # one row per (sample, order, curve, step 1 … U−1); removed[j] = which units are removed
-    steps = np.arange(1, u)
+    # the inputs to evaluate: one per distinct (sample, set of removed units) over every order,
+    # curve and step 1 … U−1 — orders that agree on a prefix (methods often do) share them
+    state_row: dict[tuple[int, bytes], int] = {}
     rows = []   # (sample, bool[U] removed)
+    where = np.empty((n, k, max(u - 1, 0), 2), np.int64)
     for i in range(n):
         for j in range(k):
-            for s in steps:
+            for s in range(1, u):
                 gone = np.zeros(u, bool)
                 gone[orders[i, j, :s]] = True
-                rows.append((i, gone))            # deletion: the first s removed
-                rows.append((i, ~gone))           # insertion: only the first s present
+                for c, state in enumerate((gone, ~gone)):   # deletion: first s removed; insertion: only they stay
+                    key = (i, state.tobytes())
+                    if key not in state_row:
+                        state_row[key] = len(rows)
+                        rows.append((i, state))
+                    where[i, j, s - 1, c] = state_row[key]
     probs = np.empty(len(rows), np.float64)
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
@@ -90,7 +97,7 @@ def curves(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, targets: 
                                   + [predict(removed_all[s:s + batch_size]) for s in range(0, n, batch_size)]))
     full = ends[np.arange(n), targets]
     empty = ends[n + np.arange(n), targets]
-    middle = probs.reshape(n, k, u - 1, 2) if u > 1 else np.zeros((n, k, 0, 2))
+    middle = probs[where]                                                      # [N, K, U−1, 2]
     deletion = np.concatenate([np.broadcast_to(full[:, None, None], (n, k, 1)), middle[..., 0],
                                np.broadcast_to(empty[:, None, None], (n, k, 1))], axis=-1)
     insertion = np.concatenate([np.broadcast_to(empty[:, None, None], (n, k, 1)), middle[..., 1],
