@@ -61,8 +61,17 @@ def cascade_stages(model, stages: int = 4) -> list[tuple[str, list[str]]]:
     for chunk in np.array_split(np.array(rest, dtype=object), max(1, min(stages - 1, len(rest)))):
         chunk = list(chunk)
         if chunk:
-            out.append((f"{chunk[0]} … {chunk[-1]}" if len(chunk) > 1 else chunk[0], chunk))
+            first, last = _unit_of(chunk[0]), _unit_of(chunk[-1])
+            out.append((first if first == last else f"{first} … {last}", chunk))
     return out
+
+
+def _unit_of(layer: str) -> str:
+    """'unit4_bn' → 'unit4', 'main_unit3_conv' → 'main_unit3', 'head_bn' → 'head'."""
+    for suffix in ("_bn", "_conv", "_relu", "_dropout", "_piped"):
+        if layer.endswith(suffix):
+            return layer[: -len(suffix)]
+    return layer
 
 
 def _glorot(shape, rng: np.random.Generator) -> np.ndarray:
