@@ -50,7 +50,7 @@ def faithfulness_charts(f: dict[str, Any], folder: Path) -> dict[str, str]:
         ax.plot(x, [1.0] + rand["rho"][m], color=COLOURS.get(m), marker="o", label=METHOD_LABELS.get(m, m))
     ax.axhline(rand["rho_flag"], color="#999", ls="--", lw=1, label=f"flag at ρ ≥ {rand['rho_flag']}")
     ax.set_xticks(x, ["trained"] + ["+ " + s for s in rand["stages"]], fontsize=7, rotation=12)
-    ax.set_ylabel("Spearman ρ with the trained\nmodel's group relevance")
+    ax.set_ylabel("Spearman ρ vs trained")
     ax.set_ylim(-1.05, 1.05)
     ax.set_title("model randomisation, top layers first (a method that explains the model falls)", fontsize=10)
     ax.legend(fontsize=7)

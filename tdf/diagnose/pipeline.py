@@ -264,10 +264,18 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
     if opts.method == "occlusion":
         from tdf.diagnose.relevance.occlusion import group_occlusion
         occ = group_occlusion(model, x, groups=groups, target=labels)
-        effects = np.asarray(occ.values if hasattr(occ, "values") else occ)
+        effects = np.abs(np.asarray(occ.values if hasattr(occ, "values") else occ, np.float64))
         names_g = list(groups)
-        share = {g: float(np.abs(effects[:, i]).mean()) for i, g in enumerate(names_g)}
-        return {"method": "occlusion", "group_effect_mean": share, "group_share_weak": share}
+
+        def shares(rows):   # each group's part of the summed |logit drop| (occlusion is per group only)
+            total = rows.sum()
+            return {g: float(rows[:, i].sum() / total) if total > 0 else 0.0 for i, g in enumerate(names_g)}
+        per_class = {c: shares(effects[labels == store.class_names.index(c)]) for c in shown
+                     if (labels == store.class_names.index(c)).any()}
+        return {"method": "occlusion", "explained": "true class logit", "group_share_by_class": per_class,
+                "group_share_weak": shares(effects),
+                "group_effect_mean": {g: float(effects[:, i].mean()) for i, g in enumerate(names_g)},
+                "files": [], "note": "occlusion gives one value per joint group: no per-joint pictures"}
     attribution = _relevance(opts.method)(model, x, target=labels)
     values = attribution.values
     per_class = {}

@@ -91,6 +91,9 @@ def _later_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
         rows = [[c] + [f"{v[g]:.2f}" for g in groups] for c, v in rel["group_share_by_class"].items()]
         page.raw(table(["class"] + groups, rows, numeric=set(range(1, len(groups) + 1))))
     page.images([(folder / p, Path(p).stem) for p in rel.get("files", [])])
+    if rel.get("note"):
+        page.p(esc(rel["note"]) + " (share of each group's |logit drop| when it alone is set to the mean "
+               "skeleton).", "muted")
     _faithfulness_section(page, d.get("faithfulness"), d.get("relevance_choice"), folder)
     views = d.get("views") or {}
     _pyramid_section(page, views.get("pyramid"), folder)
