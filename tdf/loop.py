@@ -98,7 +98,8 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
                                "baseline_metrics": diagnosis["metrics"]}
     cmp = None
     if not diagnosis["recommended_groups"]:
-        output.warn("the diagnosis recommends no joint group; nothing to fix")
+        summary["stopped"] = stop_reason(diagnosis)
+        output.warn(f"{summary['stopped']}; the loop stops after the diagnosis (no fix trained)")
     else:
         output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {out / 'fixed'}")
         if resume and _complete(fixed) and (fixed / "comparison.json").is_file():
@@ -116,13 +117,24 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
         summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
         summary["judged_classes"] = cmp.get("judged_classes", cmp.get("targeted_classes"))
         summary["judged_mean"] = cmp.get("judged_mean", cmp.get("targeted_mean"))
-    write_loop_report(diagnosis, diag_dir, cmp, work / "report.html")
+    write_loop_report(diagnosis, diag_dir, cmp, work / "report.html", summary.get("stopped"))
     summary["report"] = str(out / "report.html")
     write_json(work / "loop.json", summary)
     return summary
 
 
-def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path) -> Path:
+def stop_reason(diagnosis: dict) -> str:
+    """Why a diagnosis leaves nothing to fix, in one sentence."""
+    status = diagnosis.get("ranking_status") or {}
+    if status.get("status") not in (None, "ranked") and status.get("message"):
+        return f"nothing to fix: {status['message']}"
+    from tdf.diagnose.ranking import THRESHOLD
+    return (f"nothing to fix: no joint group's score interval has its lower end ≥ {THRESHOLD} "
+            f"(the recommendation threshold)")
+
+
+def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path,
+                      stopped: str | None = None) -> Path:
     """The loop's page: comparison and diagnosis; embeds only pictures inside the loop folder."""
     from tdf.diagnose.report import Page, esc, table
     from tdf.diagnose.report_diagnosis import diagnosis_sections
@@ -130,7 +142,8 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
                 source=diag_dir / "diagnosis.json")
     page.h2("Fix: baseline vs MS-Res-TCN", "comparison")
     if cmp is None:
-        page.p("No joint group was recommended, so no fix was trained.")
+        page.p("No joint group was recommended, so no fix was trained: "
+               + esc(stopped or stop_reason(diagnosis)) + ".")
     else:
         b, f = cmp["baseline"], cmp["fixed"]
         marked = set(cmp.get("judged_classes", cmp.get("targeted_classes", [])))

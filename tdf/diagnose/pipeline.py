@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,13 @@ from tdf.skeleton import Layout
 
 DIAGNOSIS_SCHEMA = 1
 METHODS = ("gradxinput", "lrp", "occlusion")
+# --method: a relevance method, or "auto" = the most faithful one on this model (faithfulness.py)
+METHOD_CHOICES = ("auto",) + METHODS
 # Views of the diagnosis; the ranking is always computed (diagnosis.json is built on it).
-VIEWS = ("decoder", "responses", "relevance", "ranking", "pyramid", "dissect", "paths")
-# Views that read the model input as the 150 joint dims; skipped for runs with an input recipe.
+VIEWS = ("decoder", "responses", "relevance", "ranking", "faithfulness", "pyramid", "dissect", "paths")
+# Views that read the model input as the raw joint dims; skipped for runs with an input recipe.
 RAW_INPUT_VIEWS = frozenset({"pyramid", "dissect", "paths"})
+FAITHFULNESS_SAMPLES = 24   # default --faithfulness-samples (cost grows linearly; bench/faithfulness_cost.py)
 
 
 @dataclass
@@ -44,7 +47,8 @@ class DiagnoseOptions:
     classes: list[str] | None = None         # shown classes; None → weak ones + the best for contrast
     samples_per_class: int = 2
     groups: str | None = None                # None/"standard" or a TOML file of custom groups
-    method: str = "gradxinput"
+    method: str = "auto"
+    faithfulness_samples: int = FAITHFULNESS_SAMPLES
     render: str = "gif"                      # gif | mp4 | none
     top_k: int | None = None
     seed: int = 0
@@ -109,8 +113,11 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         raise BadInput(f"--dissect-on must be 'all' or 'weak', got {opts.dissect_on!r}")
     if opts.samples_per_class < 1:
         raise BadInput("--samples-per-class must be ≥ 1")
-    if opts.method not in METHODS:
-        raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHODS)}")
+    if opts.method not in METHOD_CHOICES:
+        raise BadInput(f"unknown relevance --method {opts.method!r}; choose from {', '.join(METHOD_CHOICES)}")
+    if opts.faithfulness_samples < 2:
+        raise BadInput(f"--faithfulness-samples must be ≥ 2, got {opts.faithfulness_samples} "
+                       f"(leave the faithfulness view out with --views to skip the check)")
     if opts.top_k is not None and opts.top_k < 1:
         raise BadInput(f"--top-k must be ≥ 1, got {opts.top_k}")
     views = selected_views(opts)
@@ -162,9 +169,11 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             ranking = diagnose_ranking(model, store, indices, metrics, seed=opts.seed,
                                        per_class=opts.per_class_ranking, frames=frames, layout=layout,
                                        recipe=recipe)
-            from tdf.diagnose.ranking import recommend
+            from tdf.diagnose.ranking import BOOTSTRAP, INTERVAL, REPEATS, THRESHOLD, recommend
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
                                                       composites=layout.composites)
+            if ranking["status"] == "too_few_samples":   # degenerate data: say so even with --quiet
+                output.warn(ranking["message"])
 
             # 2. shown classes and samples
             weak_names = [w["class"] for w in ranking["weak_classes"]]
@@ -196,18 +205,29 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                                         class_names=np.array(store.class_names),
                                         layout=np.array(store.layout.to_toml()), **decoded)
 
-            # 4. relevance on the shown samples and on the ranking's samples (group shares)
+            # 4. faithfulness of the relevance methods on this model; `auto` picks the most faithful
+            faith, method, why = None, opts.method, "forced with --method"
+            if "faithfulness" in views:
+                faith = _faithfulness_section(model, store, indices, layout, frames, opts, work, output, recipe)
+                if opts.method == "auto":
+                    method, why = faith["chosen"], faith["why"]
+            elif opts.method == "auto":
+                method, why = "gradxinput", "auto without the faithfulness view: gradient × input (the default)"
+            if opts.method == "auto":
+                output.log(why)
+
+            # 5. relevance on the shown samples and on the ranking's samples (group shares)
             relevance_summary = {}
             if "relevance" in views:
-                output.log(f"relevance ({opts.method})…")
+                output.log(f"relevance ({method})…")
                 relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, layout,
-                                                       opts, work, metrics, recipe)
+                                                       replace(opts, method=method), work, metrics, recipe)
 
-            # 5. pictures
+            # 6. pictures
             pictures = _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream,
                                  work, output, views, recipe)
 
-            # 6. beyond the paper: class feature pyramids, unit dissection, concept paths
+            # 7. beyond the paper: class feature pyramids, unit dissection, concept paths
             extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
                                        opts, views, work, output, ranking["ranking_samples"]["classes"])
 
@@ -222,11 +242,16 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "split": opts.split, "metrics": {k: metrics.get(k) for k in ("top1", "top5", "mean_class_accuracy", "n")},
             "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
             "recommended_groups": ranking["recommended_groups"],
+            "ranking_status": {"status": ranking["status"], "message": ranking["message"]},
             "method": {"ranking": "probe gap: input motion-probe skill (the better of power spectra and "
                                   "resampled body-frame trajectory, per group: evidence.input_probe) − "
-                                  "model pooled-feature probe skill (only the group moving), 5-fold CV "
-                                  "shrinkage-LDA probes",
-                       "relevance": opts.method, "seed": opts.seed},
+                                  "model pooled-feature probe skill (only the group moving), shrinkage-LDA "
+                                  f"probes, 5-fold CV × {REPEATS}; interval: {INTERVAL:.0%} percentile "
+                                  f"bootstrap ({BOOTSTRAP}) over samples and folds; recommended when "
+                                  f"score_low ≥ {THRESHOLD}",
+                       "relevance": method, "seed": opts.seed},
+            "relevance_choice": {"requested": opts.method, "chosen": method, "why": why},
+            "faithfulness": faith,
             "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
             "decoded": {"layers": layers, "samples": names, "classes": shown},
             "relevance": relevance_summary, "files": pictures, "views": extra_views,
@@ -242,6 +267,27 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     return diagnosis
 
 
+def _faithfulness_section(model, store, indices, layout: Layout, frames, opts, work: Path, output: Output,
+                          recipe=None) -> dict[str, Any]:
+    """Deletion/insertion curves and the randomisation check for every method (faithfulness.py),
+    on `faithfulness_samples` rows of the split spread over its classes, and their charts. With
+    an input recipe a group covers all of its joints' channels, and occlusion is not offered by
+    `auto` (its relevance view needs raw input)."""
+    from tdf.diagnose.faithfulness import choose, faithfulness, select_faithfulness_samples
+    from tdf.diagnose.faithfulness_charts import faithfulness_charts
+    t0 = time.perf_counter()
+    sel = select_faithfulness_samples(store.label, np.asarray(indices), opts.faithfulness_samples, opts.seed)
+    x = store.read(sel, frames=frames)
+    masks = {g: layout.group_mask(g) if recipe is None else recipe.expand_mask(layout.group_mask(g))
+             for g in layout.groups}
+    out = faithfulness(model, x, store.label[sel], masks, METHODS, seed=opts.seed, progress=output.log)
+    offered = METHODS if recipe is None else tuple(m for m in METHODS if m != "occlusion")
+    out["chosen"], out["why"] = choose(offered, out)
+    out["files"] = faithfulness_charts(out, work)
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
 def _relevance_section(model, store, x, labels, names, lengths, shown, layout: Layout, opts, work: Path,
                        metrics, recipe=None) -> dict[str, Any]:
     """Relevance of the shown samples for their true class: group shares and GIFs. With an input
@@ -252,10 +298,18 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, layout: L
                            f"{recipe.n_features} channels per joint); use gradxinput or lrp")
         from tdf.diagnose.relevance.occlusion import group_occlusion
         occ = group_occlusion(model, x, target=labels, layout=layout)
-        effects = np.asarray(occ.values if hasattr(occ, "values") else occ)
+        effects = np.abs(np.asarray(occ.values if hasattr(occ, "values") else occ, np.float64))
         names_g = list(layout.groups)
-        share = {g: float(np.abs(effects[:, i]).mean()) for i, g in enumerate(names_g)}
-        return {"method": "occlusion", "group_effect_mean": share, "group_share_weak": share}
+
+        def shares(rows):   # each group's part of the summed |logit drop| (occlusion is per group only)
+            total = rows.sum()
+            return {g: float(rows[:, i].sum() / total) if total > 0 else 0.0 for i, g in enumerate(names_g)}
+        per_class = {c: shares(effects[labels == store.class_names.index(c)]) for c in shown
+                     if (labels == store.class_names.index(c)).any()}
+        return {"method": "occlusion", "explained": "true class logit", "group_share_by_class": per_class,
+                "group_share_weak": shares(effects),
+                "group_effect_mean": {g: float(effects[:, i].mean()) for i, g in enumerate(names_g)},
+                "files": [], "note": "occlusion gives one value per joint group: no per-joint pictures"}
     attribution = _relevance(opts.method)(model, x, target=labels)
     values = attribution.values
     if recipe is not None:
