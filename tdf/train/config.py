@@ -41,6 +41,7 @@ class TrainConfig:
     min_lr: float = 1e-4              # LR floor (the released code's)
     early_stop: int | None = None     # stop after this many epochs without improvement; None = off
     jit: bool | None = None           # None = auto: on with an accelerator, off on CPU (bench/)
+    precision: str | None = None      # fp32 | bf16; None = auto: bf16 with a bf16 GPU, else fp32
     distribute: str = "none"          # none | mirrored | multiworker
     preset: str | None = None
 
@@ -100,8 +101,8 @@ def _coerce(name: str, value: Any) -> Any:
 _INT = ("epochs", "batch_size", "units_per_block", "kernel_size", "max_frames", "seed", "patience",
         "early_stop")
 _FLOAT = ("val_fraction", "lr", "momentum", "dropout", "l1", "bn_momentum", "min_lr")
-_TEXT = ("split", "distribute", "preset")
-_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset")
+_TEXT = ("split", "distribute", "preset", "precision")
+_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset", "precision")
 
 
 def _type_problem(name: str, value: Any) -> str | None:
@@ -212,6 +213,9 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--early-stop must be ≥ 0 (0 = off), got {cfg.early_stop}")
     if cfg.early_stop == 0:
         cfg.early_stop = None
+    from tdf.train.precision import PRECISIONS
+    if cfg.precision is not None and cfg.precision not in PRECISIONS:
+        bad(f"--precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     if cfg.distribute not in DISTRIBUTE:
         bad(f"--distribute must be one of {', '.join(DISTRIBUTE)}, got {cfg.distribute!r}")
     cfg.filters = tuple(cfg.filters)

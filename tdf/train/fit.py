@@ -26,6 +26,7 @@ from tdf.errors import BadInput
 from tdf.train.checkpoint import latest_checkpoint, read_state, save_checkpoint
 from tdf.train.config import TrainConfig, config_from_json
 from tdf.train.determinism import reseed_epoch, seed_everything
+from tdf.train.precision import precision_policy, resolve_precision
 from tdf.train.run import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s")
@@ -371,6 +372,7 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     split, frames, mean = prepared.split, prepared.frames, prepared.mean
     split_name = cfg.split
     jit = resolve_jit(cfg.jit)
+    precision = resolve_precision(cfg.precision)
     seed_everything(cfg.seed, deterministic_ops=not jit)
 
     run_info: dict[str, Any] = {
@@ -379,7 +381,7 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         "class_names": store.class_names, "joint_layout": store.attr("joint_layout", "ntu25"),
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
-        "jit": jit, "deterministic_ops": not jit,
+        "jit": jit, "deterministic_ops": not jit, "precision": precision,
     }
     if plan is not None:
         for k in ("started", "groups", "baseline_run", "diagnosis", "init", "kind"):
@@ -400,7 +402,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                 return plan.model
             from tdf.train.run import load_model
             return load_model(plan.ckpt / "model.keras", compile=True)
-        model = build_model(cfg, store.num_classes, frames, mean)
+        with precision_policy(precision):
+            model = build_model(cfg, store.num_classes, frames, mean)
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
             loss="sparse_categorical_crossentropy", metrics=["accuracy"],
