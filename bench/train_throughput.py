@@ -173,7 +173,8 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
     info = json.loads((run / "run.json").read_text())
     return {"train": n_train / (marks[1] - marks[0]), "n": n_train, "params": summary["parameters"],
             "checkpoint_s": round(ckpt_seconds[-1], 3), "jit": info["jit"],
-            "deterministic_ops": info["deterministic_ops"], "precision": info["precision"]}
+            "deterministic_ops": info["deterministic_ops"] and off != "determinism", "precision": info["precision"],
+            "off": off or None}
 
 
 def measure_infer(store: Path, args) -> dict:
@@ -274,6 +275,7 @@ def main():
                 if out.returncode:
                     raise SystemExit(f"{label}: {out.stderr[-3000:]}")
                 res = json.loads(out.stdout.strip().splitlines()[-1])
+                res["load1"] = round(os.getloadavg()[0], 1)  # how busy the machine was
                 print(f"  round {r + 1} {label}: {json.dumps(res)}", flush=True)
                 if args.out:
                     with open(args.out, "a") as f:

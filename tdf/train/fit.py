@@ -410,6 +410,10 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
         "jit": jit, "deterministic_ops": not jit, "precision": precision,
+        "determinism": ("seeded, TensorFlow op determinism on: the same seed gives identical metrics on CPU"
+                        if not jit else
+                        "seeded, op determinism off (Keras turns XLA off under it): identical metrics "
+                        "are not guaranteed"),
     }
     if plan is not None:
         for k in ("started", "groups", "baseline_run", "diagnosis", "init", "kind"):
