@@ -211,8 +211,9 @@ def kinds_for(args) -> list[tuple[str, dict]]:
     if args.compare == "pipeline":
         return [("tdf", {"kind": "tdf"}), ("bare", {"kind": "bare"})]
     if args.compare == "breakdown":
-        return [("tdf", {"kind": "tdf"})] + [(f"tdf, {o} off", {"kind": "tdf", "off": o})
-                                             for o in ("determinism", "compression", "checkpoint", "validation")]
+        return [("tdf", {"kind": "tdf"}), ("bare", {"kind": "bare"})] + \
+               [(f"tdf, {o} off", {"kind": "tdf", "off": o})
+                for o in ("determinism", "compression", "checkpoint", "validation")]
     if args.compare == "precision":
         return [(f"tdf {q}", {"kind": "tdf", "precision": q}) for q in ("fp32", "bf16")] + \
                [(f"infer {q}", {"kind": "infer", "precision": q}) for q in ("fp32", "bf16")]
@@ -306,7 +307,7 @@ def report(args, kinds, best, runs) -> None:
         v = best[label]["train"]
         per = ", ".join(f"{r['train']:.1f}" for r in runs[label])
         print(f"| {label} | {v:.1f} | {v / best[first]['train']:.3f} | {per} |")
-    if args.compare == "pipeline":
+    if "bare" in best:
         print(f"\nparameters: tdf {best['tdf']['params']:,}, bare {best['bare']['params']:,}; "
               f"tdf checkpoint {best['tdf']['checkpoint_s']} s; pipeline / bare = "
               f"{best['tdf']['train'] / best['bare']['train']:.3f}")
