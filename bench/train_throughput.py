@@ -15,12 +15,15 @@ Other comparisons (same protocol):
   --compare precision   fp32 vs bf16 (mixed_bfloat16): tdf train, model.predict of tdf's
                         model, and diagnose's decoder (4 layers, on the float32 copy)
   --compare jit         tdf train and the bare fit with XLA on vs off
+  --compare inprocess   the bare model only, every variant in one process, alternating epochs:
+                        fp32 vs bf16 (train, predict), jit off vs on (a loaded machine's option)
 
     python bench/train_throughput.py                                   # issue size: T=300, 2,280 train samples
     python bench/train_throughput.py --train-samples 768 --frames 150  # reduced size (a loaded machine)
     python bench/train_throughput.py --compare breakdown --repeat 3
     python bench/train_throughput.py --compare precision
     python bench/train_throughput.py --compare jit --repeat 3
+    python bench/train_throughput.py --compare inprocess --repeat 5   # bare model only, one process
 """
 
 from __future__ import annotations
@@ -203,6 +206,54 @@ def measure_infer(store: Path, args) -> dict:
             "float32_copy_s": round(t1 - t0, 2), "n_predict": len(x)}
 
 
+# ------------------------------------------------------------------ in one process
+
+
+def measure_inprocess(store: Path, args) -> None:
+    """The bare Res-TCN only, all variants in this one process (no start-up per measurement, so
+    many alternations fit in a few minutes on a loaded machine): fp32 vs bf16 (training epochs
+    and model.predict) and jit off vs on (training epochs), each variant warmed up by one epoch,
+    then `--repeat` rounds alternating A B A B; the median and best of each are printed."""
+    import keras
+    keras.utils.set_random_seed(0)
+    x, y = _training_rows(store, args.frames)
+    variants = {}
+    for name, precision, jit in (("fp32", "fp32", False), ("bf16", "bf16", False), ("fp32 jit", "fp32", True)):
+        _policy(precision)
+        model = bare_res_tcn(args.classes, args.frames)
+        model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # warm-up (tracing, XLA)
+        model.predict(x[: args.batch_size], batch_size=args.batch_size, verbose=0)
+        variants[name] = model
+    _policy("fp32")
+    got: dict[str, list] = {}
+    for r in range(args.repeat):
+        for name, model in variants.items():
+            t0 = time.perf_counter()
+            model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True)
+            got.setdefault(f"train {name}", []).append(len(x) / (time.perf_counter() - t0))
+            if "jit" not in name:
+                t0 = time.perf_counter()
+                model.predict(x, batch_size=args.batch_size, verbose=0)
+                got.setdefault(f"predict {name}", []).append(len(x) / (time.perf_counter() - t0))
+        load = round(os.getloadavg()[0], 1)
+        print(f"  round {r + 1} (load {load}): " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in got.items()), flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps({"compare": "inprocess", "round": r + 1, "load1": load, "frames": args.frames,
+                                    "n": len(x), **{k: v[-1] for k, v in got.items()}}) + "\n")
+    med = {k: float(np.median(v)) for k, v in got.items()}
+    print(f"\nbare Res-TCN 64/128/256, T={args.frames}, batch {args.batch_size}, {len(x)} samples; "
+          f"{args.repeat} alternating rounds in one process (samples/s, median [min–max])\n")
+    print("| | samples/s | ratio |\n|---|---|---|")
+    for k, v in got.items():
+        base = {"train bf16": "train fp32", "predict bf16": "predict fp32", "train fp32 jit": "train fp32"}.get(k)
+        ratios = [a / b for a, b in zip(v, got[base])] if base else None
+        rtxt = f"{np.median(ratios):.2f} [{min(ratios):.2f}–{max(ratios):.2f}] vs {base}" if ratios else ""
+        print(f"| {k} | {med[k]:.1f} [{min(v):.1f}–{max(v):.1f}] | {rtxt} |")
+
+
 # ------------------------------------------------------------------ the parent
 
 
@@ -224,7 +275,7 @@ def kinds_for(args) -> list[tuple[str, dict]]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit"])
+    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess"])
     ap.add_argument("--train-samples", type=int, default=2280, help="training samples per epoch (issue: 2,280)")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--classes", type=int, default=60)
@@ -252,6 +303,11 @@ def main():
 
     # samples in the store so that the random split leaves --train-samples for training
     n = int(np.ceil(args.train_samples / ((1 - TEST_FRACTION) * (1 - VAL_FRACTION))))
+    if args.compare == "inprocess":
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TDF_BENCH_TMP")) as tmp:
+            make_store(Path(tmp) / "lzf.h5", n, args.frames, args.classes)
+            measure_inprocess(Path(tmp) / "lzf.h5", args)
+        return
     kinds = kinds_for(args)
     best: dict[str, dict] = {}
     runs: dict[str, list] = {}
