@@ -11,11 +11,12 @@ from typing import Any
 import click
 
 from tdf.train.config import DISTRIBUTE, PRESETS
+from tdf.train.precision import PRECISIONS
 
 TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",
                       "units_per_block", "kernel_size", "dropout", "l1", "bn_momentum", "max_frames", "seed",
-                      "patience", "early_stop", "jit", "distribute", "normalize", "features", "resample",
-                      "aug_rotate", "aug_scale", "aug_crop", "lr_schedule")
+                      "patience", "early_stop", "jit", "precision", "distribute", "normalize", "features",
+                      "resample", "aug_rotate", "aug_scale", "aug_crop", "lr_schedule")
 
 
 def train_options(f):
@@ -49,6 +50,9 @@ def train_options(f):
         click.option("--early-stop", type=int, default=None,
                      help="Stop after this many epochs without val-loss improvement and restore the best weights (0 = off)."),
         click.option("--jit/--no-jit", default=None, help="XLA compilation (default: on with a GPU, off on CPU)."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+                     help="fp32, or bf16 mixed precision (Keras' mixed_bfloat16; default: bf16 with a GPU "
+                          "that supports it, else fp32)."),
         click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
                      help="Data-parallel training with tf.distribute."),
         click.option("--normalize", type=click.Choice(["none", "root", "view"]), default=None,

@@ -76,7 +76,9 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     from tdf.diagnose.relevance import gradient_x_input, group_shares
     from tdf.diagnose.unit_class import concept_path
     from tdf.models import model_kind
-    model = load_model(paths.model)
+    # decoder and relevance are exact in float32: a bf16 run is diagnosed on a float32 copy
+    from tdf.train.precision import float32_copy
+    model = float32_copy(load_model(paths.model))
     kind = model_kind(model)
     if kind == "res_tcn" and stream is not None:
         raise BadInput(f"--stream applies to an MS-Res-TCN; {paths.model} is a Res-TCN")

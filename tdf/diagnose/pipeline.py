@@ -139,7 +139,9 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
         from tdf.diagnose.weak_classes import best_classes
         from tdf.models import model_kind
         from tdf.train.evaluate import own_metrics
-        model = load_model(paths.model)
+        # decoder and relevance are exact in float32: a bf16 run is diagnosed on a float32 copy
+        from tdf.train.precision import float32_copy
+        model = float32_copy(load_model(paths.model))
         kind = model_kind(model)
         stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)
         from tdf.data.model_input import run_recipe, view_for_run

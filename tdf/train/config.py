@@ -41,6 +41,7 @@ class TrainConfig:
     min_lr: float = 1e-4              # LR floor (the released code's)
     early_stop: int | None = None     # stop after this many epochs without improvement; None = off
     jit: bool | None = None           # None = auto: on with an accelerator, off on CPU (bench/)
+    precision: str | None = None      # fp32 | bf16; None = auto: bf16 with a bf16 GPU, else fp32
     distribute: str = "none"          # none | mirrored | multiworker
     preset: str | None = None
     # Input recipe (tdf.data.model_input); the defaults are the paper's raw input.
@@ -140,8 +141,8 @@ _INT = ("epochs", "batch_size", "units_per_block", "kernel_size", "max_frames", 
         "early_stop", "resample")
 _FLOAT = ("val_fraction", "lr", "momentum", "dropout", "l1", "bn_momentum", "min_lr", "aug_rotate",
           "aug_scale", "aug_crop")
-_TEXT = ("split", "distribute", "preset", "normalize", "lr_schedule")
-_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset", "resample")
+_TEXT = ("split", "distribute", "preset", "normalize", "lr_schedule", "precision")
+_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset", "resample", "precision")
 
 
 def _type_problem(name: str, value: Any) -> str | None:
@@ -260,6 +261,9 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--early-stop must be ≥ 0 (0 = off), got {cfg.early_stop}")
     if cfg.early_stop == 0:
         cfg.early_stop = None
+    from tdf.train.precision import PRECISIONS
+    if cfg.precision is not None and cfg.precision not in PRECISIONS:
+        bad(f"--precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     if cfg.distribute not in DISTRIBUTE:
         bad(f"--distribute must be one of {', '.join(DISTRIBUTE)}, got {cfg.distribute!r}")
     cfg.filters = tuple(cfg.filters)

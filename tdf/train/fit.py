@@ -9,6 +9,7 @@ resume, determinism and optional tf.distribute strategies.
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import time
@@ -26,6 +27,8 @@ from tdf.errors import BadInput
 from tdf.train.checkpoint import latest_checkpoint, read_state, save_checkpoint
 from tdf.train.config import TrainConfig, config_from_json
 from tdf.train.determinism import reseed_epoch, seed_everything
+from tdf.train.multiworker import multiworker_task, prepare_multiworker_fit
+from tdf.train.precision import precision_policy, resolve_precision
 from tdf.train.run import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s")
@@ -73,9 +76,7 @@ def make_strategy(kind: str):
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     if kind == "multiworker":
-        if "TF_CONFIG" not in os.environ:
-            raise BadInput("--distribute multiworker needs the TF_CONFIG environment variable "
-                           "(cluster and task of this worker); see the README")
+        multiworker_task()  # a clear error for a missing or malformed TF_CONFIG
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise BadInput(f"unknown --distribute {kind!r}")
 
@@ -288,7 +289,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
             reads: Sequence[str | os.PathLike] = (),
             tensorboard: str | os.PathLike | None = None,
-            resume_epochs: int | None = None, recorded_input: dict[str, Any] | None = None) -> dict[str, Any]:
+            resume_epochs: int | None = None, recorded_input: dict[str, Any] | None = None,
+            _worker: bool = False) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
 
     The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
@@ -317,6 +319,12 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         check_tensorboard()
     output = output or Output(quiet=True)
     data_path = Path(data_path)
+    if cfg.distribute == "multiworker" and not _worker and not multiworker_task()[2]:
+        # Every worker runs the same steps (collective ops); only the chief writes --out.
+        return _fit_as_worker(data_path, out_dir, cfg, resume=resume, force=force, output=output,
+                              build_model=build_model, kind=kind, run_extra=run_extra, evaluate=evaluate,
+                              finish=finish, reads=reads, resume_epochs=resume_epochs,
+                              recorded_input=recorded_input)
     store = open_store(data_path)
     try:
         ensure_free(_existing_parent(Path(out_dir)), 0, f"the run {Path(out_dir).name} (checkpoints are HDF5)")
@@ -352,6 +360,22 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         store.close()
 
 
+def _fit_as_worker(data_path: Path, out_dir, cfg: TrainConfig, *, resume: bool, **kwargs) -> dict[str, Any]:
+    """A non-chief worker of `--distribute multiworker`: the same training into a temporary
+    folder (a copy of the chief's run when resuming), removed afterwards, so --out and its lock
+    belong to the chief alone."""
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="tdf-worker-") as tmp:
+        work = Path(tmp) / Path(out_dir).name
+        if resume and Path(out_dir).is_dir():
+            shutil.copytree(out_dir, work, ignore=shutil.ignore_patterns(".*tdf-lock"))
+        summary = fit_run(data_path, work, cfg, resume=resume, _worker=True, **kwargs)
+    summary["run"] = str(out_dir)
+    summary["worker"] = True
+    return summary
+
+
 def _existing_parent(path: Path) -> Path:
     """The nearest folder of `path` (itself included) that exists (for the free-space check)."""
     path = Path(os.path.abspath(path))
@@ -379,6 +403,13 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
          run_extra: dict[str, Any] | None, evaluate: bool, tensorboard=None) -> dict[str, Any]:
     """Train into `work` (the run folder itself, or its staging folder)."""
     from tdf.data.splits import no_val_reason
+    strategy = None
+    if cfg.distribute == "multiworker":
+        # MultiWorkerMirroredStrategy configures collective ops: before the runtime starts.
+        from tdf.backend import quiet_import_backend
+        from tdf.console import get_output
+        quiet_import_backend(debug=get_output().debug, init=False)
+        strategy = make_strategy(cfg.distribute)
     load_backend()  # quietly, and only now that the input is known to be good
     import keras
 
@@ -391,6 +422,7 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     split, frames, mean = prepared.split, prepared.frames, prepared.mean
     split_name = cfg.split
     jit = resolve_jit(cfg.jit)
+    precision = resolve_precision(cfg.precision)
     seed_everything(cfg.seed, deterministic_ops=not jit)
 
     run_info: dict[str, Any] = {
@@ -401,7 +433,11 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "input": prepared.recipe.to_json(),
         "versions": versions(),
-        "jit": jit, "deterministic_ops": not jit,
+        "jit": jit, "deterministic_ops": not jit, "precision": precision,
+        "determinism": ("seeded, TensorFlow op determinism on: the same seed gives identical metrics on CPU"
+                        if not jit else
+                        "seeded, op determinism off (Keras turns XLA off under it): identical metrics "
+                        "are not guaranteed"),
     }
     if plan is not None:
         for k in ("started", "groups", "baseline_run", "diagnosis", "init", "kind"):
@@ -410,9 +446,14 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     run_info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     run_info.update(run_extra or {})
 
-    strategy = make_strategy(cfg.distribute)
+    if strategy is None:
+        strategy = make_strategy(cfg.distribute)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     run_info["replicas"] = replicas
+    if cfg.distribute == "multiworker":
+        task, index, _ = multiworker_task()
+        cluster = json.loads(os.environ["TF_CONFIG"])["cluster"]
+        run_info["cluster"] = {"tasks": sum(len(v) for v in cluster.values()), "written_by": f"{task}:{index}"}
     if cfg.batch_size % replicas:
         raise BadInput(f"--batch-size {cfg.batch_size} is not divisible by the {replicas} devices")
 
@@ -422,7 +463,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                 return plan.model
             from tdf.train.run import load_model
             return load_model(plan.ckpt / "model.keras", compile=True)
-        model = build_model(cfg, store.num_classes, frames, mean)
+        with precision_policy(precision):
+            model = build_model(cfg, store.num_classes, frames, mean)
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
             loss="sparse_categorical_crossentropy", metrics=["accuracy"],
@@ -472,6 +514,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     output.log(f"training {kind} on {data_path.name}: {len(split.train)} train / {len(split.val)} val / "
                f"{len(split.test)} test samples ({split_name}), {frames} frames, "
                f"{model.count_params():,} parameters, {replicas} device(s)")
+    if cfg.distribute == "multiworker":
+        prepare_multiworker_fit(model, strategy, train_batches)
     t0 = time.perf_counter()
     if state["epoch"] < cfg.epochs and not state.get("stopped_early"):
         model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs,
