@@ -74,6 +74,9 @@ def _group_shares(values: np.ndarray, groups: dict[str, tuple[str, ...]]) -> dic
     return {g: float(np.abs(values[..., group_mask(g, groups)]).sum() / total) for g in groups}
 
 
+# Weak classes shown in the per-class views (decoded, responses, relevance, pyramids) by default;
+# the report names any left out.
+MAX_SHOWN_WEAK = 6
 GIF_FRAMES = 40  # frames per animation in a diagnosis (evenly spaced): keeps rendering to seconds
 
 
@@ -158,7 +161,10 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                     raise BadInput(f"unknown class(es) {', '.join(unknown)} in --classes", data_path)
                 shown = list(opts.classes)
             else:
-                shown = weak_names[:3] + best_classes(metrics, 1, exclude=set(weak_names))
+                shown = weak_names[:MAX_SHOWN_WEAK] + best_classes(metrics, 1, exclude=set(weak_names))
+                if len(weak_names) > MAX_SHOWN_WEAK:
+                    output.warn(f"{len(weak_names)} weak classes; the per-class views show the worst "
+                                f"{MAX_SHOWN_WEAK} (choose others with --classes)")
             ids = [store.class_names.index(c) for c in shown]
             sel = select_samples(store.label, indices, ids, opts.samples_per_class, opts.seed)
             x = store.read(sel, frames=frames)
@@ -241,7 +247,11 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
         from tdf.diagnose.relevance.aggregate import relevance_gif
         rel_dir = work / "relevance"
         rel_dir.mkdir(exist_ok=True)
-        for i, name in enumerate(names[: len(shown)]):
+        firsts = {}  # the first sample of each shown class
+        for i, label in enumerate(labels):
+            firsts.setdefault(int(label), i)
+        for i in sorted(firsts.values()):
+            name = names[i]
             t = int(lengths[i])
             path = rel_dir / f"{_safe(name)}.{opts.render}"
             relevance_gif(x[i, :t], values[i, :t], path,

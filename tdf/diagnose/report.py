@@ -35,7 +35,11 @@ text-align:left;font-size:.92rem}th{background:#f3f5f9}td.num{text-align:right;f
 .grid{display:flex;flex-wrap:wrap;gap:1rem}.card{border:1px solid #dde;border-radius:6px;padding:.6rem;background:#fff}
 .card img{max-width:100%;display:block}.card .cap{font-size:.85rem;color:#445;margin-top:.3rem}
 .rec{background:#fff4d6;padding:.6rem 1rem;border-left:4px solid #e0a800}
-code{background:#f3f5f9;padding:0 .25rem}
+code{background:#f3f5f9;padding:0 .25rem;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f8fb;padding:.5rem;font-size:.85rem}
+table{max-width:100%;display:block;overflow-x:auto}
+ul.summary{background:#eef6ff;border-left:4px solid #3a78c2;padding:.6rem 1rem .6rem 2rem}
+ul.summary li{margin:.25rem 0}
 """
 
 CHECK_SCRIPT = """
