@@ -44,7 +44,7 @@ class DiagnoseOptions:
     method: str = "gradxinput"
     render: str = "gif"                      # gif | mp4 | none
     top_k: int | None = None
-    seed: int = 0
+    seed: int | None = 0                     # None: the caller fills it (tdf loop: the run's seed)
     split: str = "test"
     stream: str | None = None                # for MS models: "main" (default) or "ta"
     per_class_ranking: int = 60
