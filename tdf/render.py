@@ -88,6 +88,7 @@ class _Panel:
         if colors is not None:
             self.cmap = matplotlib.colormaps["inferno"]
             self.dots = [ax.scatter([], [], [], s=28, depthshade=False) for _ in range(N_BODIES)]
+        self.frame_in_title = True
         self.text = ax.set_title(title, fontsize=8)
 
     def draw(self, t: int) -> None:
@@ -106,6 +107,8 @@ class _Panel:
                 self.dots[b]._offsets3d = (pts[:, 0], pts[:, 2], pts[:, 1])
                 if visible:
                     self.dots[b].set_color(self.cmap(np.clip(c, 0, 1)))
+        if not self.frame_in_title:
+            return
         self.text.set_text(f"{self.title}  frame {t + 1}/{len(self.seq)}" if self.title else f"frame {t + 1}/{len(self.seq)}")
 
 
@@ -142,12 +145,19 @@ def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], ou
     import imageio.v2 as imageio
     fig = plt.figure(figsize=(3.2 * k, 3.4))
     limits = [(center, half) if shared_limits else _limits([seq]) for seq in seqs]
-    panels = [_Panel(fig, (1, k, i + 1), seq, label, *limits[i], view, colors)
+    # Several panels: each title states its panel's scale (half-width of the drawn cube), and
+    # the frame counter goes once into the figure title, so titles are not cut off.
+    several = k > 1
+    panels = [_Panel(fig, (1, k, i + 1), seq, f"{label} (±{limits[i][1]:.2g})" if several else label,
+                     *limits[i], view, colors)
               for i, (seq, (_, label, colors)) in enumerate(zip(seqs, panels_data))]
-    if title:
-        fig.suptitle(title, fontsize=9)
+    for p in panels:
+        p.frame_in_title = not several
+    heading = fig.suptitle(title, fontsize=9) if title or several else None
     frames = []
     for t in _frame_ids(n, every, max_frames):
+        if several:
+            heading.set_text(f"{title}  frame {int(t) + 1}/{n}" if title else f"frame {int(t) + 1}/{n}")
         for p in panels:
             p.draw(int(t))
         fig.canvas.draw()

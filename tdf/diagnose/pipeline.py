@@ -26,6 +26,7 @@ from tdf import __version__
 from tdf.atomic import write_json
 from tdf.backend import load_backend
 from tdf.console import Output
+from tdf.diagnose.animation import GIF_FPS, GIF_FRAMES
 from tdf.data.layout import COMPOSITES, group_mask, resolve_groups
 from tdf.errors import BadInput
 
@@ -77,7 +78,7 @@ def _group_shares(values: np.ndarray, groups: dict[str, tuple[str, ...]]) -> dic
 # Weak classes shown in the per-class views (decoded, responses, relevance, pyramids) by default;
 # the report names any left out.
 MAX_SHOWN_WEAK = 6
-GIF_FRAMES = 40  # frames per animation in a diagnosis (evenly spaced): keeps rendering to seconds
+
 
 
 def selected_views(opts: DiagnoseOptions) -> set[str]:
@@ -255,7 +256,8 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, groups, o
             t = int(lengths[i])
             path = rel_dir / f"{_safe(name)}.{opts.render}"
             relevance_gif(x[i, :t], values[i, :t], path,
-                          title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES)
+                          title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES,
+                          fps=GIF_FPS)
             out["files"].append(str(path.relative_to(work)))
     return out
 
@@ -310,7 +312,7 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
             t = int(lengths[i])
             seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t]) for k, v in decoded.items()}}
             path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
-            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES)
+            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, fps=GIF_FPS)
             files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
         (work / "primitives").mkdir(exist_ok=True)
         kernel = first_layer_filters(model, stream=stream)
