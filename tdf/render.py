@@ -114,7 +114,7 @@ class _Panel:
 
 def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], out_path, title: str, fps: int,
             every: int, max_frames: int | None, view, force: bool, strip: int = 8,
-            shared_limits: bool = True) -> Path:
+            shared_limits: bool = True, dpi: int = 100) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -143,7 +143,7 @@ def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], ou
         plt.close(fig)
         return out
     import imageio.v2 as imageio
-    fig = plt.figure(figsize=(3.2 * k, 3.4))
+    fig = plt.figure(figsize=(3.2 * k, 3.4), dpi=dpi)
     limits = [(center, half) if shared_limits else _limits([seq]) for seq in seqs]
     # Several panels: each title states its panel's scale (half-width of the drawn cube), and
     # the frame counter goes once into the figure title, so titles are not cut off.
@@ -199,10 +199,11 @@ def render_sequence(x, out_path: str | os.PathLike, title: str = "", fps: int = 
 def render_sequences_grid(seqs: Mapping[str, np.ndarray], out_path: str | os.PathLike, title: str = "",
                           fps: int = 15, every: int = 1, max_frames: int | None = 150,
                           view: tuple[float, float] = (15.0, -70.0), force: bool = True,
-                          shared_limits: bool = False) -> Path:
+                          shared_limits: bool = False, dpi: int = 100) -> Path:
     """Several sequences side by side in time (e.g. input and decoded layers). Each panel has its
-    own fixed limits unless `shared_limits` (decoded sequences can differ in scale from the input)."""
+    own fixed limits unless `shared_limits` (decoded sequences can differ in scale from the input);
+    `dpi` sets an animation's pixel size."""
     if not seqs:
         raise BadInput("nothing to render")
     return _render([(v, k, None) for k, v in seqs.items()], out_path, title, fps, every, max_frames, view, force,
-                   strip=6, shared_limits=shared_limits)
+                   strip=6, shared_limits=shared_limits, dpi=dpi)

@@ -26,7 +26,7 @@ from tdf import __version__
 from tdf.atomic import write_json
 from tdf.backend import load_backend
 from tdf.console import Output
-from tdf.diagnose.animation import GIF_FPS, GIF_FRAMES
+from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
 from tdf.data.layout import COMPOSITES, group_mask, resolve_groups
 from tdf.errors import BadInput
 
@@ -312,7 +312,8 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
             t = int(lengths[i])
             seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t]) for k, v in decoded.items()}}
             path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
-            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, fps=GIF_FPS)
+            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, fps=GIF_FPS,
+                                  dpi=GIF_DPI)
             files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
         (work / "primitives").mkdir(exist_ok=True)
         kernel = first_layer_filters(model, stream=stream)

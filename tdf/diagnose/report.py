@@ -68,7 +68,7 @@ def _animated_gif_as_webp(path: Path) -> bytes | None:
         durations = [f.info.get("duration", 100) for f in ImageSequence.Iterator(im)]
     buf = io.BytesIO()
     frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], duration=durations,
-                   loop=0, lossless=True, method=2)
+                   loop=0, lossless=True, method=4)
     data = buf.getvalue()
     return data if len(data) < path.stat().st_size else None
 
