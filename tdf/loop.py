@@ -13,6 +13,7 @@ With `--resume`, finished stages are reused and an interrupted one continues.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -49,6 +50,8 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
     cfg = resolve_config(preset, config_file, overrides or {})
     # Cheap checks first: a mistake is refused before anything is written or the backend loads.
     diagnose_options = diagnose_options or DiagnoseOptions(seed=cfg.seed)
+    if diagnose_options.seed is None:  # one seed for the whole loop: the resolved configuration's
+        diagnose_options = dataclasses.replace(diagnose_options, seed=cfg.seed)
     selected_views(diagnose_options)
     if init not in INITS:
         raise BadInput(f"--init must be one of {', '.join(INITS)}, got {init!r}")

@@ -98,9 +98,12 @@ class _Panel:
         if colors is not None:
             self.cmap = matplotlib.colormaps["inferno"]
             self.dots = [ax.scatter([], [], [], s=28, depthshade=False) for _ in range(self.n_bodies)]
+        self.frame_in_title = True
         self.text = ax.set_title(title, fontsize=8)
 
     def caption(self, t: int) -> None:
+        if not self.frame_in_title:
+            return
         self.text.set_text(f"{self.title}  frame {t + 1}/{len(self.seq)}" if self.title else f"frame {t + 1}/{len(self.seq)}")
 
     def draw(self, t: int) -> None:
@@ -143,6 +146,7 @@ class _Panel2D(_Panel):
         if colors is not None:
             self.cmap = matplotlib.colormaps["inferno"]
             self.dots = [ax.scatter(np.zeros(0), np.zeros(0), s=28, zorder=3) for _ in range(self.n_bodies)]
+        self.frame_in_title = True
         self.text = ax.set_title(title, fontsize=8)
 
     def draw(self, t: int) -> None:
@@ -171,7 +175,7 @@ def _colour(body: int) -> str:
 
 def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], out_path, title: str, fps: int,
             every: int, max_frames: int | None, view, force: bool, strip: int = 8,
-            shared_limits: bool = True, layout: Layout | None = None) -> Path:
+            shared_limits: bool = True, layout: Layout | None = None, dpi: int = 100) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -201,14 +205,21 @@ def _render(panels_data: Sequence[tuple[np.ndarray, str, np.ndarray | None]], ou
         plt.close(fig)
         return out
     import imageio.v2 as imageio
-    fig = plt.figure(figsize=(3.2 * k, 3.4))
+    fig = plt.figure(figsize=(3.2 * k, 3.4), dpi=dpi)
     limits = [(center, half) if shared_limits else _limits([seq]) for seq in seqs]
-    panels = [_panel(fig, (1, k, i + 1), seq, label, *limits[i], view, colors, layout)
+    # Several panels: each title states its panel's scale (half-width of the drawn area), and
+    # the frame counter goes once into the figure title, so titles are not cut off.
+    several = k > 1
+    panels = [_panel(fig, (1, k, i + 1), seq, f"{label} (±{limits[i][1]:.2g})" if several else label,
+                     *limits[i], view, colors, layout)
               for i, (seq, (_, label, colors)) in enumerate(zip(seqs, panels_data))]
-    if title:
-        fig.suptitle(title, fontsize=9)
+    for p in panels:
+        p.frame_in_title = not several
+    heading = fig.suptitle(title, fontsize=9) if title or several else None
     frames = []
     for t in _frame_ids(n, every, max_frames):
+        if several:
+            heading.set_text(f"{title}  frame {int(t) + 1}/{n}" if title else f"frame {int(t) + 1}/{n}")
         for p in panels:
             p.draw(int(t))
         fig.canvas.draw()
@@ -252,10 +263,11 @@ def render_sequence(x, out_path: str | os.PathLike, title: str = "", fps: int = 
 def render_sequences_grid(seqs: Mapping[str, np.ndarray], out_path: str | os.PathLike, title: str = "",
                           fps: int = 15, every: int = 1, max_frames: int | None = 150,
                           view: tuple[float, float] = (15.0, -70.0), force: bool = True,
-                          shared_limits: bool = False, layout: Layout | None = None) -> Path:
+                          shared_limits: bool = False, layout: Layout | None = None, dpi: int = 100) -> Path:
     """Several sequences side by side in time (e.g. input and decoded layers). Each panel has its
-    own fixed limits unless `shared_limits` (decoded sequences can differ in scale from the input)."""
+    own fixed limits unless `shared_limits` (decoded sequences can differ in scale from the input);
+    `dpi` sets an animation's pixel size."""
     if not seqs:
         raise BadInput("nothing to render")
     return _render([(v, k, None) for k, v in seqs.items()], out_path, title, fps, every, max_frames, view, force,
-                   strip=6, shared_limits=shared_limits, layout=layout)
+                   strip=6, shared_limits=shared_limits, layout=layout, dpi=dpi)

@@ -31,7 +31,8 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
     output = get_output()
     tensorboard = tensorboard_from(kwargs)
     overrides = overrides_from(kwargs)
-    opts = DiagnoseOptions(render=render, method=method, seed=overrides.get("seed", 0))
+    # seed None: the loop diagnoses with the configured seed (--seed, else --config, else the preset's)
+    opts = DiagnoseOptions(render=render, method=method, seed=None)
     s = run_loop(data, out, preset=preset, config_file=config_file, overrides=overrides, diagnose_options=opts,
                  init=init, resume=resume, force=force, output=output, tensorboard=tensorboard)
 

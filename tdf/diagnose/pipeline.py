@@ -27,6 +27,7 @@ from tdf.atomic import write_json
 from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.data.groups import resolve_groups
+from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
 from tdf.errors import BadInput
 from tdf.skeleton import Layout
 
@@ -51,7 +52,7 @@ class DiagnoseOptions:
     faithfulness_samples: int = FAITHFULNESS_SAMPLES
     render: str = "gif"                      # gif | mp4 | none
     top_k: int | None = None
-    seed: int = 0
+    seed: int | None = 0                     # None: the caller fills it (tdf loop: the run's seed)
     split: str = "test"
     stream: str | None = None                # for MS models: "main" (default) or "ta"
     per_class_ranking: int = 60
@@ -81,7 +82,10 @@ def _group_shares(values: np.ndarray, layout: Layout) -> dict[str, float]:
     return {g: float(np.abs(values[..., layout.group_mask(g)]).sum() / total) for g in layout.groups}
 
 
-GIF_FRAMES = 40  # frames per animation in a diagnosis (evenly spaced): keeps rendering to seconds
+# Weak classes shown in the per-class views (decoded, responses, relevance, pyramids) by default;
+# the report names any left out.
+MAX_SHOWN_WEAK = 6
+
 
 
 def selected_views(opts: DiagnoseOptions) -> set[str]:
@@ -185,7 +189,10 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                     raise BadInput(f"unknown class(es) {', '.join(unknown)} in --classes", data_path)
                 shown = list(opts.classes)
             else:
-                shown = weak_names[:3] + best_classes(metrics, 1, exclude=set(weak_names))
+                shown = weak_names[:MAX_SHOWN_WEAK] + best_classes(metrics, 1, exclude=set(weak_names))
+                if len(weak_names) > MAX_SHOWN_WEAK:
+                    output.warn(f"{len(weak_names)} weak classes; the per-class views show the worst "
+                                f"{MAX_SHOWN_WEAK} (choose others with --classes)")
             ids = [store.class_names.index(c) for c in shown]
             sel = select_samples(store.label, indices, ids, opts.samples_per_class, opts.seed)
             x = store.read(sel, frames=frames)
@@ -329,12 +336,16 @@ def _relevance_section(model, store, x, labels, names, lengths, shown, layout: L
         from tdf.diagnose.relevance.aggregate import relevance_gif
         rel_dir = work / "relevance"
         rel_dir.mkdir(exist_ok=True)
-        for i, name in enumerate(names[: len(shown)]):
+        firsts = {}  # the first sample of each shown class
+        for i, label in enumerate(labels):
+            firsts.setdefault(int(label), i)
+        for i in sorted(firsts.values()):
+            name = names[i]
             t = int(lengths[i])
             path = rel_dir / f"{_safe(name)}.{opts.render}"
             relevance_gif(x[i, :t], values[i, :t], path,
                           title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES,
-                          layout=store.layout)
+                          fps=GIF_FPS, layout=store.layout)
             out["files"].append(str(path.relative_to(work)))
     return out
 
@@ -397,7 +408,8 @@ def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, str
             seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t], layout)
                                           for k, v in decoded.items()}}
             path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
-            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, layout=layout)
+            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, fps=GIF_FPS,
+                                  dpi=GIF_DPI, layout=layout)
             files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
         (work / "primitives").mkdir(exist_ok=True)
         kernel = first_layer_filters(model, stream=stream)

@@ -72,7 +72,7 @@ def primitive_heatmaps(model: keras.Model, out_png: str | os.PathLike, max_filte
     """Write the strongest `max_filters` conv1 filters as taps × joint-dim heatmaps to a PNG.
 
     Each panel has its own symmetric colour scale ±max|w| (red positive, blue negative); the
-    title gives the filter index and its norm. Returns the filter indices shown, strongest first.
+    title gives the filter index and its norm; a colour bar beside each panel gives its scale. Returns the filter indices shown, strongest first.
     """
     if not isinstance(max_filters, int) or max_filters < 1:
         raise ValueError(f"max_filters must be a positive integer, got {max_filters!r}")
@@ -96,7 +96,8 @@ def primitive_heatmaps(model: keras.Model, out_png: str | os.PathLike, max_filte
         f = shown[pos]
         w = kernel[:, order, f].T  # [D dims, k taps]
         lim = float(np.abs(w).max()) or 1.0
-        ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        image = ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        fig.colorbar(image, ax=ax, shrink=0.6, pad=0.02).ax.tick_params(labelsize=6)
         ax.set_title(f"filter {f}  ‖w‖={np.linalg.norm(w):.2f}", fontsize=8)
         ax.set_xticks(range(k))
         ax.set_xticklabels([str(t) if k <= 10 or t % 2 == 0 else "" for t in range(k)], fontsize=6)

@@ -40,6 +40,7 @@ from typing import Mapping, Sequence
 import keras
 import numpy as np
 
+from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
 from tdf.diagnose.dissect import valid_at
 from tdf.diagnose.features import valid_mask
 from tdf.errors import BadInput
@@ -346,8 +347,8 @@ def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], str
                                                                         layout)
                              for k in shown})
                 gif = work / "pyramid" / f"{_safe(name)}.{render}"
-                render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=40,
-                                      layout=layout)
+                render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=GIF_FRAMES,
+                                      fps=GIF_FPS, dpi=GIF_DPI, layout=layout)
                 entry["file"] = str(gif.relative_to(work))
         files.append(entry)
     doc = {"theta": theta, "depth": depth, "stream": stream, "classes": out,

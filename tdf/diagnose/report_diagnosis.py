@@ -10,6 +10,7 @@ from tdf.atomic import write_text
 from tdf.diagnose.ranking import THRESHOLD
 from tdf.diagnose.weak_classes import WEAK_MARGIN
 from tdf.diagnose.report import Page, esc, json_block, ranking_chart, table
+from tdf.diagnose.summary import summarise
 
 
 def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
@@ -27,6 +28,9 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
                                                          f"none (no group's score interval clears {THRESHOLD})")
                + "</b>" + (f" &nbsp;→&nbsp; <code>tdf fix RUN --groups {esc(','.join(rec))}</code>" if rec else ""),
                "rec")
+    page.h2("In short", "summary")
+    page.raw("<ul class='summary'>" + "".join(f"<li>{esc(line)}</li>" for line in summarise(d, d.get("run", "RUN")))
+             + "</ul>")
 
     page.h2("Weak-group ranking", "ranking")
     if not d["groups"]:
@@ -69,6 +73,8 @@ def _weak_section(page: Page, d: dict[str, Any]) -> None:
                "the 95 % Wilson interval of its accuracy is below the lower end of the others' pooled "
                f"accuracy, and it trails them by more than {WEAK_MARGIN}).", "muted")
         return
+    page.p("Classes the model gets clearly wrong on the evaluated split, and the classes their "
+           "samples are predicted as instead. Every later per-class view shows these classes.", "muted")
     rows = [(w["class"], f"{w['accuracy']:.3f}",
              ", ".join(f"{c} ({f:.0%})" for c, f in w["confused_with"])) for w in d["weak_classes"]]
     page.raw(table(["class", "accuracy", "confused with"], rows, numeric={1}))
@@ -79,16 +85,27 @@ def _later_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     if files.get("decoded"):
         page.h2("Decoded skeletons, layer by layer", "decoded")
         page.p("The Feature Map Decoder turns each layer's responses back into a skeleton sequence "
-               "(eqs. 6, 7, 10). A weak class next to a well-learned one.", "muted")
+               "(Kim & Reiter, arXiv:1704.04516, eqs. 6, 7, 10): one animation per shown class — the weak "
+               "ones and a well-learned one for contrast — with the input on the left and deeper layers to "
+               "the right. What a layer keeps of a motion is what the model can still use; every panel "
+               "states its own scale (decoded layers can be larger than the body).", "muted")
         page.images([(folder / f["file"], f"{f['class']} — {f['sample']}") for f in files["decoded"]])
     if files.get("responses"):
         page.h2("Filter responses", "responses")
+        page.p("How strongly each filter of the last residual unit responds over time, averaged per "
+               "shown class: filters that fire for a well-learned class but stay quiet for a weak one "
+               "point at what the model did not learn.", "muted")
         page.images([(folder / p, Path(p).stem) for p in files["responses"]])
     page.h2("Motion primitives (first-layer filters)", "primitives")
+    page.p("The first layer's filters drawn as time × joint-coordinate heatmaps (colour bar: the "
+           "weight), and the strongest ones animated as the motion they respond to best.", "muted")
     page.images([(folder / files["primitives"], "conv1 filters, time × joint dims")] if files.get("primitives") else [])
     page.images([(folder / p, Path(p).stem) for p in files.get("primitive_gifs", [])])
     rel = d.get("relevance") or {}
     page.h2(f"Relevance ({rel.get('method', '')})", "relevance")
+    page.p("Which joint groups the model's decision for the true class rests on, as a share of the "
+           "total relevance per shown class (rows sum to about 1 over disjoint groups); the animations "
+           "colour each joint by its relevance.", "muted")
     if rel.get("group_share_by_class"):
         groups = list(next(iter(rel["group_share_by_class"].values())))
         rows = [[c] + [f"{v[g]:.2f}" for g in groups] for c, v in rel["group_share_by_class"].items()]
@@ -147,9 +164,10 @@ def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
     if not v:
         return
     page.h2(f"Class feature pyramids (θ = {v['theta']})", "pyramid")
-    page.p("From the classifier weights × the class's pooled feature down unit by unit: the channels "
-           "(kernels) that carry the class at each level, and those channels alone decoded to skeletons.",
-           "muted")
+    page.p("From the classifier weights × the class's pooled feature down unit by unit (class feature "
+           "pyramids: Stergiou, Kapidis, Kalliatakis, Chrysoulas, Poppe & Veltkamp, arXiv:1909.08611): the "
+           "channels (kernels) that carry the class at each level, and those channels alone decoded to "
+           "skeletons. Few channels at a level means the class rests on little there.", "muted")
     rows = [(c, " → ".join(f"{lv['layer']}: {lv['n']} ({lv.get('n_layerwise', lv['n'])})" for lv in levels),
              f"{v['backstep_ms'].get(c, 0):.2f}") for c, levels in v["levels"].items()]
     page.raw(table(["class", "selected channels per level (layer-wise, decoded)", "back-step ms"], rows,
@@ -166,6 +184,11 @@ def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
     opts = v["options"]
     page.h2("Unit dissection (joint-group motion concepts)", "dissect")
     kinds = "“g moving”, “g moving slightly”" + (", “g oscillating lo–hi Hz”" if opts.get("rhythms") else "")
+    page.p("Which units of each layer behave like a detector of a joint-group motion (network "
+           "dissection for actions). This counts units over ALL classes of the split (or the weak ones with "
+           "--dissect-on weak): many units tuned to, say, the hands here does not contradict a "
+           "diagnosis that the hands go unused for the weak classes — the ranking asks whether the "
+           "features separate those classes, not whether hand motion is detected at all.", "muted")
     page.p(f"Concepts per frame: {kinds}. A unit is interpretable when its top-{1 - opts['unit_quantile']:.0%} "
            f"time steps overlap a concept with IoU ≥ {esc(opts['iou_threshold'])} "
            f"({esc(v['samples'])} samples{', stream ' + esc(v['stream']) if v['stream'] else ''}"
@@ -188,7 +211,11 @@ def _paths_section(page: Page, v: dict | None) -> None:
         page.p("None of the shown samples is misclassified.", "muted")
         return
     page.p(f"The {esc(v['layer'])} units that pushed the wrong class over the true one most (pooled feature × "
-           f"weight difference), their concepts, and the units one layer down feeding them.", "muted")
+           f"weight difference), their concepts, and the units one layer down feeding them. A concept "
+           f"written <code>~c</code> is only the unit's closest concept: its overlap with c stays below the "
+           f"dissection's IoU threshold, so the unit is not counted as interpretable; without "
+           f"<code>~</code> the unit passed the threshold for c.",
+           "muted")
     for m in v["mistakes"]:
         page.p(f"<b>{esc(m['sample'])}</b>: {esc(m['true'])} predicted as <b>{esc(m['predicted'])}</b> "
                f"(logit gap {m['logit_gap']:+.3f})")
