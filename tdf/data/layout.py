@@ -1,7 +1,7 @@
 """The NTU / Kinect v2 25-joint skeleton layout, its bones and its joint groups.
 
 A frame vector has D = 2 bodies × 25 joints × 3 coords = 150 values, body-major, then joint,
-then xyz (design.md, "Skeleton layout"). Joint groups apply to both bodies. `group_mask` is the
+then xyz (docs/design.md#skeleton-layout). Joint groups apply to both bodies. `group_mask` is the
 one place where a group becomes a set of the 150 dims; every mask in tdf comes from it.
 """
 
@@ -21,7 +21,7 @@ N_COORDS = 3
 D = N_BODIES * N_JOINTS * N_COORDS  # 150
 JOINT_LAYOUT = "ntu25"
 
-# Kinect v2 JointType order = the order of joints in a .skeleton file (ntu-format.md §3).
+# Kinect v2 JointType order = the order of joints in a .skeleton file (docs/ntu-format.md#joints-and-bones).
 JOINT_NAMES: tuple[str, ...] = (
     "SpineBase", "SpineMid", "Neck", "Head",
     "ShoulderLeft", "ElbowLeft", "WristLeft", "HandLeft",
@@ -32,7 +32,7 @@ JOINT_NAMES: tuple[str, ...] = (
 )
 JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINT_NAMES)}
 
-# The standard 24-edge GCN list (ntu-format.md §3), 1-based (child, parent), converted to 0-based.
+# The standard 24-edge GCN list (docs/ntu-format.md#joints-and-bones), 1-based (child, parent), converted to 0-based.
 _BONES_1BASED = (
     (1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
     (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
@@ -40,7 +40,7 @@ _BONES_1BASED = (
 )
 BONES: tuple[tuple[int, int], ...] = tuple((a - 1, b - 1) for a, b in _BONES_1BASED)
 
-# Joint groups of design.md; each applies to both bodies.
+# Joint groups (docs/design.md#skeleton-layout); each applies to both bodies.
 GROUPS: dict[str, tuple[str, ...]] = {
     "head": ("Head", "Neck"),
     "torso": ("SpineBase", "SpineMid", "SpineShoulder"),

@@ -1,6 +1,7 @@
 """Rank joint groups by "the information is in the input, but the model does not use it".
 
-Method (the probe gap that found every planted weakness in feasibility.md §C):
+Method (the probe gap that found every planted weakness in the measurements of
+docs/design.md#weak-group-ranking-why-the-probe-gap):
 1. Take the weak classes and the classes they are confused with (`weak_classes`), and their
    samples in the evaluated split (at most `per_class` each, seeded).
 2. For each joint group g:
@@ -18,7 +19,8 @@ Method (the probe gap that found every planted weakness in feasibility.md §C):
    group plus any group scoring ≥ `share` of the top (and ≥ `min_score`); two recommended
    halves of a composite (left_hand + right_hand) are reported as the composite (hands).
 Why not accuracy drops under occlusion: for classes already near 0 % accuracy there is nothing
-left to drop (feasibility.md §C), so occlusion ranks noise; it is kept as extra evidence only.
+left to drop (docs/design.md#weak-group-ranking-why-the-probe-gap), so occlusion ranks noise; it is
+kept as extra evidence only.
 """
 
 from __future__ import annotations
