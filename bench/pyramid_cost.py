@@ -1,5 +1,6 @@
 """Class Feature Pyramid cost: the back-step time per class, against the paper's Table 1
-(papers/class-feature-pyramids.txt: 21–70 ms for 3 layers on 2× GTX 1080 Ti, θ 0.55–0.65).
+(Stergiou et al., "Class Feature Pyramids for Video Explanation", arXiv:1909.08611:
+21–70 ms for 3 layers on 2× GTX 1080 Ti, θ 0.55–0.65).
 
 Measured on the full-size Res-TCN (filters 64,128,256, 3 units per block, filter length 8,
 T = 300, 60 classes) — with random weights unless --run gives a trained run — for several θ:

@@ -1,6 +1,7 @@
 """`tdf fix`: an MS-Res-TCN whose Targeted Attention stream sees only the weak joint groups,
 trained on the baseline's data, split and budget, and compared with the baseline class by class
-(papers/train-diagnose-fix.txt §4.2, Table 2).
+(Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach for Fine-grained Action
+Recognition", arXiv:1711.08502, §4.2, Table 2).
 
 Targets come from a diagnosis (`recommended_groups`, checked to belong to the same run and data)
 or are named (`--groups hands,head`, `--groups-file groups.toml`). The special target `all`

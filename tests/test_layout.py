@@ -9,7 +9,7 @@ def test_joints_and_bones():
     assert len(layout.JOINT_NAMES) == 25 and layout.D == 150
     assert layout.JOINT_INDEX["SpineBase"] == 0 and layout.JOINT_INDEX["ThumbRight"] == 24
     assert len(layout.BONES) == 24
-    # ntu-format.md §3: the parent array of the GCN edge list (root 20 points to itself).
+    # docs/ntu-format.md#joints-and-bones: the parent array of the GCN edge list (root 20 points to itself).
     parent = [1, 20, 20, 2, 20, 4, 5, 6, 20, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18, 20, 22, 7, 24, 11]
     assert dict(layout.BONES) == {j: p for j, p in enumerate(parent) if j != 20}
 

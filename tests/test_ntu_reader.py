@@ -128,7 +128,7 @@ def test_missing_samples_have_no_body(ntu_sample_dir):
     assert sk.n_frames == 56
 
 
-# ntu-format.md §6.6: kept bodyID (actor 1) and dropped bodyID → reason
+# docs/ntu-format.md#choosing-the-bodies (worked examples): kept bodyID (actor 1) and dropped bodyID → reason
 ORACLE = {
     "S001C001P001R001A024": (72057594037931768, 72057594037931781, "spread"),
     "S001C001P001R001A025": (72057594037931768, 72057594037931781, "spread"),

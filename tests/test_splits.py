@@ -1,4 +1,4 @@
-"""Splits: official NTU rules (ntu-format.md §4) on real and synthetic names, seeded random."""
+"""Splits: official NTU rules (docs/ntu-format.md#evaluation-protocols) on real and synthetic names, seeded random."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tdf.data.splits import SPLITS, applicable_splits, canonical_split_name, mak
 from tdf.data.store import Sample, StoreWriter, open_store, parse_ntu_name
 from tdf.errors import BadInput
 
-# Written out again here (ntu-format.md §4) so the test does not read the code's own constant.
+# Written out again here (docs/ntu-format.md#evaluation-protocols) so the test does not read the code's own constant.
 CS60_TRAIN = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
 CS60_TEST = {3, 6, 7, 10, 11, 12, 20, 21, 22, 23, 24, 26, 29, 30, 32, 33, 36, 37, 39, 40}
 CS120_TRAIN = CS60_TRAIN | {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81,

@@ -15,7 +15,7 @@ from tdf.data.synth import (SynthConfig, XSUB_TRAIN_SUBJECTS, ancestors, class_n
                             group_roots, moved_joints, shortcut_group_for, write_store)
 from tdf.errors import BadInput
 
-XSUB_TRAIN = [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38]  # ntu-format.md §4
+XSUB_TRAIN = [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38]  # docs/ntu-format.md#evaluation-protocols
 ALL_NAMES = list(GROUPS) + list(COMPOSITES)
 SMALL = dict(coarse_classes=3, fine_classes=4, per_class=6, frames=32, subjects=6, cameras=2)
 

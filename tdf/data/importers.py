@@ -1,11 +1,12 @@
-"""Import skeleton arrays in the layouts other toolkits write (ntu-format.md §6) into a store.
+"""Import skeleton arrays in the layouts other toolkits write into a store
+(docs/ntu-format.md#layouts-other-toolkits-write).
 
-- `ctrgcn-npz` (CTR-GCN / SGN, §6.3): an `.npz` with `x_train (N, T, 150)` float32, one-hot
+- `ctrgcn-npz` (CTR-GCN / SGN): an `.npz` with `x_train (N, T, 150)` float32, one-hot
   `y_train (N, C)`, and `x_test`, `y_test`. The 150 values of a frame are actor 1's 25 joints ×
   xyz, then actor 2's — the store's frame order, so a frame maps 1:1. Sample names are not in the
   file: they are synthesised as `ctrgcn_train_000001`, `ctrgcn_test_000001`, … (the part is in
   the name and in the `import_parts` attribute); subject/camera/setup are unknown (−1).
-- `stgcn-npy` (ST-GCN / 2s-AGCN / MS-G3D, §6.1–6.2): `(N, 3, T, 25, M)` float32, M ≤ 2, i.e.
+- `stgcn-npy` (ST-GCN / 2s-AGCN / MS-G3D): `(N, 3, T, 25, M)` float32, M ≤ 2, i.e.
   (sample, xyz, frame, joint, body), plus the `(names, labels)` pickle, read with the restricted
   unpickler. Names like `S001C001P001R001A001.skeleton` lose the suffix and give the metadata.
 

@@ -1,4 +1,4 @@
-"""The official lists of NTU samples with missing skeletons (ntu-format.md §5).
+"""The official lists of NTU samples with missing skeletons (docs/ntu-format.md#missing-skeletons).
 
 `NTU_RGBD_samples_with_missing_skeletons.txt` (302 NTU-60 names) and
 `NTU_RGBD120_samples_with_missing_skeletons.txt` (535 NTU-120 names) ship in `tdf/resources`.

@@ -1,4 +1,4 @@
-"""Denoise the bodies of one NTU sample and place the two main actors (ntu-format.md §6.3).
+"""Denoise the bodies of one NTU sample and place the two main actors (docs/ntu-format.md#choosing-the-bodies).
 
 The rule is CTR-GCN's (`Uason-Chen/CTR-GCN:data/ntu/get_raw_denoised_data.py`, borrowed from
 SGN), which follows the official FAQ ("add up the variance of X, Y and Z of all joints; the body

@@ -1,4 +1,4 @@
-"""The official NTU RGB+D action class names (ntu-format.md §7, from shahroudy/NTURGB-D README.md).
+"""The official NTU RGB+D action class names (docs/ntu-format.md#action-classes, from shahroudy/NTURGB-D README.md).
 
 Index = 0-based label = action number − 1. NTU-60 uses the first 60 names, NTU-120 all 120.
 The strings are the README's text verbatim, including its typo "hush (quite)".

@@ -1,4 +1,4 @@
-"""Read one NTU RGB+D `.skeleton` text file (ntu-format.md §1) into per-body tracks.
+"""Read one NTU RGB+D `.skeleton` text file (docs/ntu-format.md#the-skeleton-file) into per-body tracks.
 
 Format: line 1 = frame count; per frame a body count (0 allowed), then per body a 10-field
 info line (bodyID first), a joint count (always 25) and 25 joint lines of 12 fields
@@ -98,7 +98,7 @@ class SkeletonFile:
 
     @property
     def is_missing(self) -> bool:
-        """True when no frame has a body (the 'missing skeleton' samples of ntu-format.md §5)."""
+        """True when no frame has a body (the 'missing skeleton' samples of docs/ntu-format.md#missing-skeletons)."""
         return not self.bodies
 
 

@@ -1,4 +1,5 @@
-"""Train / validation / test splits of a store (design.md "Splits", ntu-format.md §4).
+"""Train / validation / test splits of a store (docs/design.md#splits,
+docs/ntu-format.md#evaluation-protocols).
 
 Official NTU protocols use the metadata parsed from the sample names:
 

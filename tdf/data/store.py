@@ -1,4 +1,4 @@
-"""The HDF5 data store (design.md, "Data / Store"): one file per data set.
+"""The HDF5 data store (docs/design.md#the-store): one file per data set.
 
 Layout: `/x` float32 [N, T, bodies, joints, coords] zero-padded after each sequence's last frame, one sample
 per chunk, lzf-compressed; `/length`, `/label` int32 [N]; `/name` (utf-8 strings);
@@ -44,7 +44,7 @@ _NTU_NAME = re.compile(r"^S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})$")
 
 
 def parse_ntu_name(name: str) -> dict[str, int] | None:
-    """Metadata of an NTU sample id `SsssCcccPpppRrrrAaaa` (ntu-format.md §2), or None."""
+    """Metadata of an NTU sample id `SsssCcccPpppRrrrAaaa` (docs/ntu-format.md#sample-names), or None."""
     m = _NTU_NAME.match(name)
     if not m:
         return None

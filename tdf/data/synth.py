@@ -1,8 +1,10 @@
-"""Synthetic skeletons with a planted weak joint group (design.md, "Synthetic skeletons").
+"""Synthetic skeletons with a planted weak joint group (docs/design.md#synthetic-benchmark).
 
 Why: the train → diagnose → fix loop needs data whose weakness is known. A weakness that is
-only under-training disappears with more epochs (feasibility.md), so the one planted here is
-*shortcut learning* ("Clever Hans", papers/lrp-video-report.txt):
+only under-training disappears with more epochs (measured: docs/design.md#synthetic-benchmark),
+so the one planted here is
+*shortcut learning* ("Clever Hans"; Forsman & Singh, "Spatio-Temporal Attention for Video Action
+Recognition", Uppsala University 1TD398 project report, 2020):
 
 - **Coarse classes** are large body motions (arm raise, squat, kick, bow, ...).
 - **Fine classes** share one coarse motion (standing, forearms forward, a slow common bob) and

@@ -1,4 +1,6 @@
-"""The Feature Map Decoder (papers/train-diagnose-fix.txt §4.1, eqs. 6, 7, 10; design.md).
+"""The Feature Map Decoder (Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach
+for Fine-grained Action Recognition", arXiv:1711.08502, §4.1, eqs. 6, 7, 10;
+docs/design.md#feature-map-decoder).
 
 It turns a hidden representation X_l [T_l, C_l] back into a skeleton sequence [T, 150] by
 weighting "compressed" first-layer filters (motion primitives) with the layer's responses.

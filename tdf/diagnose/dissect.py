@@ -1,4 +1,5 @@
-"""Unit dissection (papers/action-netdissect.txt, after Network Dissection) on skeletons.
+"""Unit dissection ("Examining Interpretable Feature Relationships in Deep Networks for Action
+Recognition", ICML 2019 Deep Phenomena workshop, OpenReview rkxyny2qaE; after Network Dissection) on skeletons.
 
 *Concepts* are joint-group motion events, per frame: group g is "moving" at frame t when its
 own speed is above the data set's `concept_quantile` (0.8) of that group's speeds over all

@@ -1,7 +1,7 @@
 """`tdf diagnose` as a library call: everything written into the diagnosis folder.
 
 ```
-DIAG/diagnosis.json     ranking, weak classes, evidence (schema 1, design.md)
+DIAG/diagnosis.json     ranking, weak classes, evidence (schema 1; docs/design.md)
 DIAG/decoded.npz        x [N,T,D], names, labels, one [N,T,D] array per decoded layer, layout (TOML)
 DIAG/decoded/*.gif      input + decoded layers side by side, per shown sample
 DIAG/primitives.png     first-layer filters as time × joint-dim heatmaps (+ primitives/*.gif)

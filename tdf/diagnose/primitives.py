@@ -1,4 +1,5 @@
-"""Motion primitives (papers/train-diagnose-fix.txt §4, Fig. 3): the first-layer filters.
+"""Motion primitives (Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach for
+Fine-grained Action Recognition", arXiv:1711.08502, §4, Fig. 3): the first-layer filters.
 
 Each `conv1` filter W_1^(i) is a [k, D] block: k taps × the D joint dims of the data's layout, so it reads as a
 short motion of the skeleton. Two views:

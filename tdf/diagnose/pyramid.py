@@ -1,4 +1,5 @@
-"""Class Feature Pyramids (papers/class-feature-pyramids.txt §3) through a Res-TCN stream.
+"""Class Feature Pyramids (Stergiou, Kapidis, Kalliatakis, Chrysoulas, Poppe, Veltkamp, "Class Feature
+Pyramids for Video Explanation", arXiv:1909.08611, §3) through a Res-TCN stream.
 
 For a class c, which channels of each unit output X_l carry it, from the classifier down:
 
@@ -353,7 +354,7 @@ def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], str
         files.append(entry)
     doc = {"theta": theta, "depth": depth, "stream": stream, "classes": out,
            "backstep_ms": {k: round(v * 1e3, 3) for k, v in seconds.items()}, "files": files,
-           "method": "papers/class-feature-pyramids.txt §3: classifier weights × pooled class feature, "
+           "method": "Class Feature Pyramids (arXiv:1909.08611) §3: classifier weights × pooled class feature, "
                      "min-max, ≥ θ; back-step per unit (conv kernels summed over taps × pooled inputs, "
                      "1×1 shortcuts likewise, identity shortcuts pass indices)"}
     write_json(work / "pyramid.json", doc)

@@ -1,6 +1,7 @@
 """Rank joint groups by "the information is in the input, but the model does not use it".
 
-Method (the probe gap that found every planted weakness in feasibility.md §C):
+Method (the probe gap that found every planted weakness in the measurements of
+docs/design.md#weak-group-ranking-why-the-probe-gap):
 1. Take the weak classes and the classes they are confused with (`weak_classes`), and their
    samples in the evaluated split (at most `per_class` each, seeded).
 2. For each joint group g:
@@ -25,7 +26,8 @@ Method (the probe gap that found every planted weakness in feasibility.md §C):
 Nothing is ranked at all when no class is weak (`weak_classes`: nothing wrong → nothing to
 explain) or when a weak class has fewer than MIN_SAMPLES_PER_CLASS samples to probe on.
 Why not accuracy drops under occlusion: for classes already near 0 % accuracy there is nothing
-left to drop (feasibility.md §C), so occlusion ranks noise; it is kept as extra evidence only.
+left to drop (docs/design.md#weak-group-ranking-why-the-probe-gap), so occlusion ranks noise; it is
+kept as extra evidence only.
 """
 
 from __future__ import annotations

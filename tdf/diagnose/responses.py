@@ -1,4 +1,5 @@
-"""Filter responses (papers/train-diagnose-fix.txt §5.2, Fig. 8): how strongly each filter of a
+"""Filter responses (Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach for
+Fine-grained Action Recognition", arXiv:1711.08502, §5.2, Fig. 8): how strongly each filter of a
 layer fires over time, for a few samples of a class.
 
 A class the model has learned shows structured, strong responses; a class it failed on shows

@@ -1,4 +1,5 @@
-"""Unit → class relationships and concept paths (papers/action-netdissect.txt §3.3).
+"""Unit → class relationships and concept paths ("Examining Interpretable Feature Relationships in Deep
+Networks for Action Recognition", ICML 2019 Deep Phenomena workshop, OpenReview rkxyny2qaE, §3.3).
 
 *Readout*: the paper sets one feature of the last block to 1, every other feature and the
 bias to 0, and reads the class outputs. In a Res-TCN the last unit X_L goes through

@@ -2,7 +2,7 @@
 the pre-activation residual unit and the head activation.
 
 Every layer is named from a stream prefix ("" for the Res-TCN, "main_"/"ta_" for the
-MS-Res-TCN) so the decoder, the fix and users' scripts can find it by name (design.md).
+MS-Res-TCN) so the decoder, the fix and users' scripts can find it by name (docs/design.md#models).
 Convolutions follow the authors' released code: He-normal init, bias, `same` padding, and an
 L1 penalty on the kernel of every convolution (including shortcuts and pipes).
 """

@@ -1,4 +1,5 @@
-"""The MS-Res-TCN of papers/train-diagnose-fix.txt §4.2 (eqs. 11–16): a main stream and a
+"""The MS-Res-TCN of Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach for
+Fine-grained Action Recognition" (arXiv:1711.08502) §4.2 (eqs. 11–16): a main stream and a
 Targeted Attention (TA) stream of the Res-TCN's shape, exchanging information through Pipes.
 
 Layers (every one named; Keras 3 forbids '/' in names, so streams are name prefixes):
@@ -20,7 +21,7 @@ A stream's output X_l of unit l is `{s}_unit{l}_piped` where a pipe feeds that s
 `{s}_unit{l}` otherwise; `tdf.models.unit_names(model, stream)` returns exactly these names.
 Before the first pipe into it (unit 3), the TA stream sees only the targeted dims.
 
-*Assumption* (design.md): pipe convs have length 1 (`pipe_kernel_size`), stride 1, `same`, with
+*Assumption* (docs/design.md#models): pipe convs have length 1 (`pipe_kernel_size`), stride 1, `same`, with
 bias and the L1 kernel penalty like every conv. The pooling is plain GAP as in the Res-TCN.
 """
 

@@ -1,7 +1,7 @@
 """Non-trainable input layers stored inside the models: mean-skeleton normalisation, dim mask.
 
 `MeanSkeletonNormalization` subtracts the training set's mean skeleton (per-dimension mean
-over valid frames, design.md "Models") from every *valid* frame — a frame with any non-zero
+over valid frames, docs/design.md#models) from every *valid* frame — a frame with any non-zero
 value — and leaves padded (all-zero) frames exactly zero, so padding stays recognisable
 downstream. Keeping the mean in the model makes a saved `model.keras` self-contained and gives
 the Feature Map Decoder the mean it must add back.

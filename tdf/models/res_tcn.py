@@ -1,6 +1,7 @@
-"""The Res-TCN of papers/train-diagnose-fix.txt §3 and the authors' released code.
+"""The Res-TCN of Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach for
+Fine-grained Action Recognition" (arXiv:1711.08502) §3 and the authors' released code.
 
-Layers, in order (every one named; design.md "Models"):
+Layers, in order (every one named; docs/design.md#models):
 
     skeleton (Input [T, D])
     normalize                       MeanSkeletonNormalization (non-trainable mean skeleton)

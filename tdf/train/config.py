@@ -21,7 +21,7 @@ from tdf.readers import read_toml
 
 @dataclass
 class TrainConfig:
-    """Every option of `tdf train`; defaults are the paper's (papers/train-diagnose-fix.txt §5)."""
+    """Every option of `tdf train`; defaults are the paper's (arXiv:1711.08502 §5; docs/design.md#models)."""
 
     split: str | None = None          # None → the store's default_split attribute, else xsub/random
     val_fraction: float = 0.1         # carved from the training side, stratified

@@ -1,4 +1,4 @@
-"""The run folder (design.md, "Runs"): paths, `run.json`, the data fingerprint, loading the model
+"""The run folder (docs/design.md#runs): paths, `run.json`, the data fingerprint, loading the model
 and checking that a model and a data set belong together.
 
 ```
