@@ -214,12 +214,18 @@ def resolve_config(preset: str | None = None, config_file: str | None = None,
     if config_file is not None:
         file_values = load_toml(config_file)
         if "preset" in file_values and preset is None:
-            return resolve_config(file_values.pop("preset"), None, {**file_values, **(overrides or {})}, base)
+            cfg = resolve_config(file_values.pop("preset"), None, {**file_values, **(overrides or {})}, base)
+            if (overrides or {}).get("split") is None and "split" in file_values:
+                cfg.split_source = str(config_file)
+            return cfg
         values.update(file_values)
     values.update({k: _coerce(k, v) for k, v in (overrides or {}).items() if v is not None})
     values = {k: v for k, v in values.items() if k in _FIELDS}
     cfg = TrainConfig(**values)
     validate(cfg)
+    # where the split name came from, for an error once the data is known (not a config field)
+    from_file = config_file is not None and (overrides or {}).get("split") is None and "split" in file_values
+    cfg.split_source = str(config_file) if from_file else None
     return cfg
 
 

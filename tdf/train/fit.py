@@ -220,7 +220,12 @@ def prepare_data(store, data_path: Path, cfg: TrainConfig, recorded_input: dict 
     from tdf.data.splits import make_split
     from tdf.data.stats import mean_skeleton
     from tdf.data.validate import scan_finite
+    from tdf.data.splits import SPLITS, applicable_splits, parse_field_split, stored_splits
     cfg.split = cfg.split or default_split_name(store)
+    if cfg.split not in SPLITS and parse_field_split(cfg.split) is None and cfg.split not in stored_splits(store):
+        source = getattr(cfg, "split_source", None)
+        raise BadInput(f"split {cfg.split!r} is not a split of data {data_path}; it offers "
+                       f"{', '.join(applicable_splits(store))} (or FIELD:VALUES, e.g. subject:1,3,5,7)", source)
     split = make_split(store, cfg.split, seed=cfg.seed, val_fraction=cfg.val_fraction)
     if len(split.train) == 0:
         raise BadInput(f"split {cfg.split!r} leaves no training samples", data_path)
