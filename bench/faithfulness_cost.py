@@ -3,7 +3,8 @@ Res-TCN and on the full-size one (random weights: the work does not depend on th
 
 Two measurements:
 1. *section*: `tdf.diagnose.faithfulness.faithfulness` on N inputs [N, T, 150] (the default
-   --faithfulness-samples), split into its parts (the three methods' maps, the group and frame
+   --faithfulness-samples), wall seconds split into its parts and the process's CPU seconds
+   (less sensitive to other jobs on a shared machine) (the three methods' maps, the group and frame
    deletion/insertion curves, the randomisation cascade); each model size is timed --repeat
    times, alternating the sizes (the machine is shared: quote the median).
 2. *with/without* (optional, --run RUN): `tdf diagnose RUN --views ranking,relevance` against the
@@ -61,15 +62,16 @@ def section(size: str, n: int) -> dict[str, float]:
     model = model_of(size)
     x, y = inputs_of(size, n)
     marks = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     faithfulness(model, x, y, GROUPS, progress=lambda msg: marks.append((msg, time.perf_counter())))
-    end = time.perf_counter()
+    end, cpu = time.perf_counter(), time.process_time() - c0
     parts, last = {}, t0
     names = [m for m, _ in marks] + ["end"]
     stamps = [t for _, t in marks] + [end]
     for i in range(len(marks)):
         parts[names[i].replace("faithfulness: ", "")] = stamps[i + 1] - stamps[i]
     parts["total"] = end - t0
+    parts["total CPU (user+sys of this process)"] = cpu
     return parts
 
 

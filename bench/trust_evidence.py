@@ -74,27 +74,29 @@ def null_rows(root: Path, data_seeds, train_seeds, results: dict, out: Path) -> 
             print(json.dumps(results["null"][-1]), flush=True)
 
 
-def planted_diagnoses(acceptance: Path | None, extra: list[Path]) -> list[tuple[str, int, Path, Path | None]]:
-    """(group, seed, diagnosis folder, loop folder or None) of every planted row found."""
+def planted_diagnoses(acceptance: Path | None, extra: list[Path]) -> list[tuple[str, int, Path, Path, Path | None]]:
+    """(group, seed, diagnosis folder, baseline run, fixed run or None) of every planted row found."""
     rows = []
     if acceptance and acceptance.is_dir():
         for d in sorted(acceptance.glob("*-s*")):
             diag = d / "loop" / "diagnosis" / "diagnosis.json"
             if diag.is_file():
                 g, s = d.name.rsplit("-s", 1)
-                rows.append((g, int(s), diag.parent, d / "loop"))
+                fixed = d / "loop" / "fixed"
+                rows.append((g, int(s), diag.parent, d / "loop" / "baseline",
+                             fixed if (fixed / "model.keras").is_file() else None))
     for root in extra:
         for d in sorted(root.glob("*-s*")):
             diag = d / "diag" / "diagnosis.json"
             if diag.is_file():
                 g, s = d.name.rsplit("-s", 1)
-                rows.append((g, int(s), diag.parent, None))
+                rows.append((g, int(s), diag.parent, d / "run", None))
     return rows
 
 
 def faithfulness_rows(rows, results: dict, out: Path) -> None:
     results["planted"] = []
-    for g, s, diag, _ in rows:
+    for g, s, diag, _, _ in rows:
         d = json.loads((diag / "diagnosis.json").read_text())
         f = d.get("faithfulness")
         if not f:
@@ -129,10 +131,10 @@ def planted_share_rows(rows, results: dict, out: Path, per_class: int = 30) -> N
     from tdf.train.run import load_model, read_run_json, run_split
     results.setdefault("shares", [])
     done = {(r["group"], r["seed"]) for r in results["shares"]}
-    for g, s, _, loop in rows:
-        if loop is None or not (loop / "fixed" / "model.keras").is_file() or (g, s) in done:
+    for g, s, _, base, fixed in rows:
+        if (g, s) in done or not (base / "model.keras").is_file():
             continue
-        info = read_run_json(loop / "baseline")
+        info = read_run_json(base)
         with open_store(info["data"]) as store:
             fine = store.json_attr("fine_classes")
             shortcut = store.attr("shortcut_group")
@@ -143,8 +145,10 @@ def planted_share_rows(rows, results: dict, out: Path, per_class: int = 30) -> N
             y = store.label[sel]
         masks = {"planted_group": group_mask(g), "shortcut": group_mask(shortcut) if shortcut else None}
         row = {"group": g, "seed": s, "shortcut_group": shortcut, "samples": int(len(sel))}
-        for which in ("baseline", "fixed"):
-            model = load_model(loop / which / "model.keras")
+        for which, folder in (("baseline", base), ("fixed", fixed)):
+            if folder is None:
+                continue
+            model = load_model(folder / "model.keras")
             for m in METHODS:
                 if m == "occlusion":
                     names = [k for k in ("planted_group", "shortcut") if masks[k] is not None]
@@ -201,9 +205,11 @@ def tables(results: dict) -> str:
                    + " | " + " | ".join(f"{m}: shortcut" for m in METHODS) + " |")
         out.append("|---|---|---:|" + "---|" * (2 * len(METHODS)))
         for r in results["shares"]:
-            cells_g = [f"{r['baseline_' + m]['planted_group']:.2f} → {r['fixed_' + m]['planted_group']:.2f}" for m in METHODS]
-            cells_s = [f"{r['baseline_' + m].get('shortcut', float('nan')):.2f} → {r['fixed_' + m].get('shortcut', float('nan')):.2f}"
-                       for m in METHODS]
+            def cell(m, key):
+                b = f"{r['baseline_' + m][key]:.2f}"
+                return b + (f" → {r['fixed_' + m][key]:.2f}" if "fixed_" + m in r else " → (no fixed model)")
+            cells_g = [cell(m, "planted_group") for m in METHODS]
+            cells_s = [cell(m, "shortcut") for m in METHODS]
             out.append(f"| {r['group']} | {r['seed']} ({r['shortcut_group']}) | {r['joint_fraction_planted']:.2f} | "
                        + " | ".join(cells_g) + " | " + " | ".join(cells_s) + " |")
     return "\n".join(out)
