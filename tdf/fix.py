@@ -270,6 +270,6 @@ def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, out
     from tdf.data.model_input import view_for_run
     with open_store(data_path) as raw_store:
         store = view_for_run(raw_store, info, RunPaths(run_dir).run_json)
-        indices = run_split(store, info).part("test")
+        indices = run_split(store, info, run_dir / "run.json").part("test")
         frames = int(info.get("frames") or store.T)
         return own_metrics(run_dir, info, model, store, indices, "test", frames, output)

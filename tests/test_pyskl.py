@@ -247,3 +247,40 @@ def test_export_refuses_to_overwrite(tmp_path, invoke):
     assert r.exit_code == 2 and (tmp_path / "x.pkl").read_bytes() == b"keep"
     r = invoke("--quiet", "data", "export", data, data, "--format", "pyskl", "--force")
     assert r.exit_code == 2 and "overwrite the store" in r.stderr
+
+
+@pytest.mark.slow
+def test_coco17_pickle_trains_diagnoses_and_renders_in_2d(tmp_path, invoke):
+    """The issue's acceptance for 2-D pickles: built from arrays, imported, then the loop runs
+    on the imported store (tiny model, one epoch) and a sample is drawn in 2-D."""
+    from toy_data import TINY
+    data = tmp_path / "coco.h5"
+    r = invoke("--quiet", "data", "import", _write(tmp_path / "c.pkl", coco_pickle(n=24)), data, "--format", "pyskl")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("--quiet", "train", data, "--out", tmp_path / "run", "--epochs", "1", *TINY)
+    assert r.exit_code == 0, r.stderr
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["joint_layout"] == "coco17" and run["split"]["name"] == "xsub"
+    assert run["split"]["sizes"]["test"] == 16  # the pickle's own xsub_val (clips 8–23)
+    r = invoke("--quiet", "diagnose", tmp_path / "run", "--out", tmp_path / "diag", "--render", "none",
+               "--views", "ranking")
+    assert r.exit_code == 0, r.stderr
+    groups = {g["name"] for g in json.loads((tmp_path / "diag" / "diagnosis.json").read_text())["groups"]}
+    from tdf.skeleton import LAYOUTS
+    assert groups == set(LAYOUTS["coco17"].groups)
+    r = invoke("render", data, "--index", "0", "--out", tmp_path / "f.png")
+    assert r.exit_code == 0 and (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_numpy_scalars_in_annotations(tmp_path, invoke):
+    """Labels and image sizes as numpy integers (as pose-estimation scripts often write them)."""
+    doc = coco_pickle(n=6)
+    for a in doc["annotations"]:
+        a["label"] = np.int64(a["label"])
+        a["img_shape"] = (np.int64(480), np.int32(640))
+        a["total_frames"] = np.int64(a["total_frames"])
+    r = invoke("--quiet", "data", "import", _write(tmp_path / "n.pkl", doc, protocol=2), tmp_path / "n.h5",
+               "--format", "pyskl")
+    assert r.exit_code == 0, r.stderr
+    with open_store(tmp_path / "n.h5") as st:
+        assert json.loads(st.attr("img_shape")) == [480, 640] and st.label.tolist() == [0, 1, 2, 0, 1, 2]

@@ -152,7 +152,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             if data_fingerprint(store) != info.get("data_fingerprint"):
                 raise BadInput(f"data {data_path} is not the data run {paths.root} was trained on; "
                                f"diagnose needs the run's own split")
-            split = run_split(store, info)
+            split = run_split(store, info, paths.run_json)
             indices = split.part(opts.split)
             frames = int(info.get("frames") or store.T)
             metrics = own_metrics(paths.root, info, model, store, indices, opts.split, frames, output)

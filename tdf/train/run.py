@@ -174,14 +174,21 @@ def check_model_matches_data(model, store, run_info: dict[str, Any] | None, mode
                        f"only {store.T}")
 
 
-def run_split(store, run_info: dict[str, Any]):
-    """Recompute the split a run recorded and check it selects the same rows (digest)."""
-    from tdf.data.splits import make_split
+def run_split(store, run_info: dict[str, Any], run_json: str | os.PathLike | None = None):
+    """Recompute the split a run recorded and check it selects the same rows (digest). A split
+    name the data does not define (e.g. an edited run.json) is an error naming the run.json."""
+    from tdf.data.splits import SPLITS, make_split, parse_field_split, stored_splits
     sp = run_info["split"]
     kwargs = {"seed": sp.get("seed", 0), "val_fraction": sp.get("val_fraction", 0.1)}
     if sp.get("test_fraction") is not None:
         kwargs["test_fraction"] = sp["test_fraction"]
-    split = make_split(store, sp["name"], **kwargs)
+    name = sp["name"]
+    if name not in SPLITS and parse_field_split(name) is None and name not in stored_splits(store):
+        from tdf.data.splits import applicable_splits
+        raise BadInput(f"split {name!r} recorded in {'the run' if run_json else 'the run.json'} is not a "
+                       f"split of data {store.path} (it offers {', '.join(applicable_splits(store))})",
+                       run_json)
+    split = make_split(store, name, **kwargs)
     if sp.get("sha256") and split.digest() != sp["sha256"]:
         raise BadInput(f"data {store.path} does not give the split recorded in the run "
                        f"({sp['name']}, digest mismatch)")
