@@ -232,16 +232,20 @@ def summary(paths: list[Path]) -> str:
         groups = [g for g in d["layout_groups"] if g in gain]
         oracle = sorted(groups, key=lambda g: -np.mean(gain[g]))
         out.append("| arm | seeds | weak-class gain | all-class gain (top-1) | top-1 | oracle rank | "
-                   "diagnosis rank | diagnosis score |")
-        out.append("|---|---:|---|---|---|---:|---:|---:|")
+                   "diagnosis rank | diagnosis score (input − model) |")
+        out.append("|---|---:|---|---|---|---:|---:|---|")
         for a in oracle + [c for c in CONTROLS if c in gain]:
             t1 = [r["top1"] for r in by_arm[a]]
             orank = oracle.index(a) + 1 if a in oracle else "–"
             drank = score[a]["rank"] if a in score else "–"
-            dsc = f"{score[a]['score']:.3f}" if a in score else "–"
+            dsc = (f"{score[a]['score']:+.3f} ({score[a]['input']:.2f} − {score[a]['model']:.2f})"
+                   if a in score else "–")
             label = {"all": "all joints (control)", "wide": "wide baseline (control)"}.get(a, a)
             out.append(f"| {label} | {len(gain[a])} | {_ms(gain[a])} | {_ms(gall[a])} | "
                        f"{np.mean(t1):.3f} | {orank} | {drank} | {dsc} |")
+        for g in sorted((g for g in d["layout_groups"] if g not in gain and g in score), key=lambda g: score[g]["rank"]):
+            out.append(f"| {g} | 0 | not run | | | | {score[g]['rank']} | {score[g]['score']:+.3f} "
+                       f"({score[g]['input']:.2f} − {score[g]['model']:.2f}) |")
         rec = d["recommended_groups"]
         top = min(d["groups"], key=lambda g: g["rank"])["name"]
         chosen = rec[0] if rec and rec[0] in gain else top
