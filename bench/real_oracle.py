@@ -129,11 +129,15 @@ def run_arm(dataset: str, base: Path, arm: str, seed: int, epochs: int | None, w
         args = ["fix", str(base), "--out", str(out), "--groups", arm, "--preset", "small"]
     args += ["--seed", str(seed), "--force", "--quiet", "--epochs", str(epochs or base_info["config"]["epochs"])]
     t0 = time.time()
-    r = _tdf(*args)
+    reused = _finished(out, arm, seed, int(args[-1]), base)
+    r = None if reused else _tdf(*args)
     rec = {"kind": "arm", "dataset": dataset, "baseline": base.name, "arm": arm, "seed": seed,
            "epochs": epochs or base_info["config"]["epochs"],
            "command": "tdf " + " ".join(args), "seconds": round(time.time() - t0, 1)}
-    if r.returncode:
+    if reused:
+        rec["seconds"] = reused.get("train_seconds_this_session")
+        rec["reused_run"] = True
+    if r is not None and r.returncode:
         return {**rec, "error": r.stderr.strip()[-800:]}
     m = json.loads((out / "metrics.json").read_text())
     classes = judged(base_metrics)
@@ -150,6 +154,22 @@ def run_arm(dataset: str, base: Path, arm: str, seed: int, epochs: int | None, w
         cmp = json.loads((out / "comparison.json").read_text())
         assert cmp["judged_classes"] == classes, "tdf fix judged other classes than the bench"
     return rec
+
+
+def _finished(out: Path, arm: str, seed: int, epochs: int, base: Path) -> dict | None:
+    """run.json of a complete run in `out` made by this arm's command (a bench stopped after its
+    tdf child finished), else None — it is measured without training it again."""
+    try:
+        info = json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = (info.get("status") == "complete" and info.get("seed") == seed
+            and info.get("config", {}).get("epochs") == epochs and (out / "metrics.json").exists())
+    if arm == "wide":
+        same = same and info.get("kind") == "res_tcn"
+    else:
+        same = same and info.get("groups") == [arm] and Path(info.get("baseline_run", "")).name == base.name
+    return info if same else None
 
 
 def done_keys(results: Path) -> set[tuple]:
@@ -212,16 +232,20 @@ def summary(paths: list[Path]) -> str:
         groups = [g for g in d["layout_groups"] if g in gain]
         oracle = sorted(groups, key=lambda g: -np.mean(gain[g]))
         out.append("| arm | seeds | weak-class gain | all-class gain (top-1) | top-1 | oracle rank | "
-                   "diagnosis rank | diagnosis score |")
-        out.append("|---|---:|---|---|---|---:|---:|---:|")
+                   "diagnosis rank | diagnosis score (input − model) |")
+        out.append("|---|---:|---|---|---|---:|---:|---|")
         for a in oracle + [c for c in CONTROLS if c in gain]:
             t1 = [r["top1"] for r in by_arm[a]]
             orank = oracle.index(a) + 1 if a in oracle else "–"
             drank = score[a]["rank"] if a in score else "–"
-            dsc = f"{score[a]['score']:.3f}" if a in score else "–"
+            dsc = (f"{score[a]['score']:+.3f} ({score[a]['input']:.2f} − {score[a]['model']:.2f})"
+                   if a in score else "–")
             label = {"all": "all joints (control)", "wide": "wide baseline (control)"}.get(a, a)
             out.append(f"| {label} | {len(gain[a])} | {_ms(gain[a])} | {_ms(gall[a])} | "
                        f"{np.mean(t1):.3f} | {orank} | {drank} | {dsc} |")
+        for g in sorted((g for g in d["layout_groups"] if g not in gain and g in score), key=lambda g: score[g]["rank"]):
+            out.append(f"| {g} | 0 | not run | | | | {score[g]['rank']} | {score[g]['score']:+.3f} "
+                       f"({score[g]['input']:.2f} − {score[g]['model']:.2f}) |")
         rec = d["recommended_groups"]
         top = min(d["groups"], key=lambda g: g["rank"])["name"]
         chosen = rec[0] if rec and rec[0] in gain else top
