@@ -13,6 +13,11 @@ Reported: fine-class (the planted classes) and coarse-class test accuracy of eac
 the issue's bars per row (`checks`).
 
     python bench/loop_acceptance.py --groups hands,head,legs --seeds 0,1,2 --out /tmp/acceptance
+
+`--diagnosis-only` runs the loop's first two stages alone (`tdf train D --out DIR/stages/run
+--preset synthetic --seed S`, `tdf diagnose … --views ranking --seed S`, into DIR/stages/run and
+DIR/stages/diagnosis: the same baseline and the
+same ranking as the loop's) — enough for the rank and recommended columns, at half the cost.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def class_means(metrics: dict, classes: list[str]) -> float:
     return sum(vals) / len(vals) if vals else float("nan")
 
 
-def run_row(group: str, seed: int, root: Path, controls: bool) -> dict:
+def run_row(group: str, seed: int, root: Path, controls: bool, diagnosis_only: bool = False) -> dict:
     d = root / f"{group}-s{seed}"
     d.mkdir(parents=True, exist_ok=True)
     data = d / "synth.h5"
@@ -49,17 +54,31 @@ def run_row(group: str, seed: int, root: Path, controls: bool) -> dict:
     fine = info["fine_classes"] if "fine_classes" in info else json.loads(info["attributes"]["fine_classes"])
     t0 = time.time()
     loop_dir = d / "loop"
-    args = ["--resume"] if loop_dir.exists() else []
-    tdf("--json", "loop", data, "--out", loop_dir, "--preset", "synthetic", "--seed", seed, "--render", "none", *args)
-    diag = json.loads((loop_dir / "diagnosis" / "diagnosis.json").read_text())
+    if diagnosis_only:   # not inside a loop folder: tdf writes no output inside another
+        loop_dir = d / "stages"
+        base_dir, diag_dir = loop_dir / "run", loop_dir / "diagnosis"
+        if not (base_dir / "metrics.json").exists():
+            tdf("train", data, "--out", base_dir, "--preset", "synthetic", "--seed", seed, "--force")
+        if not (diag_dir / "diagnosis.json").exists():
+            tdf("diagnose", base_dir, "--out", diag_dir, "--render", "none", "--views", "ranking", "--seed", seed,
+                "--force")
+        controls = False
+    else:
+        args = ["--resume"] if loop_dir.exists() else []
+        tdf("--json", "loop", data, "--out", loop_dir, "--preset", "synthetic", "--seed", seed, "--render", "none",
+            *args)
+        diag_dir = loop_dir / "diagnosis"
+    diag = json.loads((diag_dir / "diagnosis.json").read_text())
     ranks = {g["name"]: g["rank"] for g in diag["groups"]}
     from tdf.data.layout import COMPOSITES
     parts = COMPOSITES.get(group, (group,))
     rank_of_g = max(ranks.get(p, 99) for p in parts)   # composite: the worst of its parts' ranks
-    base_m = json.loads((loop_dir / "baseline" / "metrics.json").read_text())
+    base_m = json.loads((base_dir if diagnosis_only else loop_dir / "baseline").joinpath("metrics.json").read_text())
     names = base_m["class_names"]
     coarse = [c for c in names if c not in fine]
     row = {"group": group, "seed": seed, "rank": rank_of_g, "recommended": diag["recommended_groups"],
+           "ranking": [[g["name"], g["score"], g["evidence"].get("input_probe", "spectra"),
+                        g["evidence"]["input_separability"]] for g in diag["groups"]],
            "baseline_fine": class_means(base_m, fine), "baseline_coarse": class_means(base_m, coarse)}
     fixed_dir = loop_dir / "fixed"
     if (fixed_dir / "metrics.json").exists():
@@ -125,6 +144,8 @@ def main():
     ap.add_argument("--out", default="/tmp/tdf-acceptance")
     ap.add_argument("--rows", default=None, help="explicit G:S pairs, e.g. hands:0,head:1 (instead of the grid)")
     ap.add_argument("--no-controls", action="store_true")
+    ap.add_argument("--diagnosis-only", action="store_true",
+                    help="train and diagnose only (the loop's first two stages): rank and recommendation")
     ap.add_argument("--table-only", action="store_true", help="print the table of the rows already in --out")
     args = ap.parse_args()
     root = Path(args.out)
@@ -134,16 +155,16 @@ def main():
     if args.table_only:
         rows = [json.loads(p.read_text()) for p in sorted(root.glob("*/row.json"))]
     for g, s in ([] if args.table_only else pairs):
-        row = run_row(g, s, root, not args.no_controls)
+        row = run_row(g, s, root, not args.no_controls, args.diagnosis_only)
         (root / f"{g}-s{s}" / "row.json").write_text(json.dumps(row))
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print("\n| G | seed | rank of G | baseline fine | fixed fine | Δ fine | wrong-group fix fine (group) "
+    print("\n| G | seed | rank of G | recommended | baseline fine | fixed fine | Δ fine | wrong-group fix fine (group) "
           "| all-joints TA fine | baseline 2× compute fine (epochs) | coarse base → fixed | bars |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         delta = r.get("fixed_fine", float("nan")) - r["baseline_fine"]
-        print(f"| {r['group']} | {r['seed']} | {r['rank']} | {fmt(r['baseline_fine'])} | {fmt(r.get('fixed_fine'))} "
+        print(f"| {r['group']} | {r['seed']} | {r['rank']} | {','.join(r['recommended']) or 'none'} | {fmt(r['baseline_fine'])} | {fmt(r.get('fixed_fine'))} "
               f"| {delta:+.2f} | {fmt(r.get('wrong_fine'))} ({r.get('wrong_group', '')}) | {fmt(r.get('all_fine'))} "
               f"| {fmt(r.get('long_fine'))} ({r.get('long_epochs', '')}) | {fmt(r['baseline_coarse'])} → "
               f"{fmt(r.get('fixed_coarse'))} | {checks(r)} |")

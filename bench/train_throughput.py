@@ -1,15 +1,29 @@
-"""Training/inference throughput of the full-size Res-TCN: tdf's streamed pipeline vs in-memory.
+"""Training throughput of `tdf train` against a bare `model.fit`, side by side (issue 16).
 
-Measures, on this machine:
-  1. `tdf train`'s real path (`tdf.train.fit.fit_run`: SkeletonBatches reading an lzf-compressed
-     HDF5 store, callbacks, checkpoints) — samples/s of the last epoch after a warm-up epoch;
-  2. the same model fed from in-memory numpy arrays by a bare `model.fit`;
-  3. inference samples/s (`model.predict` on in-memory arrays);
-and the achieved GFLOP/s from the analytic FLOP count (tdf.models.res_tcn_cost; training ≈ 3×
-forward). Also compares jit_compile on/off for the bare path.
+Default measurement (`--compare pipeline`): the steady second epoch of `tdf train`'s real path
+(`tdf.train.fit.fit_run`: an lzf HDF5 store read by `SkeletonBatches`, the per-epoch validation
+pass, history and the crash-safe checkpoint with optimizer state — timed from the end of epoch
+1's checkpoint to the end of epoch 2's) against the second epoch of a bare `model.fit` on
+in-memory numpy arrays of the same training rows, with a Res-TCN written here from
+`keras.layers` (not imported from tdf; its parameter count is checked against tdf's). Every
+measurement runs in its own process; the kinds alternate A B A B … and the best of each is kept.
 
-    python bench/train_throughput.py                  # T=300, D=150, 60 classes, batch 128
-    python bench/train_throughput.py --steps 20       # quicker
+Other comparisons (same protocol):
+  --compare breakdown   tdf with one part switched off at a time: op determinism, lzf
+                        decompression (an uncompressed store), the checkpoint, the validation
+                        pass, the background reader thread — each part's cost is the ratio
+  --compare precision   fp32 vs bf16 (mixed_bfloat16): tdf train, model.predict of tdf's
+                        model, and diagnose's decoder (4 layers, on the float32 copy)
+  --compare jit         tdf train and the bare fit with XLA on vs off
+  --compare inprocess   the bare model only, every variant in one process, alternating epochs:
+                        fp32 vs bf16 (train, predict), jit off vs on (a loaded machine's option)
+
+    python bench/train_throughput.py                                   # issue size: T=300, 2,280 train samples
+    python bench/train_throughput.py --train-samples 768 --frames 150  # reduced size (a loaded machine)
+    python bench/train_throughput.py --compare breakdown --repeat 3
+    python bench/train_throughput.py --compare precision
+    python bench/train_throughput.py --compare jit --repeat 3
+    python bench/train_throughput.py --compare inprocess --repeat 5   # bare model only, one process
 """
 
 from __future__ import annotations
@@ -17,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +40,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+
+VAL_FRACTION, TEST_FRACTION = 0.1, 0.2  # tdf's random split: 20 % test, then 10 % of the rest for validation
 
 
 def make_store(path: Path, n: int, frames: int, classes: int, seed: int = 0, compression="lzf") -> None:
@@ -39,122 +56,317 @@ def make_store(path: Path, n: int, frames: int, classes: int, seed: int = 0, com
             w.append(Sample(base + walk, i % classes, f"s{i:06d}"))
 
 
-def bare_fit(x, y, cfg, classes, epochs, jit):
+# ------------------------------------------------------------------ the independent bare model
+
+
+def bare_res_tcn(classes: int, frames: int, dim: int = 150, filters=(64, 128, 256), units: int = 3,
+                 k: int = 8, dropout: float = 0.5, l1: float = 1e-4):
+    """The paper's Res-TCN written out from keras.layers: conv1, then per block `units` residual
+    units BN → ReLU → Dropout → Conv1D (stride 2 in a block's first unit after the first block;
+    a 1×1 shortcut conv where the width or stride changes), BN → ReLU → global average → softmax."""
     import keras
-    from tdf.models import build_res_tcn
-    keras.utils.set_random_seed(0)
-    model = build_res_tcn(classes, filters=cfg.filters, units_per_block=cfg.units_per_block,
-                          kernel_size=cfg.kernel_size, dropout=cfg.dropout, l1=cfg.l1)
-    model.compile(keras.optimizers.SGD(cfg.lr, momentum=cfg.momentum, nesterov=True),
-                  "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
-    times = []
+    L = keras.layers
 
-    class T(keras.callbacks.Callback):
-        def on_epoch_begin(self, e, logs=None):
-            self.t = time.perf_counter()
+    def conv(f, size, stride=1):
+        return L.Conv1D(f, size, strides=stride, padding="same", kernel_initializer="he_normal",
+                        kernel_regularizer=keras.regularizers.L1(l1) if l1 else None)
+    inp = keras.Input((frames, dim))
+    x = conv(filters[0], k)(inp)
+    width = filters[0]
+    for b, f in enumerate(filters):
+        for u in range(units):
+            stride = 2 if b > 0 and u == 0 else 1
+            y = L.Dropout(dropout)(L.ReLU()(L.BatchNormalization()(x)))
+            y = conv(f, k, stride)(y)
+            s = x if (f == width and stride == 1) else conv(f, 1, stride)(x)
+            x = L.Add()([s, y])
+            width = f
+    x = L.GlobalAveragePooling1D()(L.ReLU()(L.BatchNormalization()(x)))
+    out = L.Dense(classes, activation="softmax", dtype="float32")(x)
+    return keras.Model(inp, out)
 
-        def on_epoch_end(self, e, logs=None):
-            times.append(time.perf_counter() - self.t)
-    model.fit(x, y, batch_size=cfg.batch_size, epochs=epochs, verbose=0, shuffle=True, callbacks=[T()])
-    return len(x) / times[-1], model
+
+def _policy(precision: str):
+    import keras
+    keras.config.set_dtype_policy({"fp32": "float32", "bf16": "mixed_bfloat16"}[precision])
 
 
-def measure(kind: str, store: Path, workdir: Path, args) -> dict:
-    """One measurement in this process: 'pipeline', 'bare' or 'bare-jit'."""
-    from tdf.train.config import resolve_config
-    jit = kind == "bare-jit"
-    cfg = resolve_config(None, None, {"epochs": args.epochs, "batch_size": args.batch_size,
-                                      "val_fraction": 0.0, "split": "random", "jit": jit})
+def _training_rows(store: Path, frames: int):
+    """The training rows of tdf's random split (seed 0), read into memory, and their labels."""
+    from tdf.data.splits import make_split
     from tdf.data.store import open_store
-    from tdf.train.run import run_split
-    if kind == "pipeline":
-        import csv
-        from tdf.train.fit import fit_run
-        run = workdir / f"run-{os.getpid()}"
-        fit_run(store, run, cfg, evaluate=False, force=True)
-        with open(run / "history.csv") as f:
-            return {"train": float(list(csv.DictReader(f))[-1]["samples_per_s"])}
-    # bare: the same training rows of the same split, in memory
-    from tdf.train.determinism import seed_everything
-    seed_everything(0, deterministic_ops=not jit)  # Keras turns XLA off under op determinism
     with open_store(store) as s:
-        info = {"split": {"name": "random", "seed": 0, "val_fraction": 0.0, "test_fraction": 0.2}}
-        idx = run_split(s, info).train
-        x = s.read(idx, frames=args.frames)
-        y = s.label[idx]
-    sps, model = bare_fit(x, y, cfg, args.classes, args.epochs, jit)
-    out = {"train": sps, "jit_effective": bool(model.jit_compile)}
-    if kind == "bare":
-        model.predict(x[: args.batch_size * 2], batch_size=args.batch_size, verbose=0)
-        t0 = time.perf_counter()
-        model.predict(x, batch_size=args.batch_size, verbose=0)
-        out["inference"] = len(x) / (time.perf_counter() - t0)
-    out["n"] = len(x)
-    return out
+        idx = make_split(s, "random", seed=0, val_fraction=VAL_FRACTION).train
+        return s.read(idx, frames=frames), np.asarray(s.label)[idx]
+
+
+class EpochClock:
+    """Wall-clock seconds of each epoch of a bare fit (begin → end)."""
+
+    def __init__(self):
+        import keras
+        times = self.times = []
+
+        class C(keras.callbacks.Callback):
+            def on_epoch_begin(self, e, logs=None):
+                self.t = time.perf_counter()
+
+            def on_epoch_end(self, e, logs=None):
+                times.append(time.perf_counter() - self.t)
+        self.callback = C()
+
+
+def measure_bare(store: Path, args) -> dict:
+    import keras
+    jit = args.jit == "on"
+    if args.determinism == "on":
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()  # Keras then turns XLA off
+    keras.utils.set_random_seed(0)
+    x, y = _training_rows(store, args.frames)
+    _policy(args.precision)
+    model = bare_res_tcn(args.classes, args.frames)
+    model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+    clock = EpochClock()
+    model.fit(x, y, batch_size=args.batch_size, epochs=2, verbose=0, shuffle=True, callbacks=[clock.callback])
+    return {"train": len(x) / clock.times[-1], "n": len(x), "params": int(model.count_params()),
+            "jit_effective": bool(model.jit_compile)}
+
+
+# ------------------------------------------------------------------ tdf's own path
+
+
+def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
+    """`fit_run` for two epochs; epoch 2 timed from the end of checkpoint 1 to the end of
+    checkpoint 2 (so validation, history and the checkpoint are inside). `off` switches one
+    part off: determinism | checkpoint | validation | prefetch ('' = nothing; 'compression' is
+    a different store, chosen by the parent)."""
+    import tdf.train.fit as fit
+    from tdf.train.config import resolve_config
+    marks, ckpt_seconds = [], []
+    real_save = fit.save_checkpoint
+
+    def timed_save(*a, **kw):
+        t = time.perf_counter()
+        if off != "checkpoint":
+            real_save(*a, **kw)
+        ckpt_seconds.append(time.perf_counter() - t)
+        marks.append(time.perf_counter())
+    fit.save_checkpoint = timed_save
+    if off == "determinism":
+        real_seed = fit.seed_everything
+        fit.seed_everything = lambda seed, deterministic_ops=True: real_seed(seed, deterministic_ops=False)
+    if off == "validation":
+        import keras
+        real_fit = keras.Model.fit
+
+        def fit_without_validation(self, *a, **kw):
+            kw["validation_data"] = None
+            return real_fit(self, *a, **kw)
+        keras.Model.fit = fit_without_validation
+    if off == "prefetch":
+        os.environ["TDF_READ_AHEAD"] = "0"
+    overrides = {"epochs": 2, "batch_size": args.batch_size, "val_fraction": VAL_FRACTION, "split": "random",
+                 "jit": args.jit == "on", "precision": args.precision}
+    cfg = resolve_config(None, None, overrides)
+    run = workdir / f"run-{os.getpid()}"
+    summary = fit.fit_run(store, run, cfg, evaluate=False, force=True)
+    n_train = json.loads((run / "run.json").read_text())["split"]["sizes"]["train"]
+    info = json.loads((run / "run.json").read_text())
+    return {"train": n_train / (marks[1] - marks[0]), "n": n_train, "params": summary["parameters"],
+            "checkpoint_s": round(ckpt_seconds[-1], 3), "jit": info["jit"],
+            "deterministic_ops": info["deterministic_ops"] and off != "determinism", "precision": info["precision"],
+            "off": off or None}
+
+
+def measure_infer(store: Path, args) -> dict:
+    """tdf's Res-TCN under `args.precision`: model.predict samples/s (in memory), and the
+    Feature Map Decoder on all four default layers as diagnose runs it (float32 copy)."""
+    import keras
+    from tdf.diagnose.decoder import decode, default_layers
+    from tdf.models import build_res_tcn
+    from tdf.train.precision import float32_copy, precision_policy
+    keras.utils.set_random_seed(0)
+    x, _ = _training_rows(store, args.frames)
+    x = x[: max(args.batch_size * 4, 256)]
+    with precision_policy(args.precision):
+        model = build_res_tcn(args.classes, None)
+    model.predict(x[: args.batch_size], batch_size=args.batch_size, verbose=0)  # warm-up
+    t0 = time.perf_counter()
+    model.predict(x, batch_size=args.batch_size, verbose=0)
+    predict = len(x) / (time.perf_counter() - t0)
+    xd = x[:128]
+    t0 = time.perf_counter()
+    f32 = float32_copy(model)
+    decode(f32, xd[:8], layers=default_layers(f32), batch_size=64)  # warm-up
+    t1 = time.perf_counter()
+    decode(f32, xd, layers=default_layers(f32), batch_size=64)
+    return {"predict": predict, "diagnose_decode": len(xd) / (time.perf_counter() - t1),
+            "float32_copy_s": round(t1 - t0, 2), "n_predict": len(x)}
+
+
+# ------------------------------------------------------------------ in one process
+
+
+def measure_inprocess(store: Path, args) -> None:
+    """The bare Res-TCN only, all variants in this one process (no start-up per measurement, so
+    many alternations fit in a few minutes on a loaded machine): fp32 vs bf16 (training epochs
+    and model.predict) and jit off vs on (training epochs), each variant warmed up by one epoch,
+    then `--repeat` rounds alternating A B A B; the median and best of each are printed."""
+    import keras
+    keras.utils.set_random_seed(0)
+    x, y = _training_rows(store, args.frames)
+    variants = {}
+    for name, precision, jit in (("fp32", "fp32", False), ("bf16", "bf16", False), ("fp32 jit", "fp32", True)):
+        _policy(precision)
+        model = bare_res_tcn(args.classes, args.frames)
+        model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # warm-up (tracing, XLA)
+        model.predict(x[: args.batch_size], batch_size=args.batch_size, verbose=0)
+        variants[name] = model
+    _policy("fp32")
+    got: dict[str, list] = {}
+    for r in range(args.repeat):
+        for name, model in variants.items():
+            t0 = time.perf_counter()
+            model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True)
+            got.setdefault(f"train {name}", []).append(len(x) / (time.perf_counter() - t0))
+            if "jit" not in name:
+                t0 = time.perf_counter()
+                model.predict(x, batch_size=args.batch_size, verbose=0)
+                got.setdefault(f"predict {name}", []).append(len(x) / (time.perf_counter() - t0))
+        load = round(os.getloadavg()[0], 1)
+        print(f"  round {r + 1} (load {load}): " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in got.items()), flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps({"compare": "inprocess", "round": r + 1, "load1": load, "frames": args.frames,
+                                    "n": len(x), **{k: v[-1] for k, v in got.items()}}) + "\n")
+    med = {k: float(np.median(v)) for k, v in got.items()}
+    print(f"\nbare Res-TCN 64/128/256, T={args.frames}, batch {args.batch_size}, {len(x)} samples; "
+          f"{args.repeat} alternating rounds in one process (samples/s, median [min–max])\n")
+    print("| | samples/s | ratio |\n|---|---|---|")
+    for k, v in got.items():
+        base = {"train bf16": "train fp32", "predict bf16": "predict fp32", "train fp32 jit": "train fp32"}.get(k)
+        ratios = [a / b for a, b in zip(v, got[base])] if base else None
+        rtxt = f"{np.median(ratios):.2f} [{min(ratios):.2f}–{max(ratios):.2f}] vs {base}" if ratios else ""
+        print(f"| {k} | {med[k]:.1f} [{min(v):.1f}–{max(v):.1f}] | {rtxt} |")
+
+
+# ------------------------------------------------------------------ the parent
+
+
+def kinds_for(args) -> list[tuple[str, dict]]:
+    """(label, child options) of each measurement, in the order they alternate."""
+    if args.compare == "pipeline":
+        return [("tdf", {"kind": "tdf"}), ("bare", {"kind": "bare"})]
+    if args.compare == "breakdown":
+        return [("tdf", {"kind": "tdf"}), ("bare", {"kind": "bare"})] + \
+               [(f"tdf, {o} off", {"kind": "tdf", "off": o})
+                for o in ("determinism", "compression", "checkpoint", "validation")]
+    if args.compare == "precision":
+        return [(f"tdf {q}", {"kind": "tdf", "precision": q}) for q in ("fp32", "bf16")] + \
+               [(f"infer {q}", {"kind": "infer", "precision": q}) for q in ("fp32", "bf16")]
+    if args.compare == "jit":
+        return [(f"{k} jit {q}", {"kind": k, "jit": q}) for k in ("tdf", "bare") for q in ("off", "on")]
+    raise SystemExit(f"unknown --compare {args.compare}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=40, help="training steps per epoch")
-    ap.add_argument("--epochs", type=int, default=2, help="epochs (the first is warm-up)")
+    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess"])
+    ap.add_argument("--train-samples", type=int, default=2280, help="training samples per epoch (issue: 2,280)")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--classes", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--repeat", type=int, default=2, help="alternate the measurements this many times; best kept")
-    ap.add_argument("--compression", default="lzf", choices=["lzf", "gzip", "none"])
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--jit", default="off", choices=["off", "on"])
+    ap.add_argument("--determinism", default="off", choices=["off", "on"],
+                    help="op determinism in the bare fit (tdf has it on unless jit)")
+    ap.add_argument("--repeat", type=int, default=2, help="alternations; the best of each kind is kept")
+    ap.add_argument("--out", default=None, help="append each result as a JSON line to this file")
     ap.add_argument("--single", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--off", default="", help=argparse.SUPPRESS)
     ap.add_argument("--store", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.single:  # child process: one measurement, JSON on the last line
-        print(json.dumps(measure(args.single, Path(args.store), Path(args.store).parent, args)))
+        store = Path(args.store)
+        if args.single == "bare":
+            res = measure_bare(store, args)
+        elif args.single == "infer":
+            res = measure_infer(store, args)
+        else:
+            res = measure_tdf(store, store.parent, args, args.off)
+        print(json.dumps(res))
         return
 
-    import subprocess
-    from tdf.models import res_tcn_cost
-    flops = res_tcn_cost(args.classes, args.frames).flops
-    n = round(args.steps * args.batch_size / 0.8)  # the random split holds out 20 % for test
-    best: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(dir=os.environ.get("TDF_BENCH_TMP")) as tmp:
-        store = Path(tmp) / "bench.h5"
-        t0 = time.perf_counter()
-        make_store(store, n, args.frames, args.classes, compression=None if args.compression == "none" else args.compression)
-        size_mb = store.stat().st_size / 1e6
-        print(f"store: {n} samples × {args.frames} frames, {args.compression}, {size_mb:.0f} MB, "
-              f"written in {time.perf_counter() - t0:.0f} s", flush=True)
-        base = [sys.executable, __file__, "--steps", str(args.steps), "--epochs", str(args.epochs), "--frames",
-                str(args.frames), "--classes", str(args.classes), "--batch-size", str(args.batch_size),
-                "--store", str(store)]
-        for r in range(args.repeat):
-            for kind in ("pipeline", "bare", "bare-jit"):
-                out = subprocess.run(base + ["--single", kind], capture_output=True, text=True)
-                if out.returncode:
-                    raise SystemExit(out.stderr[-3000:])
-                res = json.loads(out.stdout.strip().splitlines()[-1])
-                print(f"  run {r + 1} {kind}: {res}", flush=True)
-                if kind not in best or res["train"] > best[kind]["train"]:
-                    best[kind] = res
-    names = {"pipeline": "tdf pipeline (HDF5 → SkeletonBatches → fit_run)",
-             "bare": "bare model.fit, in-memory numpy, jit off", "bare-jit": "bare model.fit, in-memory numpy, jit on"}
-    result = {"frames": args.frames, "batch_size": args.batch_size, "compression": args.compression,
-              "forward_gflop_per_sample": flops / 1e9, "train_samples_per_s": {names[k]: v["train"] for k, v in best.items()},
-              "inference_samples_per_s": best["bare"]["inference"],
-              "jit_effective": best["bare-jit"].get("jit_effective"),
-              "pipeline_ratio": best["pipeline"]["train"] / best["bare"]["train"]}
-    if args.json:
-        print(json.dumps(result, indent=2))
+    # samples in the store so that the random split leaves --train-samples for training
+    n = int(np.ceil(args.train_samples / ((1 - TEST_FRACTION) * (1 - VAL_FRACTION))))
+    if args.compare == "inprocess":
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TDF_BENCH_TMP")) as tmp:
+            make_store(Path(tmp) / "lzf.h5", n, args.frames, args.classes)
+            measure_inprocess(Path(tmp) / "lzf.h5", args)
         return
-    print(f"\nRes-TCN 64/128/256, T={args.frames}, D=150, {args.classes} classes, batch {args.batch_size}, "
-          f"{best['bare']['n']} training samples/epoch, last of {args.epochs} epochs, best of {args.repeat}; "
-          f"forward {flops / 1e9:.3f} GFLOP/sample\n")
-    print("| path | train samples/s | achieved GFLOP/s (3× forward) |")
-    print("|---|---|---|")
-    for k, v in best.items():
-        print(f"| {names[k]} | {v['train']:.1f} | {3 * v['train'] * flops / 1e9:.0f} |")
-    inf = best["bare"]["inference"]
-    print(f"| inference (model.predict, in-memory) | {inf:.1f} | {inf * flops / 1e9:.0f} (1× forward) |")
-    print(f"\npipeline / bare ratio: {result['pipeline_ratio']:.3f}; jit on / off: "
-          f"{best['bare-jit']['train'] / best['bare']['train']:.3f} (XLA effective: {result['jit_effective']})")
+    kinds = kinds_for(args)
+    best: dict[str, dict] = {}
+    runs: dict[str, list] = {}
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TDF_BENCH_TMP")) as tmp:
+        stores = {"lzf": Path(tmp) / "lzf.h5", "none": Path(tmp) / "none.h5"}
+        t0 = time.perf_counter()
+        make_store(stores["lzf"], n, args.frames, args.classes)
+        if args.compare == "breakdown":
+            make_store(stores["none"], n, args.frames, args.classes, compression=None)
+        print(f"store: {n} samples × {args.frames} frames ({stores['lzf'].stat().st_size / 1e6:.0f} MB lzf), "
+              f"written in {time.perf_counter() - t0:.0f} s", flush=True)
+        for r in range(args.repeat):
+            for label, opts in kinds:
+                off = opts.get("off", "")
+                store = stores["none"] if off == "compression" else stores["lzf"]
+                cmd = [sys.executable, __file__, "--single", opts["kind"], "--store", str(store),
+                       "--frames", str(args.frames), "--classes", str(args.classes),
+                       "--batch-size", str(args.batch_size),
+                       "--precision", opts.get("precision", args.precision), "--jit", opts.get("jit", args.jit),
+                       "--determinism", args.determinism, "--off", "" if off == "compression" else off]
+                out = subprocess.run(cmd, capture_output=True, text=True)
+                if out.returncode:
+                    raise SystemExit(f"{label}: {out.stderr[-3000:]}")
+                res = json.loads(out.stdout.strip().splitlines()[-1])
+                res["load1"] = round(os.getloadavg()[0], 1)  # how busy the machine was
+                print(f"  round {r + 1} {label}: {json.dumps(res)}", flush=True)
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps({"compare": args.compare, "round": r + 1, "label": label,
+                                            **vars(args), **res}) + "\n")
+                runs.setdefault(label, []).append(res)
+                key = "train" if "train" in res else "predict"
+                if label not in best or res[key] > best[label][key]:
+                    best[label] = res
+    report(args, kinds, best, runs)
+
+
+def report(args, kinds, best, runs) -> None:
+    print(f"\nRes-TCN 64/128/256, T={args.frames}, 60 classes, batch {args.batch_size}; "
+          f"{args.compare}; best of {args.repeat} alternating runs each (samples/s)\n")
+    first = kinds[0][0]
+    if args.compare == "precision":
+        print("| | fp32 | bf16 | bf16 / fp32 |\n|---|---|---|---|")
+        rows = [("train (tdf train, epoch 2 with validation + checkpoint)", "tdf", "train"),
+                ("predict (model.predict)", "infer", "predict"),
+                ("diagnose decoder, 4 layers (float32 copy)", "infer", "diagnose_decode")]
+        for name, kind, key in rows:
+            a, b = best[f"{kind} fp32"][key], best[f"{kind} bf16"][key]
+            print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.2f} |")
+        return
+    print("| path | samples/s | ratio to first | per-run |\n|---|---|---|---|")
+    for label, _ in kinds:
+        v = best[label]["train"]
+        per = ", ".join(f"{r['train']:.1f}" for r in runs[label])
+        print(f"| {label} | {v:.1f} | {v / best[first]['train']:.3f} | {per} |")
+    if "bare" in best:
+        print(f"\nparameters: tdf {best['tdf']['params']:,}, bare {best['bare']['params']:,}; "
+              f"tdf checkpoint {best['tdf']['checkpoint_s']} s; pipeline / bare = "
+              f"{best['tdf']['train'] / best['bare']['train']:.3f}")
 
 
 if __name__ == "__main__":

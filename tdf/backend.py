@@ -11,8 +11,10 @@ import os
 import sys
 
 
-def quiet_import_backend(debug: bool = False) -> None:
-    """Import keras (and TensorFlow, its default backend) with native stderr silenced."""
+def quiet_import_backend(debug: bool = False, init: bool = True) -> None:
+    """Import keras (and TensorFlow, its default backend) with native stderr silenced.
+    `init=False` leaves TensorFlow's runtime uninitialised (MultiWorkerMirroredStrategy must
+    configure its collective ops before the first operation runs)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if debug or "keras" in sys.modules:
         import keras  # noqa: F401
@@ -24,7 +26,7 @@ def quiet_import_backend(debug: bool = False) -> None:
         os.dup2(devnull, 2)
         os.close(devnull)
         import keras  # noqa: F401
-        if keras.backend.backend() == "tensorflow":
+        if init and keras.backend.backend() == "tensorflow":
             import tensorflow as tf
             tf.constant(0.0) + 1.0  # initialises the runtime (its second burst of log lines)
     finally:

@@ -6,7 +6,8 @@ Recognition", arXiv:1711.08502, §4.2, Table 2).
 Targets come from a diagnosis (`recommended_groups`, checked to belong to the same run and data)
 or are named (`--groups hands,head`, `--groups-file groups.toml`). The special target `all`
 gives the TA stream every joint: the same two-stream architecture without targeting, the
-control that separates "targeting helps" from "a second stream helps".
+control that separates "targeting helps" from "a second stream helps". Group names and the TA
+mask are those of the baseline run's skeleton layout (run.json; tdf.skeleton).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import numpy as np
 
 from tdf.atomic import write_json, write_text
 from tdf.console import Output
-from tdf.data.layout import COMPOSITES, GROUPS, group_mask, load_groups_toml, parts_of
+from tdf.data.groups import load_groups_toml
 from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 from tdf.readers import read_json_in
+from tdf.skeleton import Layout, layout_or_default
 from tdf.train.config import TrainConfig, config_from_json, resolve_config
 from tdf.train.run import RunPaths, read_run_json
 
@@ -32,7 +34,7 @@ INITS = ("scratch", "baseline")   # how the main stream starts; the first is the
 
 
 def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any], run_dir: Path,
-                          top_k: int | None) -> tuple[list[str], dict[str, Any]]:
+                          top_k: int | None, layout: Layout | None = None) -> tuple[list[str], dict[str, Any]]:
     """Recommended groups of a diagnosis that was made for this baseline run and data."""
     d, diag_path = read_json_in(diag_path, "diagnosis.json", "diagnosis file not found")
     check_diagnosis(d, diag_path)
@@ -45,10 +47,11 @@ def groups_from_diagnosis(diag_path: str | os.PathLike, baseline: dict[str, Any]
     if not groups:
         raise BadInput("recommends no joint group (no group showed evidence of being unused); "
                        "name groups with --groups to fix anyway", diag_path)
-    unknown = [g for g in groups if g not in GROUPS and g not in COMPOSITES]
+    lay = layout_or_default(layout)
+    unknown = [g for g in groups if g not in lay.group_names]
     if unknown:
         raise BadInput(f"recommended_groups names unknown joint group(s) {', '.join(map(excerpt, unknown[:3]))}; "
-                       f"known: {', '.join(list(GROUPS) + list(COMPOSITES))}", diag_path)
+                       f"known: {', '.join(lay.group_names)}", diag_path)
     return (groups[:top_k] if top_k else groups), d
 
 
@@ -77,43 +80,53 @@ def check_diagnosis(d: Any, path: Path) -> None:
                            path)
 
 
-def resolve_targets(names: Sequence[str], groups_file: str | None) -> tuple[list[str], dict, np.ndarray]:
-    """(target names, the group table they refer to, the TA mask)."""
-    table: dict = dict(GROUPS)
+def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layout | None = None
+                    ) -> tuple[list[str], Layout, np.ndarray]:
+    """(target names, the layout whose groups they name — custom groups of `groups_file` when
+    given —, the TA mask)."""
+    table = layout_or_default(layout)
     if groups_file:
-        custom = load_groups_toml(groups_file)
-        table = custom
+        table = load_groups_toml(groups_file, table)
         if not names:
-            names = list(custom)
+            names = list(table.groups)
     if not names:
         raise BadInput("no target groups: pass --diagnosis, --groups or --groups-file")
     names = list(dict.fromkeys(names))
     if ALL in names:
         if len(names) > 1:
             raise BadInput(f"'{ALL}' targets every joint; do not combine it with other groups")
-        return [ALL], table, np.ones(150, bool)
+        return [ALL], table, np.ones(table.D, bool)
     for n in names:
-        if n not in table and (groups_file or n not in COMPOSITES):
-            where = f" in {groups_file}" if groups_file else ""
-            known = ", ".join(list(table) + ([] if groups_file else list(COMPOSITES)) + [ALL])
+        if n not in table.group_names:
+            where = f" in {groups_file}" if groups_file else f" of layout {table.name}"
+            known = ", ".join(list(table.group_names) + [ALL])
             raise BadInput(f"unknown joint group {n!r}{where}; known: {known}")
-    return names, table, group_mask(names, table)
+    return names, table, table.group_mask(names)
 
 
-def targeted_classes(diagnosis: dict | None, baseline_metrics: dict, groups: Sequence[str]) -> list[str]:
-    """The classes behind the targeted groups (from the diagnosis), else the baseline's weak classes."""
-    if diagnosis:
-        out: list[str] = []
-        wanted = set(groups)
-        for g in diagnosis["groups"]:
-            parts = set(parts_of(g["name"])) if g["name"] in GROUPS or g["name"] in COMPOSITES else {g["name"]}
-            if g["name"] in wanted or any(p in wanted for p in parts) or any(
-                    g["name"] in COMPOSITES.get(w, ()) for w in wanted):
-                out += [c for c in g.get("classes", []) if c not in out]
-        if out:
-            return out
+JUDGED_ON = ("the baseline's weak classes on its test split (tdf.diagnose.weak_classes on the "
+             "baseline's own metrics — the list its diagnosis records), the same for every fix of that baseline")
+
+
+def judged_classes(baseline_metrics: dict, diagnosis: dict | None = None,
+                   output: Output | None = None) -> dict[str, Any]:
+    """The classes a comparison is judged on: the baseline's weak classes, computed from the
+    baseline alone, so every fix of a baseline (whatever its --groups or --diagnosis) is judged on
+    the same classes and a fix and its controls can be compared. A diagnosis of the baseline on
+    its test split lists the same classes (same rule, same metrics); if the given one does not
+    (another split, another tdf version) that is said, and the baseline's own list is used."""
     from tdf.diagnose.weak_classes import weak_classes
-    return [w["class"] for w in weak_classes(baseline_metrics)]
+    classes = [w["class"] for w in weak_classes(baseline_metrics)]
+    out: dict[str, Any] = {"classes": classes, "rule": JUDGED_ON, "diagnosis_agrees": None}
+    if diagnosis is not None:
+        listed = [w.get("class") for w in diagnosis.get("weak_classes") or [] if isinstance(w, dict)]
+        out["diagnosis_agrees"] = listed == classes
+        if listed != classes and output is not None:
+            output.warn(f"the diagnosis ({diagnosis.get('split', '?')} split) lists weak classes "
+                        f"{', '.join(map(str, listed)) or 'none'}; the baseline's test metrics give "
+                        f"{', '.join(classes) or 'none'} — the comparison is judged on the latter, as every "
+                        f"fix of this baseline is")
+    return out
 
 
 def summarize(metrics: dict) -> dict[str, Any]:
@@ -121,9 +134,10 @@ def summarize(metrics: dict) -> dict[str, Any]:
 
 
 def comparison_table(cmp: dict[str, Any]) -> str:
-    """A Markdown table like the paper's Table 2 (targeted classes marked with *)."""
+    """A Markdown table like the paper's Table 2 (the judged classes — the baseline's weak
+    classes — marked with *)."""
     b, f = cmp["baseline"], cmp["fixed"]
-    marked = set(cmp["targeted_classes"])
+    marked = set(cmp["judged_classes"])
     lines = ["| class | baseline | fixed | Δ |", "|---|---:|---:|---:|"]
     for c, acc in b["per_class_accuracy"].items():
         fa = f["per_class_accuracy"].get(c)
@@ -133,12 +147,15 @@ def comparison_table(cmp: dict[str, Any]) -> str:
         lines.append(f"| {name} | {acc:.3f} | {fa:.3f} | {fa - acc:+.3f} |")
     for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
         lines.append(f"| *{label}* | {b[key]:.3f} | {f[key]:.3f} | {f[key] - b[key]:+.3f} |")
-    t = cmp.get("targeted_mean")
+    t = cmp.get("judged_mean")
     if t:
-        lines.append(f"| *targeted classes (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
+        lines.append(f"| *weak classes of the baseline (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
                      f"{t['fixed'] - t['baseline']:+.3f} |")
     lines.append("")
-    lines.append(f"\\* classes behind the targeted groups ({', '.join(cmp['groups'])})")
+    lines.append(f"TA stream on {', '.join(cmp['groups'])}. \\* judged classes: the baseline's weak classes "
+                 f"({len(marked)}; the same for every fix of this baseline)" if marked else
+                 f"TA stream on {', '.join(cmp['groups'])}. The baseline has no weak class: no class is judged "
+                 f"apart from the others.")
     return "\n".join(lines) + "\n"
 
 
@@ -168,17 +185,19 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
     check_model_file(paths.model)
 
+    from tdf.train.run import run_layout
+    layout = run_layout(base_info, paths.run_json)
     diag = None
     if diagnosis:
         if groups or groups_file:
             raise BadInput("give either --diagnosis or --groups/--groups-file, not both")
-        names, diag = groups_from_diagnosis(diagnosis, base_info, run_dir, top_k)
-        targets, table, mask = resolve_targets(names, None)
+        names, diag = groups_from_diagnosis(diagnosis, base_info, run_dir, top_k, layout)
+        targets, table, mask = resolve_targets(names, None, layout)
     else:
-        targets, table, mask = resolve_targets(list(groups or []), groups_file)
+        targets, table, mask = resolve_targets(list(groups or []), groups_file, layout)
         if top_k:
             targets = targets[:top_k]
-            mask = group_mask(targets, table) if targets != [ALL] else mask
+            mask = table.group_mask(targets) if targets != [ALL] else mask
 
     base_cfg = config_from_json(base_info["config"], paths.run_json).__dict__
     base_cfg = {k: v for k, v in base_cfg.items() if k != "preset"}
@@ -189,7 +208,9 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     data_path = data or base_info["data"]
 
     def build(cfg_, num_classes, frames, mean):
-        ms = build_ms_res_tcn(num_classes, mask, frames=None, filters=cfg_.filters,
+        from tdf.data.model_input import expand_mask_to
+        ms = build_ms_res_tcn(num_classes, expand_mask_to(mask, len(mean)), frames=None, input_dim=len(mean),
+                              filters=cfg_.filters,
                               units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
                               dropout=cfg_.dropout, l1=cfg_.l1, bn_momentum=cfg_.bn_momentum,
                               pipe_kernel_size=pipe_kernel_size,
@@ -217,11 +238,14 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
     base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
     from tdf.outputs import final_path
-    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.items()} if groups_file else None,
+    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.groups.items()} if groups_file else None,
              "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
              "baseline_run": str(final_path(run_dir)), "init": init, "pipe_kernel_size": pipe_kernel_size,
              "ta_dims": int(mask.sum())}
-    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of 150 dims), init {init}")
+    channels = len((base_info.get("input") or {}).get("features") or ["joint"])
+    per_dim = f" × {channels} input channels" if channels > 1 else ""
+    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of {layout.D} dims{per_dim}), "
+               f"init {init}")
     result: dict[str, Any] = {}
 
     def compare(folder: Path, summary: dict[str, Any]) -> None:
@@ -230,23 +254,25 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         if fixed_metrics["n"] != base_metrics["n"]:
             raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
                            f"{fixed_metrics['n']}: not the same test set", run_dir)
-        tclasses = targeted_classes(diag, base_metrics, targets)
+        judged = judged_classes(base_metrics, diag, output)
+        tclasses = judged["classes"]
         cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
-                               "groups": targets, "targeted_classes": tclasses,
+                               "groups": targets, "judged_classes": tclasses,
+                               "judged_on": {k: v for k, v in judged.items() if k != "classes"},
                                "baseline_run": str(final_path(run_dir)), "fixed_run": str(final_path(out_dir)),
                                "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
                                                         "fixed": summary["epochs_run"]}}
         accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
         accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
         if accs_b and accs_f:
-            cmp["targeted_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
+            cmp["judged_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
         write_json(folder / "comparison.json", cmp)
         write_text(folder / "comparison.md", comparison_table(cmp))
         result.update(cmp)
 
     fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
             kind="ms_res_tcn", run_extra=extra, finish=compare, reads=[run_dir] + ([diagnosis] if diagnosis else []),
-            tensorboard=tensorboard)
+            tensorboard=tensorboard, recorded_input=base_info.get("input"))
     return result
 
 
@@ -255,7 +281,9 @@ def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, out
     from tdf.data.store import open_store
     from tdf.train.evaluate import own_metrics
     from tdf.train.run import run_split
-    with open_store(data_path) as store:
-        indices = run_split(store, info).part("test")
+    from tdf.data.model_input import view_for_run
+    with open_store(data_path) as raw_store:
+        store = view_for_run(raw_store, info, RunPaths(run_dir).run_json)
+        indices = run_split(store, info, run_dir / "run.json").part("test")
         frames = int(info.get("frames") or store.T)
         return own_metrics(run_dir, info, model, store, indices, "test", frames, output)

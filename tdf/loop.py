@@ -13,6 +13,7 @@ With `--resume`, finished stages are reused and an interrupted one continues.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -49,6 +50,8 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
     cfg = resolve_config(preset, config_file, overrides or {})
     # Cheap checks first: a mistake is refused before anything is written or the backend loads.
     diagnose_options = diagnose_options or DiagnoseOptions(seed=cfg.seed)
+    if diagnose_options.seed is None:  # one seed for the whole loop: the resolved configuration's
+        diagnose_options = dataclasses.replace(diagnose_options, seed=cfg.seed)
     selected_views(diagnose_options)
     if init not in INITS:
         raise BadInput(f"--init must be one of {', '.join(INITS)}, got {init!r}")
@@ -98,7 +101,8 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
                                "baseline_metrics": diagnosis["metrics"]}
     cmp = None
     if not diagnosis["recommended_groups"]:
-        output.warn("the diagnosis recommends no joint group; nothing to fix")
+        summary["stopped"] = stop_reason(diagnosis)
+        output.warn(f"{summary['stopped']}; the loop stops after the diagnosis (no fix trained)")
     else:
         output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {out / 'fixed'}")
         if resume and _complete(fixed) and (fixed / "comparison.json").is_file():
@@ -114,15 +118,26 @@ def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, di
                           tensorboard=tb("fixed"))
         summary["fixed"] = str(out / "fixed")
         summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
-        summary["targeted_classes"] = cmp["targeted_classes"]
-        summary["targeted_mean"] = cmp.get("targeted_mean")
-    write_loop_report(diagnosis, diag_dir, cmp, work / "report.html")
+        summary["judged_classes"] = cmp.get("judged_classes", cmp.get("targeted_classes"))
+        summary["judged_mean"] = cmp.get("judged_mean", cmp.get("targeted_mean"))
+    write_loop_report(diagnosis, diag_dir, cmp, work / "report.html", summary.get("stopped"))
     summary["report"] = str(out / "report.html")
     write_json(work / "loop.json", summary)
     return summary
 
 
-def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path) -> Path:
+def stop_reason(diagnosis: dict) -> str:
+    """Why a diagnosis leaves nothing to fix, in one sentence."""
+    status = diagnosis.get("ranking_status") or {}
+    if status.get("status") not in (None, "ranked") and status.get("message"):
+        return f"nothing to fix: {status['message']}"
+    from tdf.diagnose.ranking import THRESHOLD
+    return (f"nothing to fix: no joint group's score interval has its lower end ≥ {THRESHOLD} "
+            f"(the recommendation threshold)")
+
+
+def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path,
+                      stopped: str | None = None) -> Path:
     """The loop's page: comparison and diagnosis; embeds only pictures inside the loop folder."""
     from tdf.diagnose.report import Page, esc, table
     from tdf.diagnose.report_diagnosis import diagnosis_sections
@@ -130,10 +145,11 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
                 source=diag_dir / "diagnosis.json")
     page.h2("Fix: baseline vs MS-Res-TCN", "comparison")
     if cmp is None:
-        page.p("No joint group was recommended, so no fix was trained.")
+        page.p("No joint group was recommended, so no fix was trained: "
+               + esc(stopped or stop_reason(diagnosis)) + ".")
     else:
         b, f = cmp["baseline"], cmp["fixed"]
-        marked = set(cmp["targeted_classes"])
+        marked = set(cmp.get("judged_classes", cmp.get("targeted_classes", [])))
         rows = []
         for c, acc in b["per_class_accuracy"].items():
             fa = f["per_class_accuracy"].get(c)
@@ -141,7 +157,7 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
                 rows.append((("★ " if c in marked else "") + c, f"{acc:.3f}", f"{fa:.3f}", f"{fa - acc:+.3f}"))
         for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
             rows.append((label, f"{b[key]:.3f}", f"{f[key]:.3f}", f"{f[key] - b[key]:+.3f}"))
-        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the classes behind the targeted groups.")
+        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the judged classes: the baseline's weak classes, the same for every fix of this baseline.")
         page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
     page.h2("Diagnosis of the baseline", "diagnosis")
     diagnosis_sections(page, diagnosis, diag_dir)

@@ -8,8 +8,8 @@ that names the malformed file, no traceback, and every file that existed before 
 afterwards (nothing deleted, nothing added: no temporary leftovers).
 
 Input kinds: store, run folder, config TOML, groups TOML, diagnosis file, `.skeleton` file,
-`.npz`, `.npy`, label pickle — and `layout` (joint-layout TOML), to be filled in when joint
-layouts land (see LAYOUT_VARIANTS).
+`.npz`, `.npy`, label and pyskl annotation pickles, and `layout` (joint-layout TOML given as
+`--layout FILE`).
 """
 
 from __future__ import annotations
@@ -663,12 +663,130 @@ _pickle_variant("duplicate names", lambda n, l: pickle.dumps(([n[0]] * len(n), l
 _pickle_variant("names not strings", lambda n, l: pickle.dumps((list(range(len(n))), l)))
 
 
+def _shared_references(depth: int = 50) -> bytes:
+    """Issue 15 item 4: ~300 bytes whose object graph has 2^depth paths ([prev, prev] per level);
+    a structure check that does not remember visited objects never finishes."""
+    a: list = []
+    for _ in range(depth):
+        a = [a, a]
+    return pickle.dumps(a, protocol=4)
+
+
+_pickle_variant("2^50 shared references (314 bytes)", lambda n, l: _shared_references())
+
+
+# ------------------------------------------------------------------------ pyskl annotation pickles
+
+def _pyskl_valid(n: int = 6) -> dict:
+    """A valid 2-D COCO-17 pyskl pickle's content (float16 keypoints and scores, own split)."""
+    rng = np.random.default_rng(2)
+    anns = [{"frame_dir": f"clip_{i}", "label": i % 3, "total_frames": 4 + i,
+             "keypoint": rng.random((1 + i % 2, 4 + i, 17, 2)).astype(np.float16),
+             "keypoint_score": rng.random((1 + i % 2, 4 + i, 17)).astype(np.float16),
+             "img_shape": (1080, 1920)} for i in range(n)]
+    return {"split": {"xsub_train": [a["frame_dir"] for a in anns[:4]],
+                      "xsub_val": [a["frame_dir"] for a in anns[4:]]}, "annotations": anns}
+
+
+def _pyskl_variant(name: str, content: Callable[[dict], bytes]):
+    def make(d: Path, base: Base) -> list[str]:
+        src = d / "ann.pkl"
+        src.write_bytes(content(_pyskl_valid()))
+        out = _copy_store(d, base, "out.h5")
+        return _import_args(src, out, "pyskl") + ["--layout", "coco17"]
+    VARIANTS.append(Variant("pickle", f"pyskl: {name}", "ann.pkl", make))
+
+
+def _set(doc: dict, i: int, key: str, value) -> bytes:
+    if value is _DROP:
+        del doc["annotations"][i][key]
+    else:
+        doc["annotations"][i][key] = value
+    return pickle.dumps(doc)
+
+
+_DROP = object()
+_pyskl_variant("keypoint V = 18 for coco17", lambda d: _set(d, 1, "keypoint", np.zeros((1, 5, 18, 2), np.float16)))
+_pyskl_variant("keypoint C = 3 for coco17", lambda d: _set(d, 1, "keypoint", np.zeros((1, 5, 17, 3), np.float32)))
+_pyskl_variant("keypoint rank 3", lambda d: _set(d, 1, "keypoint", np.zeros((5, 17, 2), np.float32)))
+_pyskl_variant("keypoint of strings", lambda d: _set(d, 1, "keypoint", [["x"]]))
+_pyskl_variant("keypoint with 0 frames", lambda d: _set(d, 1, "keypoint", np.zeros((1, 0, 17, 2), np.float32)))
+_pyskl_variant("label −1", lambda d: _set(d, 1, "label", -1))
+_pyskl_variant("label 10⁹", lambda d: _set(d, 1, "label", 10 ** 9))
+_pyskl_variant("label a float", lambda d: _set(d, 1, "label", 1.0))
+_pyskl_variant("no label", lambda d: _set(d, 1, "label", _DROP))
+_pyskl_variant("no keypoint", lambda d: _set(d, 1, "keypoint", _DROP))
+_pyskl_variant("no frame_dir", lambda d: _set(d, 1, "frame_dir", _DROP))
+_pyskl_variant("total_frames disagrees", lambda d: _set(d, 1, "total_frames", 3))
+_pyskl_variant("keypoint_score of another shape", lambda d: _set(d, 1, "keypoint_score", np.zeros((1, 5, 16))))
+_pyskl_variant("no annotations key", lambda d: pickle.dumps({"split": d["split"]}))
+_pyskl_variant("annotations not a list", lambda d: pickle.dumps({"annotations": {"a": 1}}))
+_pyskl_variant("a split name with a slash", lambda d: pickle.dumps({**d, "split": {"x/y": []}}))
+_pyskl_variant("every keypoint NaN", lambda d: pickle.dumps({"annotations": [
+    {**a, "keypoint": np.full(a["keypoint"].shape, np.nan, np.float32)} for a in d["annotations"]]}))
+_pyskl_variant("runs code (__reduce__)", lambda d: _set(d, 1, "label", _Evil()))
+_pyskl_variant("object array", lambda d: _set(d, 1, "keypoint", np.array([None, 1], dtype=object)))
+_pyskl_variant("2^50 shared references (314 bytes)", lambda d: _shared_references())
+_pyskl_variant("truncated", lambda d: pickle.dumps(d)[:-40])
+
+
 # ---------------------------------------------------------------------------- layout kind
-# Joint-layout TOML files (a layout stored with the data) are being added on another branch;
-# when they land, their malformed variants go here (same contract: exit 2, one line naming the
-# layout file, nothing written), e.g.:
-#   _layout_variant("joints not a list", "[layout]\njoints = 5\n")
+# Joint-layout TOML files given as `--layout FILE.toml` (here to a pyskl import): each
+# malformed layout is exit 2 with one line naming the layout file, nothing written.
+
+_GOOD_LAYOUT = """name = "five"
+coords = 2
+bodies = 1
+joints = ["hip", "neck", "head", "hand", "foot"]
+bones = [["neck", "hip"], ["head", "neck"], ["hand", "neck"], ["foot", "hip"]]
+[groups]
+upper = ["neck", "head", "hand"]
+lower = ["hip", "foot"]
+"""
+
+
+def _layout_variant(name: str, text: str | bytes):
+    def make(d: Path, base: Base) -> list[str]:
+        lay = d / "lay.toml"
+        lay.write_bytes(text if isinstance(text, bytes) else text.encode())
+        src = d / "ann.pkl"
+        doc = _pyskl_valid()
+        for a in doc["annotations"]:  # five joints, to fit the valid layout
+            a["keypoint"], a["keypoint_score"] = a["keypoint"][:, :, :5], a["keypoint_score"][:, :, :5]
+        src.write_bytes(pickle.dumps(doc))
+        out = _copy_store(d, base, "out.h5")
+        return _import_args(src, out, "pyskl") + ["--layout", str(lay)]
+    LAYOUT_VARIANTS.append(Variant("layout", name, "lay.toml", make))
+
+
+def _edit(old: str, new: str) -> str:
+    assert old in _GOOD_LAYOUT, old
+    return _GOOD_LAYOUT.replace(old, new)
+
+
 LAYOUT_VARIANTS: list[Variant] = []
+_layout_variant("not TOML", "name = \n[[[")
+_layout_variant("empty file", "")
+_layout_variant("not UTF-8", b"\xff\xfe\x00name")
+_layout_variant("larger than 1 MB", "# " + "x" * (1 << 20) + "\n" + _GOOD_LAYOUT)
+_layout_variant("no joints", _edit('joints = ["hip", "neck", "head", "hand", "foot"]\n', ""))
+_layout_variant("joints not a list", _edit('["hip", "neck", "head", "hand", "foot"]', "5"))
+_layout_variant("coords 4", _edit("coords = 2", "coords = 4"))
+_layout_variant("coords a string", _edit("coords = 2", 'coords = "2"'))
+_layout_variant("bodies 0", _edit("bodies = 1", "bodies = 0"))
+_layout_variant("duplicate joint", _edit('"hand", "foot"]', '"hand", "hand"]'))
+_layout_variant("bone names an unknown joint", _edit('["hand", "neck"]', '["hand", "elbow"]'))
+_layout_variant("bones with a cycle", _edit('["neck", "hip"]', '["neck", "head"]'))
+_layout_variant("a joint without parent (two roots)", _edit(', ["foot", "hip"]', ""))
+_layout_variant("a joint with two parents", _edit('["foot", "hip"]', '["foot", "hip"], ["foot", "neck"]'))
+_layout_variant("bone not a pair", _edit('["foot", "hip"]', '["foot"]'))
+_layout_variant("group names an unknown joint", _edit('lower = ["hip", "foot"]', 'lower = ["hip", "toe"]'))
+_layout_variant("group covering no joint", _edit('lower = ["hip", "foot"]', "lower = []"))
+_layout_variant("no groups", _GOOD_LAYOUT.split("[groups]")[0])
+_layout_variant("composite of an unknown group", _GOOD_LAYOUT + "[composites]\nall = [\"upper\", \"middle\"]\n")
+_layout_variant("unknown key", "colour = 3\n" + _GOOD_LAYOUT)
+_layout_variant("absurd nesting", "x = " + "[" * 5000 + "]" * 5000 + "\n" + _GOOD_LAYOUT)
+_layout_variant("centre not a joint", _edit("bodies = 1", 'bodies = 1\ncentre = "belly"'))
 VARIANTS.extend(LAYOUT_VARIANTS)
 
 KINDS = ("store", "run", "config", "groups", "diagnosis", "skeleton", "npz", "npy", "pickle", "layout")

@@ -16,7 +16,9 @@ from toy_data import train_tiny_run
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("diag"), classes=4, per_class=12, epochs=3)
+    # toy_3 moves exactly like toy_2: the model cannot tell them apart, so there is a weak class
+    return train_tiny_run(tmp_path_factory.mktemp("diag"), classes=4, per_class=50, epochs=8,
+                          same_motion={3: 2}, extra=("--bn-momentum", "0.5", "--dropout", "0"))
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +44,35 @@ def test_diagnosis_files_and_schema(diag):
         ev = g["evidence"]
         assert g["score"] == pytest.approx(ev["input_separability"] - ev["model_separability"], abs=1e-5)
     assert d["weak_classes"] and all("confused_with" in w for w in d["weak_classes"])
+    assert d["ranking_status"] == {"status": "ranked", "message": None}
+    for g in d["groups"]:
+        assert g["score_low"] <= g["score_high"] and g["evidence"]["cv_repeats"] == 10
+    from tdf.diagnose.ranking import THRESHOLD
+    assert all(g["score_low"] >= THRESHOLD for g in d["groups"] if g["name"] in d["recommended_groups"])
+    f = d["faithfulness"]
+    assert set(f["methods"]) == {"gradxinput", "lrp", "occlusion"} and f["samples"] >= 2
+    for m in f["methods"]:
+        assert f["methods"][m]["verdict"] in ("faithful", "not faithful", "inconclusive")
+        assert len(f["groups"][m]["deletion_curve"]) == 9 and len(f["frames"][m]["insertion_curve"]) == 9
+        assert len(f["randomisation"]["rho"][m]) == len(f["randomisation"]["stages"])
+    assert d["relevance_choice"]["requested"] == "auto"
+    assert d["relevance_choice"]["chosen"] == f["chosen"] == d["relevance"]["method"]
+    assert (diag / "faithfulness.png").is_file() and (diag / "randomisation.png").is_file()
     assert isinstance(d["recommended_groups"], list)
     for name in ("report.html", "ranking.png", "primitives.png", "decoded.npz"):
         assert (diag / name).is_file(), name
     assert list((diag / "responses").glob("*.png"))
+
+
+def test_forced_occlusion_fills_the_per_class_shares(run, tmp_path, invoke):
+    r = invoke("--quiet", "diagnose", run, "--out", tmp_path / "o", "--render", "none", "--method", "occlusion",
+               "--views", "ranking,relevance")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads((tmp_path / "o" / "diagnosis.json").read_text())
+    assert d["relevance_choice"] == {"requested": "occlusion", "chosen": "occlusion", "why": "forced with --method"}
+    assert d["faithfulness"] is None
+    for shares in d["relevance"]["group_share_by_class"].values():
+        assert sum(shares.values()) == pytest.approx(1.0)
 
 
 def test_decoded_npz(diag):

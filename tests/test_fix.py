@@ -29,7 +29,7 @@ def base(tmp_path_factory):
 
 def test_comparison_and_run_json(base):
     cmp = json.loads((base / "fixed" / "comparison.json").read_text())
-    assert set(cmp) >= {"baseline", "fixed", "groups", "targeted_classes"}
+    assert set(cmp) >= {"baseline", "fixed", "groups", "judged_classes", "judged_on"}
     for side in ("baseline", "fixed"):
         assert set(cmp[side]) == {"top1", "top5", "mean_class_accuracy", "per_class_accuracy"}
     assert cmp["groups"] == ["hands", "head"]
@@ -101,3 +101,50 @@ def test_loop_writes_three_runs_and_report(base, invoke, tmp_path):
         r = invoke("loop", data, "--out", tmp_path / "loop", "--epochs", "2", "--render", "none", "--resume",
                    "--init", "baseline", *TINY)
         assert r.exit_code == 2 and "--init scratch" in r.stderr
+
+
+def test_every_fix_of_a_baseline_is_judged_on_the_same_classes(base, invoke, tmp_path):
+    """`fix --groups A`, `fix --groups B` and `fix --diagnosis D` of one baseline: the same judged
+    classes — the baseline's weak classes, which its diagnosis records — whatever the targets."""
+    from tdf.diagnose.weak_classes import weak_classes
+    diag = json.loads((base / "diag" / "diagnosis.json").read_text())
+    diag["recommended_groups"] = ["left_arm"]          # a third target, named by a diagnosis
+    (tmp_path / "edited").mkdir()
+    (tmp_path / "edited" / "diagnosis.json").write_text(json.dumps(diag))
+    r = invoke("--quiet", "fix", base / "base", "--groups", "right_leg", "--out", tmp_path / "b", "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("--quiet", "fix", base / "base", "--diagnosis", tmp_path / "edited" / "diagnosis.json", "--out", tmp_path / "d",
+               "--epochs", "1")
+    assert r.exit_code == 0, r.stderr
+    cmps = {name: json.loads((folder / "comparison.json").read_text())
+            for name, folder in (("A", base / "fixed"), ("B", tmp_path / "b"), ("D", tmp_path / "d"))}
+    assert [c["groups"] for c in cmps.values()] == [["hands", "head"], ["right_leg"], ["left_arm"]]
+    expected = [w["class"] for w in weak_classes(json.loads((base / "base" / "metrics.json").read_text()))]
+    assert expected == [w["class"] for w in diag["weak_classes"]]   # what the diagnosis records
+    for c in cmps.values():
+        assert c["judged_classes"] == expected
+        if expected:   # (a weak-class rule may find none on a tiny test split)
+            assert c["judged_mean"]["baseline"] == pytest.approx(
+                sum(c["baseline"]["per_class_accuracy"][k] for k in expected) / len(expected))
+    assert cmps["D"]["judged_on"]["diagnosis_agrees"] is True and cmps["A"]["judged_on"]["diagnosis_agrees"] is None
+    marked = {name: sorted(line.split("**")[1] for line in (folder / "comparison.md").read_text().splitlines()
+                           if line.startswith("| **"))
+              for name, folder in (("A", base / "fixed"), ("B", tmp_path / "b"), ("D", tmp_path / "d"))}
+    assert marked["A"] == marked["B"] == marked["D"] == sorted(expected)
+
+
+def test_judged_classes_ignore_a_diagnosis_that_disagrees():
+    from tdf.console import Output
+    from tdf.fix import judged_classes
+    metrics = {"class_names": ["a", "b", "c", "d"],
+               "per_class_accuracy": {"a": 1.0, "b": 0.9, "c": 0.2, "d": 0.95},
+               "confusion_matrix": [[10, 0, 0, 0], [1, 9, 0, 0], [0, 6, 2, 2], [0, 0, 0, 10]]}
+    rule = judged_classes(metrics)["classes"]
+    warnings = []
+    out = Output(quiet=True)
+    out.warn = warnings.append
+    j = judged_classes(metrics, {"split": "val", "weak_classes": [{"class": "b"}]}, out)
+    assert j["classes"] == rule and j["diagnosis_agrees"] is False
+    assert len(warnings) == 1 and "val split" in warnings[0]
+    assert judged_classes(metrics, {"split": "test", "weak_classes": [{"class": c} for c in rule]})[
+        "diagnosis_agrees"] is True

@@ -55,7 +55,7 @@ def check_variant(v: Variant, d: Path, base: Base, invoke) -> str:
     return line
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k != "layout"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_malformed_inputs_of_each_kind(kind, base, tmp_path, invoke):
     """Each kind's whole table in one test (one trained run shared by all of them)."""
     variants = [v for v in VARIANTS if v.kind == kind]
@@ -77,7 +77,7 @@ def test_malformed_inputs_of_each_kind(kind, base, tmp_path, invoke):
 def test_every_variant_has_a_unique_id():
     ids = [v.id for v in VARIANTS]
     assert len(ids) == len(set(ids))
-    assert {v.kind for v in VARIANTS} == set(KINDS) - {"layout"}  # layout: see LAYOUT_VARIANTS
+    assert {v.kind for v in VARIANTS} == set(KINDS)
 
 
 def test_skeleton_variants_are_skipped_and_reported_without_strict(base, tmp_path, invoke):

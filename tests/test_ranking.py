@@ -79,6 +79,36 @@ def test_recommend_merges_composites():
     assert recommend([{"name": "head", "score": 0.05}]) == []
 
 
+def test_recommend_needs_the_interval_to_clear_the_threshold():
+    from tdf.diagnose.ranking import THRESHOLD
+    rows = [{"name": "head", "score": 0.6, "score_low": THRESHOLD - 0.01, "score_high": 0.9},
+            {"name": "torso", "score": 0.4, "score_low": THRESHOLD + 0.01, "score_high": 0.5}]
+    assert recommend(rows) == ["torso"]          # head scores higher but is not sure
+    rows[1]["score_low"] = 0.0
+    assert recommend(rows) == []
+
+
+def test_stratified_resamples_keep_class_counts():
+    from tdf.diagnose.ranking import stratified_resamples
+    y = np.array([0] * 7 + [1] * 3 + [2] * 5)
+    r = stratified_resamples(y, 50, np.random.default_rng(0))
+    assert r.shape == (50, 15)
+    assert (y[r] == y[None, :]).all()            # each position keeps its class
+    assert len(np.unique(r[:, :7])) > 1
+
+
+def test_probe_correct_averages_to_probe_accuracy():
+    from tdf.diagnose.probe import probe_correct, skill_of
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1, 2], 20)
+    x = rng.normal(size=(60, 4))
+    x[:, 0] += 1.5 * y
+    correct, chance = probe_correct(x, y, seed=3)
+    r = probe_accuracy(x, y, seed=3)
+    assert correct.mean() == pytest.approx(r["accuracy"]) and chance == pytest.approx(1 / 3)
+    assert skill_of(correct.mean(), chance) == pytest.approx(r["skill"])
+
+
 def test_probe_on_constant_features_is_chance():
     y = np.repeat([0, 1], 10)
     r = probe_accuracy(np.zeros((20, 6)), y, seed=0)

@@ -131,7 +131,7 @@ def test_loop_report_escapes_an_edited_comparison(hostile, tmp_path, invoke):
     (loop / "fixed").mkdir()
     (loop / "fixed" / "run.json").write_text(json.dumps({"status": "complete", "config": {}, "kind": "ms_res_tcn"}))
     (loop / "fixed" / "comparison.json").write_text(json.dumps({
-        "baseline": side, "fixed": side, "groups": [PWN_IMG, PWN_SCRIPT], "targeted_classes": HOSTILE,
+        "baseline": side, "fixed": side, "groups": [PWN_IMG, PWN_SCRIPT], "judged_classes": HOSTILE,
         "init": "scratch"}))
 
     def change(d):

@@ -11,10 +11,11 @@ DATA_COMMANDS: dict[str, str] = {
     "synth": "tdf.commands.data_synth:synth",
     "prepare": "tdf.commands.data_prepare:prepare",
     "import": "tdf.commands.data_import:import_",
+    "export": "tdf.commands.data_export:export",
     "info": "tdf.commands.data_info:info",
 }
 
 
 @click.group(cls=LazyGroup, lazy=DATA_COMMANDS)
 def data() -> None:
-    """Create, import and inspect skeleton data stores (HDF5)."""
+    """Create, import, export and inspect skeleton data stores (HDF5)."""

@@ -6,6 +6,7 @@ import click
 
 from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
 from tdf.console import get_output, output_options
+from tdf.diagnose.pipeline import METHOD_CHOICES
 from tdf.fix import INITS
 
 
@@ -15,7 +16,8 @@ from tdf.fix import INITS
 @train_options
 @click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]),
               help="Pictures of the diagnosis.")
-@click.option("--method", default="gradxinput", show_default=True, type=click.Choice(["gradxinput", "lrp", "occlusion"]))
+@click.option("--method", default="auto", show_default=True, type=click.Choice(METHOD_CHOICES),
+              help="Relevance method of the diagnosis; auto = the most faithful one on the baseline.")
 @click.option("--init", "init", default=INITS[0], show_default=True, type=click.Choice(INITS),
               help="How the fix's main stream starts (see `tdf fix --help`).")
 @click.option("--resume", is_flag=True, help="Reuse finished stages and continue an interrupted one.")
@@ -29,7 +31,8 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
     output = get_output()
     tensorboard = tensorboard_from(kwargs)
     overrides = overrides_from(kwargs)
-    opts = DiagnoseOptions(render=render, method=method, seed=overrides.get("seed", 0))
+    # seed None: the loop diagnoses with the configured seed (--seed, else --config, else the preset's)
+    opts = DiagnoseOptions(render=render, method=method, seed=None)
     s = run_loop(data, out, preset=preset, config_file=config_file, overrides=overrides, diagnose_options=opts,
                  init=init, resume=resume, force=force, output=output, tensorboard=tensorboard)
 
@@ -37,11 +40,13 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
         b = s["baseline_metrics"]
         console.print(f"baseline: top-1 {b['top1']:.3f}, mean class accuracy {b['mean_class_accuracy']:.3f}")
         console.print(f"diagnosis recommends: {', '.join(s['recommended_groups']) or 'nothing'}")
+        if s.get("stopped"):
+            console.print(f"stopped after the diagnosis — {s['stopped']}", soft_wrap=True)
         if s.get("fixed_metrics"):
             f = s["fixed_metrics"]
             console.print(f"fixed:    top-1 {f['top1']:.3f}, mean class accuracy {f['mean_class_accuracy']:.3f}")
-            if s.get("targeted_mean"):
-                t = s["targeted_mean"]
-                console.print(f"targeted classes: {t['baseline']:.3f} → {t['fixed']:.3f}")
+            if s.get("judged_mean"):
+                t = s["judged_mean"]
+                console.print(f"weak classes of the baseline: {t['baseline']:.3f} → {t['fixed']:.3f}")
         console.print(f"report: {s['report']}")
     output.result(s, human)

@@ -67,7 +67,8 @@ def render(source, index, name, out, layer, fps, every, force):
             if len(x) == 0:
                 raise BadInput(f"sample {store.names[i]} has no frames", src)
             cls = store.class_names[int(store.label[i])]
-            render_sequence(x, out_p, title=f"{store.names[i]}: {cls}", fps=fps, every=every, force=force)
+            render_sequence(x, out_p, title=f"{store.names[i]}: {cls}", fps=fps, every=every, force=force,
+                            layout=store.layout)
             what = f"{store.names[i]} ({cls}, {len(x)} frames)"
     output.result({"out": str(out_p), "sample": what}, lambda c: c.print(f"wrote {out_p}: {what}"))
 
@@ -76,19 +77,24 @@ def _render_decoded(z, i: int, names: list[str], layer: str | None, out_p: Path,
                     every: int, force: bool) -> None:
     """Draw sample i of a decoded.npz: one decoded layer, or the input and every layer side by side."""
     from tdf.render import hide_absent_bodies, render_sequence, render_sequences_grid
-    layers = [k for k in z.files if k not in ("x", "names", "labels", "lengths", "class_names")]
+    from tdf.skeleton import LAYOUTS, layout_from_toml
+    layers = [k for k in z.files if k not in ("x", "names", "labels", "lengths", "class_names", "layout")]
+    # decoded.npz written before layouts travelled with the data are ntu25
+    lay = layout_from_toml(str(z["layout"]), f"{src} (layout)") if "layout" in z.files else LAYOUTS["ntu25"]
     if layer is not None and layer not in layers:
         raise BadInput(f"no decoded layer {excerpt(layer)}; it has {', '.join(layers)}", src)
     t = int(z["lengths"][i]) if "lengths" in z.files else z["x"].shape[1]
     cls = str(z["class_names"][int(z["labels"][i])]) if "class_names" in z.files else ""
     try:
         if layer is not None:
-            render_sequence(hide_absent_bodies(z[layer][i, :t], z["x"][i, :t]), out_p,
-                            title=f"{names[i]} {cls}: decoded {layer}", fps=fps, every=every, force=force)
+            render_sequence(hide_absent_bodies(z[layer][i, :t], z["x"][i, :t], lay), out_p,
+                            title=f"{names[i]} {cls}: decoded {layer}", fps=fps, every=every, force=force,
+                            layout=lay)
         else:
             x = z["x"][i, :t]
-            seqs = {"input": x, **{f"decoded {k}": hide_absent_bodies(z[k][i, :t], x) for k in layers}}
-            render_sequences_grid(seqs, out_p, title=f"{names[i]} {cls}", fps=fps, every=every, force=force)
+            seqs = {"input": x, **{f"decoded {k}": hide_absent_bodies(z[k][i, :t], x, lay) for k in layers}}
+            render_sequences_grid(seqs, out_p, title=f"{names[i]} {cls}", fps=fps, every=every, force=force,
+                                  layout=lay)
     except BadInput as e:
         if e.path is not None:
             raise

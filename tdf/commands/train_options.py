@@ -11,20 +11,27 @@ from typing import Any
 import click
 
 from tdf.train.config import DISTRIBUTE, PRESETS
+from tdf.train.precision import PRECISIONS
 
 TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",
                       "units_per_block", "kernel_size", "dropout", "l1", "bn_momentum", "max_frames", "seed",
-                      "patience", "early_stop", "jit", "distribute")
+                      "patience", "early_stop", "jit", "precision", "distribute", "normalize", "features",
+                      "resample", "aug_rotate", "aug_scale", "aug_crop", "lr_schedule")
 
 
 def train_options(f):
     """Decorate a click command with the training options (applied bottom-up)."""
     opts = [
         click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
-                     help="Named settings: 'paper' (the paper's) or 'synthetic' (small model, early stopping)."),
+                     help="Named settings: 'paper' (the paper's, raw input), 'synthetic' (small model, early stopping) "
+                          "or 'small' (small real data sets: normalised view, joint/bone/motion channels, "
+                          "augmentation, cosine LR; docs/real-baseline.md)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="TOML file of training options ([train] table); the command line overrides it."),
-        click.option("--split", default=None, help="xsub | xview | xsub120 | xset | random (default: the store's)."),
+        click.option("--split", default=None, help="xsub | xview | xsub120 | xset | random, a split stored with the data "
+                     "(e.g. a pyskl pickle's xsub), or FIELD:VALUES: train on the samples whose FIELD "
+                     "(subject, camera, setup, replication) is in VALUES, test on the rest, e.g. "
+                     "subject:1,3,5,7 (default: the store's default split)."),
         click.option("--val-fraction", type=float, default=None, help="Validation part carved from the training side."),
         click.option("--epochs", type=int, default=None, help="Epochs (a cap when --early-stop is set)."),
         click.option("--batch-size", type=int, default=None),
@@ -43,8 +50,27 @@ def train_options(f):
         click.option("--early-stop", type=int, default=None,
                      help="Stop after this many epochs without val-loss improvement and restore the best weights (0 = off)."),
         click.option("--jit/--no-jit", default=None, help="XLA compilation (default: on with a GPU, off on CPU)."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+                     help="fp32, or bf16 mixed precision (Keras' mixed_bfloat16; default: bf16 with a GPU "
+                          "that supports it, else fp32)."),
         click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
                      help="Data-parallel training with tf.distribute."),
+        click.option("--normalize", type=click.Choice(["none", "root", "view"]), default=None,
+                     help="Input normalisation: none (raw, the paper's), root (translate to the centre joint), "
+                          "view (also rotate about the vertical axis to a canonical heading, as pyskl's PreNormalize3D)."),
+        click.option("--features", default=None,
+                     help="Input channels per joint, e.g. joint,bone,joint_motion,bone_motion (default joint)."),
+        click.option("--resample", type=int, default=None,
+                     help="Resample every sequence to this many frames (0 = off: crop/pad to --max-frames, the default)."),
+        click.option("--aug-rotate", type=float, default=None,
+                     help="Training augmentation: random rotation about the vertical axis, ± degrees (0 = off)."),
+        click.option("--aug-scale", type=float, default=None,
+                     help="Training augmentation: random per-axis scaling 1 ± this (0 = off)."),
+        click.option("--aug-crop", type=float, default=None,
+                     help="Training augmentation: random temporal crop to U(this, 1) of the frames (1 = off)."),
+        click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default=None,
+                     help="plateau: LR ÷ 10 after --patience epochs without improvement (the paper's); "
+                          "cosine: cosine decay over --epochs."),
         click.option("--tensorboard", type=click.Path(file_okay=False), default=None,
                      help="Write TensorBoard event files here (loss, accuracy, learning rate per epoch; "
                           "`tdf loop` uses DIR/baseline and DIR/fixed)."),

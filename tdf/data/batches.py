@@ -27,7 +27,8 @@ from tdf.errors import BadInput
 
 
 class SkeletonBatches(keras.utils.PyDataset):
-    """Batches `(x float32 [B, frames, 150], y int32 [B])` of the rows `indices` of a store.
+    """Batches `(x float32 [B, frames, D], y int32 [B])` of the rows `indices` of a store (or
+    `[B, recipe.frames, recipe.dim]` with a recipe).
 
     Args:
         store: a store path or an open `Store` (only its path is kept).
@@ -38,13 +39,19 @@ class SkeletonBatches(keras.utils.PyDataset):
         shuffle: reshuffle every epoch (seeded); otherwise keep the order of `indices`.
         seed: base seed; epoch e uses seed + e.
         drop_remainder: drop the last, smaller batch.
+        recipe: a `tdf.data.model_input.InputRecipe` turning the frames read into model input
+            (normalised, resampled, features); `frames` is then what is read from the store.
+        training: augment with the recipe (seeded by seed, epoch and row: a resumed run gets
+            the same augmentation as an uninterrupted one).
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of `PyDataset`.
     """
 
     def __init__(self, store: Store | str | os.PathLike, indices, batch_size: int = 64,
                  frames: int | None = None, shuffle: bool = True, seed: int = 0,
-                 drop_remainder: bool = False, **kwargs):
+                 drop_remainder: bool = False, recipe=None, training: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.recipe = recipe
+        self.training = bool(training)
         self.path = Path(store.path if isinstance(store, Store) else store)
         self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         if batch_size < 1:
@@ -129,6 +136,8 @@ class SkeletonBatches(keras.utils.PyDataset):
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         rows, pos = self.batch_rows(i)
         x = self._store().read(rows, frames=self.frames)
+        if self.recipe is not None:
+            x = self.recipe.batch(x, rows, epoch=self.epoch, seed=self.seed, training=self.training)
         return x, self._labels[pos]
 
     def close(self) -> None:

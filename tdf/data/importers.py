@@ -43,7 +43,6 @@ from tdf.data.store import Sample, StoreWriter, parse_ntu_name
 from tdf.data.unpickle import load_names_labels
 from tdf.errors import BadInput
 
-FORMATS = ("ctrgcn-npz", "stgcn-npy")
 CTRGCN_PARTS = ("train", "test")
 CHUNK = 64                # at most this many rows are read at a time …
 CHUNK_BYTES = 32 << 20    # … and at most this many bytes of one array
@@ -68,6 +67,15 @@ class ImportSummary:
     nonfinite: int = 0              # samples skipped because they hold NaN/inf
     nonfinite_samples: list[str] = field(default_factory=list)  # the first NONFINITE_LISTED of them
     seconds: float = 0.0
+    layout: str = "ntu25"
+    found: int = 0                  # files found (folder formats)
+    malformed: list[dict] = field(default_factory=list)  # {name, file, reason} of files skipped (first 50)
+    skipped_malformed: int = 0      # files skipped as malformed
+    default_split: str | None = None
+    default_split_sizes: dict[str, int] | None = None   # train / test sides of the default split
+    split_lists: dict[str, int] = field(default_factory=dict)  # stored split lists and their sizes
+    split_names_dropped: int = 0    # names in a split list that are not among the samples
+    persons_dropped: int = 0        # samples that had more persons than the layout's bodies
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -423,10 +431,9 @@ def _import_stgcn_rows(arr: _NpyRows, src: Path, out: Path, labels: Path, class_
 
 
 def import_data(src, out, fmt: str, **kwargs) -> ImportSummary:
-    """Dispatch on `fmt` (one of FORMATS)."""
-    if fmt == "ctrgcn-npz":
-        return import_ctrgcn_npz(src, out, **kwargs)
-    if fmt == "stgcn-npy":
-        return import_stgcn_npy(src, out, **kwargs)
-    raise BadInput(f"unknown import format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
+    """Import `src` in format `fmt` (a name of tdf.data.import_formats.IMPORT_FORMATS) into
+    the new store `out`; kwargs are the format's options."""
+    from tdf.data.import_formats import get_format
+    spec = get_format(fmt)
+    importer = spec.load()
+    return importer(src, out, fmt, **kwargs) if spec.passes_format else importer(src, out, **kwargs)

@@ -10,6 +10,16 @@ Official NTU protocols use the metadata parsed from the sample names:
 - `xset`    (NTU-120 cross-setup): even setup ids train, odd setup ids test.
 - `random`  for anything else: seeded and stratified by label (`test_fraction` of each class).
 
+Data sets define their own protocols too:
+
+- a split stored with the data (`/splits` in the store, e.g. the `xsub_train` / `xsub_val`
+  lists of a pyskl pickle) is named by its prefix (`xsub`); `NAME_train` is the training side,
+  `NAME_val` (or `NAME_test`) the test side. A stored split takes precedence over the NTU rule
+  of the same name, so a non-NTU pickle's own `xsub` is used as given.
+- `FIELD:VALUES` (e.g. `subject:1,3,5,7`, `camera:1,2`): training = the samples whose FIELD
+  (subject, camera, setup, replication) is one of VALUES, test = all the others. Importers
+  record their data set's standard protocol this way as the store's `default_split`.
+
 In every split the validation part (for early stopping / LR scheduling) is carved from the
 training side, stratified by label and seeded, never from the test side. All index arrays
 are sorted int64 row indices into the store.
@@ -18,13 +28,20 @@ are sorted int64 row indices into the store.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 
 SPLITS = ("xsub", "xview", "xsub120", "xset", "random")
+# metadata fields a `FIELD:VALUES` split may select on (the store's per-sample integer ids)
+SPLIT_FIELDS = ("subject", "camera", "setup", "replication")
+# the sides of a stored split: NAME_train, and NAME_val (pyskl's name for the test side) or NAME_test
+STORED_TRAIN, STORED_TEST = "_train", ("_val", "_test")
+STORED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 XSUB_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 XSUB120_TRAIN_SUBJECTS = XSUB_TRAIN_SUBJECTS + (
@@ -141,11 +158,102 @@ def _carve(train: np.ndarray, labels: np.ndarray, val_fraction: float,
     return np.sort(rest).astype(np.int64), np.sort(val).astype(np.int64)
 
 
+def parse_field_split(spec: str) -> tuple[str, tuple[int, ...]] | None:
+    """`FIELD:VALUES` → (field, sorted distinct ids); None when spec has no colon.
+    BadInput for an unknown field or values that are not integers ≥ 0 (ranges like 1-4 allowed)."""
+    if ":" not in spec:
+        return None
+    field, _, values = spec.partition(":")
+    field = field.strip()
+    if field not in SPLIT_FIELDS:
+        raise BadInput(f"split {excerpt(spec)}: unknown field {excerpt(field)}; FIELD:VALUES selects on "
+                       f"one of {', '.join(SPLIT_FIELDS)} (e.g. subject:1,3,5,7)")
+    ids: set[int] = set()
+    for part in values.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d{1,5})(?:-(\d{1,5}))?", part)
+        if not m or (m.group(2) is not None and int(m.group(2)) < int(m.group(1))):
+            raise BadInput(f"split {excerpt(spec)}: {excerpt(part)} is not an id or a range like 1-4; "
+                           f"VALUES is a comma-separated list of {field} ids (e.g. {field}:1,3,5,7)")
+        lo = int(m.group(1))
+        ids.update(range(lo, int(m.group(2) or lo) + 1))
+    return field, tuple(sorted(ids))
+
+
+def canonical_split_name(name: str) -> str:
+    """Check a split name's syntax (no store needed) and return its canonical form: one of
+    SPLITS, `FIELD:VALUES` written as `field:1,3,5`, or the name of a stored split."""
+    if not isinstance(name, str) or not name:
+        raise BadInput(f"split name must be text, got {excerpt(name)}")
+    parsed = parse_field_split(name)
+    if parsed is not None:
+        field, ids = parsed
+        return f"{field}:{','.join(map(str, ids))}"
+    if name in SPLITS or STORED_NAME.match(name):
+        return name
+    raise BadInput(f"unknown split {excerpt(name)}; choose one of {', '.join(SPLITS)}, a split stored "
+                   "with the data, or FIELD:VALUES (e.g. subject:1,3,5,7)")
+
+
+def stored_split_names(list_names) -> list[str]:
+    """Names of the splits a set of stored lists defines: NAME for each NAME_train that has a
+    NAME_val or NAME_test."""
+    names = set(list_names)
+    return [k[:-len(STORED_TRAIN)] for k in sorted(names) if k.endswith(STORED_TRAIN)
+            and len(k) > len(STORED_TRAIN) and any(k[:-len(STORED_TRAIN)] + t in names for t in STORED_TEST)]
+
+
+def stored_splits(store) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Splits stored with the data: name → (train rows, test rows), from the store's
+    `split_lists` ({list name: rows}) pairing NAME_train with NAME_val or NAME_test."""
+    lists = getattr(store, "split_lists", None) or {}
+    out = {}
+    for name in stored_split_names(lists):
+        test_key = next(name + t for t in STORED_TEST if name + t in lists)
+        out[name] = (np.asarray(lists[name + STORED_TRAIN], np.int64), np.asarray(lists[test_key], np.int64))
+    return out
+
+
+def _field_sides(store, name: str) -> tuple[np.ndarray, np.ndarray]:
+    field, ids = parse_field_split(name)
+    values = np.asarray(getattr(store, field), np.int64)
+    unknown = int((values < 0).sum())
+    if unknown:
+        raise BadInput(f"split {name!r} needs the {field} of every sample, but {unknown} of "
+                       f"{len(values)} samples have it unknown (−1)", _store_label(store))
+    train = np.isin(values, ids)
+    return train, ~train
+
+
+def _stored_sides(store, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    train_rows, test_rows = stored_splits(store)[name]
+    train, test = np.zeros(n, bool), np.zeros(n, bool)
+    train[train_rows] = True
+    test[test_rows] = True
+    both = int((train & test).sum())
+    if both:
+        raise BadInput(f"stored split {name!r} lists {both} sample(s) on both its training and its "
+                       "test side", _store_label(store))
+    return train, test
+
+
+def split_sides(store, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean train / test masks of a non-random split `name` (stored, FIELD:VALUES or NTU rule)."""
+    if name in stored_splits(store):
+        return _stored_sides(store, name, int(store.n))
+    if parse_field_split(name) is not None:
+        return _field_sides(store, name)
+    if name in _RULE_FIELD:
+        return _official_sides(store, name)
+    raise BadInput(f"unknown split {excerpt(name)}; this store offers {', '.join(applicable_splits(store)) or 'none'}"
+                   " (or FIELD:VALUES, e.g. subject:1,3,5,7)", _store_label(store))
+
+
 def make_split(store, name: str, seed: int = 0, val_fraction: float = 0.1,
                test_fraction: float = 0.2) -> Split:
-    """Compute split `name` of `store` (a `Store`, or anything with its metadata arrays)."""
-    if name not in SPLITS:
-        raise BadInput(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
+    """Compute split `name` of `store` (a `Store`, or anything with its metadata arrays):
+    a split stored with the data, FIELD:VALUES, an NTU rule, or random."""
+    name = canonical_split_name(name)
     if not 0 <= val_fraction < 1:
         raise BadInput(f"validation fraction must be in [0, 1), got {val_fraction}")
     n = int(store.n)
@@ -160,7 +268,7 @@ def make_split(store, name: str, seed: int = 0, val_fraction: float = 0.1,
         test = np.sort(_stratified_take(everything, labels, test_fraction, rng))
         train_side = np.setdiff1d(everything, test)
     else:
-        train_mask, test_mask = _official_sides(store, name)
+        train_mask, test_mask = split_sides(store, name)
         train_side, test = everything[train_mask], everything[test_mask]
     if len(train_side) == 0 or len(test) == 0:
         empty = "training" if len(train_side) == 0 else "test"
@@ -186,13 +294,19 @@ def no_val_reason(store, split: Split) -> str:
 
 def split_problem(store, name: str, **kwargs) -> str | None:
     """Why split `name` cannot be used on this store, in words; None when it can."""
-    if name in _RULE_FIELD:
-        field, _ = _RULE_FIELD[name]
+    if name != "random":
         try:
-            train, test = _official_sides(store, name)
+            train, test = split_sides(store, name)
         except BadInput as e:
             return str(e).removeprefix(f"{_store_label(store)}: ")
-        what = {"subject": "subjects", "camera": "cameras", "setup": "setups"}[field]
+        if name in stored_splits(store):
+            if not (test.any() and train.any()):
+                return f"its {'test' if not test.any() else 'training'} list names no sample of this store"
+            field = None
+        else:
+            field = _RULE_FIELD[name][0] if name in _RULE_FIELD else parse_field_split(name)[0]
+        what = {"subject": "subjects", "camera": "cameras", "setup": "setups",
+                "replication": "replications", None: ""}[field]
         if not test.any():
             return f"no test {what} in this store (all {len(test)} samples are on the training side)"
         if not train.any():
@@ -204,12 +318,18 @@ def split_problem(store, name: str, **kwargs) -> str | None:
     return None
 
 
+def ntu_rules(benchmark: str) -> tuple[str, ...]:
+    """The NTU protocols of a benchmark (none for another data set)."""
+    return {"ntu60": ("xsub", "xview"), "ntu120": ("xsub120", "xset")}.get(benchmark, ())
+
+
 def store_benchmark(store) -> str:
-    """The store's `benchmark` attribute (set by `tdf data prepare`) if present, else 'ntu120'
-    if any id lies outside NTU-60's ranges (setup > 17 or performer > 40), else 'ntu60'."""
+    """The store's `benchmark` attribute (set by `tdf data prepare` and the importers of other
+    data sets, e.g. 'utd-mhad') if present, else 'ntu120' if any id lies outside NTU-60's ranges
+    (setup > 17 or performer > 40), else 'ntu60'."""
     attr = getattr(store, "attr", None)
     declared = attr("benchmark") if callable(attr) else None
-    if declared in ("ntu60", "ntu120"):
+    if isinstance(declared, str) and declared:
         return declared
     subj = np.asarray(store.subject, np.int64)
     setup = np.asarray(store.setup, np.int64)
@@ -218,18 +338,43 @@ def store_benchmark(store) -> str:
     return "ntu60"
 
 
-def applicable_splits(store) -> list[str]:
-    """The splits worth offering for this store, in SPLITS order.
+def default_split_attr(store) -> str | None:
+    """The store's `default_split` attribute (canonical form), or None."""
+    attr = getattr(store, "attr", None)
+    name = attr("default_split") if callable(attr) else None
+    return canonical_split_name(name) if isinstance(name, str) and name else None
 
-    The official protocols of the store's benchmark (NTU-60 → xsub, xview; NTU-120 → xsub120,
-    xset; see `store_benchmark`) when the metadata they need is
-    known for every sample and both sides are non-empty; `random` always (given ≥ 2 samples).
-    """
-    candidates = ("xsub", "xview") if store_benchmark(store) == "ntu60" else ("xsub120", "xset")
+
+def default_split_name(store) -> str:
+    """The split used when none is given: the store's `default_split` attribute, else its
+    benchmark's first NTU protocol (xsub, xsub120) when every subject is known, else random."""
+    name = default_split_attr(store)
+    if name:
+        return name
+    rules = ntu_rules(store_benchmark(store))
+    subject = np.asarray(store.subject)
+    return rules[0] if rules and store.n and (subject >= 0).all() else "random"
+
+
+def candidate_splits(store) -> list[str]:
+    """Every split that could apply to this store, in the order they are offered: the splits
+    stored with it, its default split when that is FIELD:VALUES, its benchmark's NTU protocols
+    (an NTU rule with a stored split of the same name is that stored split), then random."""
+    out = list(stored_splits(store))
+    default = default_split_attr(store)
+    if default and parse_field_split(default) is not None:
+        out.append(default)
+    out += [r for r in ntu_rules(store_benchmark(store)) if r not in out]
+    return out + ["random"]
+
+
+def applicable_splits(store) -> list[str]:
+    """The splits worth offering for this store (see `candidate_splits`): those whose metadata
+    is known for every sample and whose sides are both non-empty; `random` given ≥ 2 samples."""
     out = []
-    for name in candidates:
+    for name in candidate_splits(store)[:-1]:
         try:
-            train, test = _official_sides(store, name)
+            train, test = split_sides(store, name)
         except BadInput:
             continue
         if train.any() and test.any():

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tdf.data.layout import D
 from tdf.errors import BadInput
 
 
 def mean_skeleton(store, indices=None, chunk: int = 256) -> np.ndarray:
-    """float32[150]: mean of every dimension over the valid frames of the samples `indices`.
+    """float32[D]: mean of every dimension over the valid frames of the samples `indices`.
 
     Padding frames (index ≥ the sample's length) are excluded. Sums are accumulated in
     float64. `indices` defaults to all samples.
@@ -23,7 +22,8 @@ def mean_skeleton(store, indices=None, chunk: int = 256) -> np.ndarray:
     if chunk < 1:
         raise ValueError(f"chunk must be ≥ 1, got {chunk}")
     lengths = np.asarray(store.length, np.int64)
-    total = np.zeros(D, np.float64)
+    from tdf.skeleton import layout_or_default
+    total = np.zeros(layout_or_default(getattr(store, "layout", None)).D, np.float64)
     count = 0
     for start in range(0, len(idx), chunk):
         rows = idx[start:start + chunk]
@@ -31,7 +31,7 @@ def mean_skeleton(store, indices=None, chunk: int = 256) -> np.ndarray:
         t = int(lens.max()) if len(lens) else 0
         if t == 0:
             continue
-        x = store.read(rows, frames=t)  # [b, t, 150]
+        x = store.read(rows, frames=t)  # [b, t, D]
         valid = np.arange(t)[None, :] < lens[:, None]  # [b, t]
         total += x[valid].sum(axis=0, dtype=np.float64)
         count += int(valid.sum())

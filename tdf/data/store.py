@@ -1,10 +1,14 @@
 """The HDF5 data store (docs/design.md#the-store): one file per data set.
 
-Layout: `/x` float32 [N, T, 2, 25, 3] zero-padded after each sequence's last frame, one sample
+Layout: `/x` float32 [N, T, bodies, joints, coords] zero-padded after each sequence's last frame, one sample
 per chunk, lzf-compressed; `/length`, `/label` int32 [N]; `/name` (utf-8 strings);
 `/subject`, `/camera`, `/setup`, `/replication` int16 [N] (−1 where unknown). File attributes:
-`format_version`, `class_names` (JSON list), `joint_layout`, `source`, `created_by`, plus any
+`format_version`, `class_names` (JSON list), `layout` (the skeleton layout's TOML text,
+tdf.skeleton; a store without it is ntu25), `joint_layout` (the layout's name), `source`,
+`created_by`, plus any
 extra attributes a writer passes (the synthetic generator stores its parameters there).
+Optional `/splits/NAME` int32 row lists: the splits stored with the data (`tdf.data.splits`;
+e.g. a pyskl pickle's `xsub_train` / `xsub_val`).
 
 `StoreWriter` appends samples to a temporary file and renames it into place on success, so an
 interrupted conversion never leaves a half-written store. `Store` reads lazily: metadata
@@ -27,11 +31,12 @@ import numpy as np
 
 from tdf import __version__
 from tdf.atomic import check_writable, temp_file_beside
-from tdf.data.layout import D, JOINT_LAYOUT, N_BODIES, N_COORDS, N_JOINTS
 from tdf.data.limits import MAX_FRAMES
-from tdf.data.validate import check_finite, check_loaded, check_structure, sampled_rows
+from tdf.data.validate import (SPLITS_GROUP, check_finite, check_layout, check_loaded, check_structure,
+                               read_split_lists, sampled_rows)
 from tdf.diskspace import SpaceWatch
 from tdf.errors import BadInput
+from tdf.skeleton import DEFAULT_LAYOUT, Layout, get_layout
 
 FORMAT_VERSION = 1
 META_INT16 = ("subject", "camera", "setup", "replication")
@@ -51,7 +56,7 @@ def parse_ntu_name(name: str) -> dict[str, int] | None:
 class Sample:
     """One sequence and its metadata, as written to the store."""
 
-    x: np.ndarray  # [t, 2, 25, 3] or [t, 150], t ≤ T
+    x: np.ndarray  # [t, bodies, joints, coords] or [t, D] of the store's layout, t ≤ T
     label: int
     name: str
     subject: int = -1
@@ -69,7 +74,8 @@ class StoreWriter:
 
     def __init__(self, path: str | os.PathLike, max_frames: int, class_names: Sequence[str],
                  source: str, force: bool = False, attrs: dict | None = None,
-                 compression: str | None = "lzf", expected: int = 0):
+                 compression: str | None = "lzf", expected: int = 0,
+                 layout: Layout | str = DEFAULT_LAYOUT):
         if max_frames < 1:
             raise BadInput(f"--max-frames must be ≥ 1, got {max_frames}")
         if max_frames > MAX_FRAMES:
@@ -78,13 +84,14 @@ class StoreWriter:
         self.path = check_writable(path, force)
         self.T = int(max_frames)
         self.class_names = list(class_names)
+        self.layout = get_layout(layout)
+        shape = self.layout.frame_shape
         self._space = SpaceWatch(self.path.parent, f"the store {self.path.name}")
         self.tmp = temp_file_beside(self.path)  # mode from the umask, not tempfile's 0600
         self.f = h5py.File(self.tmp, "w")
         n0 = max(int(expected), 0)
-        self.f.create_dataset("x", shape=(n0, self.T, N_BODIES, N_JOINTS, N_COORDS),
-                              maxshape=(None, self.T, N_BODIES, N_JOINTS, N_COORDS), dtype="f4",
-                              chunks=(1, self.T, N_BODIES, N_JOINTS, N_COORDS), compression=compression)
+        self.f.create_dataset("x", shape=(n0, self.T, *shape), maxshape=(None, self.T, *shape), dtype="f4",
+                              chunks=(1, self.T, *shape), compression=compression)
         for key in ("length", "label"):
             self.f.create_dataset(key, shape=(n0,), maxshape=(None,), dtype="i4", chunks=(4096,))
         for key in META_INT16:
@@ -94,7 +101,8 @@ class StoreWriter:
         a = self.f.attrs
         a["format_version"] = FORMAT_VERSION
         a["class_names"] = json.dumps(self.class_names)
-        a["joint_layout"] = JOINT_LAYOUT
+        a["joint_layout"] = self.layout.name
+        a["layout"] = self.layout.to_toml()
         a["source"] = source
         a["created_by"] = f"tdf {__version__}"
         for k, v in (attrs or {}).items():
@@ -102,7 +110,9 @@ class StoreWriter:
         # Dataset handles cached: h5py's name lookup costs more than writing a small sample.
         self._ds = {key: self.f[key] for key in ("x", "length", "label", "name") + META_INT16}
         self.n = 0
-        self._names: set[str] = set()
+        self._names: dict[str, int] = {}  # name → row
+        self._split_lists: dict[str, list[str]] = {}
+        self.split_lists_dropped: dict[str, int] = {}  # names of a list that were never written
         self._closed = False
 
     def _grow(self, n: int) -> None:
@@ -115,10 +125,12 @@ class StoreWriter:
     def append(self, s: Sample) -> None:
         """Write one sample (cropped to T frames, zero-padded after its last frame)."""
         x = np.asarray(s.x, dtype=np.float32)
-        if x.ndim == 2 and x.shape[1] == D:
-            x = x.reshape(len(x), N_BODIES, N_JOINTS, N_COORDS)
-        if x.ndim != 4 or x.shape[1:] != (N_BODIES, N_JOINTS, N_COORDS):
-            raise BadInput(f"sample {s.name}: expected [t, 2, 25, 3] or [t, 150], got {x.shape}")
+        shape, lay = self.layout.frame_shape, self.layout
+        if x.ndim == 2 and x.shape[1] == lay.D:
+            x = x.reshape(len(x), *shape)
+        if x.ndim != 4 or x.shape[1:] != shape:
+            raise BadInput(f"sample {s.name}: expected [t, {', '.join(map(str, shape))}] or [t, {lay.D}] "
+                           f"(layout {lay.name}), got {x.shape}")
         if not np.isfinite(x).all():
             raise BadInput(f"sample {s.name}: contains NaN or infinite coordinates")
         if s.name in self._names:
@@ -128,7 +140,7 @@ class StoreWriter:
         t = min(len(x), self.T)
         i = self.n
         self._grow(i + 1)
-        buf = np.zeros((self.T, N_BODIES, N_JOINTS, N_COORDS), np.float32)
+        buf = np.zeros((self.T, *shape), np.float32)
         buf[:t] = x[:t]
         self._space.wrote(buf.nbytes)  # stop while HDF5 can still close the file (tdf.diskspace)
         ds = self._ds
@@ -138,17 +150,36 @@ class StoreWriter:
         ds["name"][i] = s.name
         for key in META_INT16:
             ds[key][i] = getattr(s, key)
-        self._names.add(s.name)
+        self._names[s.name] = i
         self.n += 1
 
     def extend(self, samples: Iterable[Sample]) -> None:
         for s in samples:
             self.append(s)
 
+    def add_split_list(self, name: str, sample_names: Sequence[str]) -> None:
+        """Store a named list of samples (e.g. pyskl's `xsub_train`) as /splits/NAME; resolved
+        to rows when the store is closed (names never written are dropped and counted in
+        `split_lists_dropped`)."""
+        from tdf.data.splits import STORED_NAME
+        if not isinstance(name, str) or not STORED_NAME.match(name):
+            raise BadInput(f"split list name {name!r} must be 1–100 letters, digits, '_', '.' or '-'")
+        self._split_lists[name] = list(sample_names)
+
+    def _write_split_lists(self) -> None:
+        if not self._split_lists:
+            return
+        g = self.f.create_group(SPLITS_GROUP)
+        for name, names in self._split_lists.items():
+            rows = [self._names[s] for s in dict.fromkeys(names) if s in self._names]
+            self.split_lists_dropped[name] = len(names) - len(rows)
+            g.create_dataset(name, data=np.asarray(rows, np.int32), dtype="i4")
+
     def close(self) -> Path:
         """Trim, flush and rename the finished store into place."""
         if self._closed:
             return self.path
+        self._write_split_lists()
         for ds in self._ds.values():
             ds.resize(self.n, axis=0)
         self.f.attrs["n"] = self.n
@@ -192,13 +223,9 @@ class Store:
                            self.path) from None
         try:
             check_structure(self.f, self.path, FORMAT_VERSION)
+            self.layout: Layout = check_layout(self.f, self.path)
             x = self.f["x"]
-            if x.ndim != 5 or x.shape[2:] != (N_BODIES, N_JOINTS, N_COORDS):
-                raise BadInput(f"/x has shape {x.shape}, expected [N, T, 2, 25, 3]", self.path)
             self.n, self.T = int(x.shape[0]), int(x.shape[1])
-            layout = self.attr("joint_layout", JOINT_LAYOUT)
-            if layout != JOINT_LAYOUT:
-                raise BadInput(f"joint layout {layout!r} is not supported (expected {JOINT_LAYOUT!r})", self.path)
             try:
                 self.class_names: list[str] = json.loads(self.attr("class_names"))
             except (TypeError, ValueError):
@@ -209,6 +236,7 @@ class Store:
             for key in META_INT16:
                 setattr(self, key, self._meta(key, np.int16, default=-1))
             check_loaded(self.names, self.label, len(self.class_names), self.path)
+            self.split_lists = read_split_lists(self.f, self.n, self.path)
             if self.n and (self.length.min() < 0 or self.length.max() > self.T):
                 raise BadInput(f"lengths outside 0..{self.T}", self.path)
         except BadInput:
@@ -265,13 +293,14 @@ class Store:
             raise BadInput(f"no sample named {name!r}", self.path) from None
 
     def read(self, indices: Sequence[int] | np.ndarray, frames: int | None = None) -> np.ndarray:
-        """Read samples as float32 [B, frames, 150] (frames defaults to the store's T).
+        """Read samples as float32 [B, frames, D] of the store's layout (frames defaults to T).
 
         Longer sequences are cropped to their first `frames` frames, shorter ones stay
         zero-padded. Indices may be in any order and may repeat.
         """
         idx = np.asarray(indices, dtype=np.int64)
         frames = self.T if frames is None else int(frames)
+        D = self.layout.D
         out = np.zeros((len(idx), frames, D), np.float32)
         if len(idx) == 0:
             return out
@@ -290,7 +319,7 @@ class Store:
         return out
 
     def read_one(self, i: int) -> np.ndarray:
-        """One sample's valid frames as [length, 2, 25, 3]."""
+        """One sample's valid frames as [length, bodies, joints, coords]."""
         n = int(self.length[i])
         try:
             x = np.asarray(self.f["x"][int(i), :n], np.float32)

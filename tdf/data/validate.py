@@ -16,8 +16,10 @@ Three levels, all called from `tdf.data.store.Store`:
   read are checked, and a non-finite one is refused naming the samples. `scan_finite` reads a
   set of rows in bounded chunks (training checks its whole split before it starts).
 
-The bodies / joints / coordinates sizes of `/x` are checked by `Store` itself (they depend on
-the joint layout), not here.
+- `check_layout(f, path)` on open: the store's skeleton layout — the `layout` attribute (a
+  layout's TOML text, docs/layouts.md) checked in full, or for stores written before layouts
+  travelled with the data the shipped layout named by `joint_layout` (ntu25 when absent) — and
+  `/x`'s [bodies, joints, coords] must match it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ READ_CHUNK_BYTES = 64 << 20  # bytes of /x read at a time by `scan_finite`
 
 _REQUIRED = ("x", "length", "label", "name")
 _INT_META = ("length", "label", "subject", "camera", "setup", "replication")
-_TEXT_ATTRS = ("joint_layout", "source", "created_by", "default_split", "benchmark")
+_TEXT_ATTRS = ("joint_layout", "layout", "source", "created_by", "default_split", "benchmark")
 
 
 def _attr(f: h5py.File, key: str):
@@ -110,13 +112,86 @@ def check_attributes(f: h5py.File, path, format_version: int) -> None:
             raise BadInput(f"attribute {key} must be text, got {excerpt(v)}", path)
     v = _attr(f, "default_split")
     if v is not None:
-        from tdf.data.splits import SPLITS
-        if (v.decode("utf-8", "replace") if isinstance(v, bytes) else v) not in SPLITS:
-            raise BadInput(f"attribute default_split is {excerpt(v)}, not one of {', '.join(SPLITS)}", path)
+        check_default_split(v.decode("utf-8", "replace") if isinstance(v, bytes) else v,
+                            split_list_names(f, path), path)
     v = _attr(f, "n")
     if v is not None and not _is_int(v):
         raise BadInput(f"attribute n must be an integer, got {excerpt(v)}", path)
     class_names(f, path)
+
+
+def check_default_split(name: str, list_names, path) -> None:
+    """`default_split` must be an NTU rule, random, FIELD:VALUES or a split stored in the file."""
+    from tdf.data.splits import SPLITS, canonical_split_name, parse_field_split, stored_split_names
+    try:
+        canonical_split_name(name)
+    except BadInput as e:
+        raise BadInput(f"attribute default_split: {str(e)}", path) from None
+    stored = stored_split_names(list_names)
+    if name not in SPLITS and parse_field_split(name) is None and name not in stored:
+        raise BadInput(f"attribute default_split is {excerpt(name)}, not one of {', '.join(SPLITS)}, "
+                       f"FIELD:VALUES or a split stored in the file ({', '.join(stored) or 'none'})", path)
+
+
+SPLITS_GROUP = "splits"
+
+
+def split_list_names(f: h5py.File, path) -> list[str]:
+    """Names of the sample lists under /splits (none when the group is absent)."""
+    if SPLITS_GROUP not in f:
+        return []
+    g = f[SPLITS_GROUP]
+    if not isinstance(g, h5py.Group):
+        raise BadInput(f"/{SPLITS_GROUP} is a dataset, expected a group of sample lists", path)
+    return sorted(g.keys())
+
+
+def read_split_lists(f: h5py.File, n: int, path) -> dict[str, np.ndarray]:
+    """The sample lists of the stored splits (/splits/NAME: int row indices into the store,
+    each in 0..n−1 and without repeats), as {name: int64 rows}."""
+    out = {}
+    for key in split_list_names(f, path):
+        ds = f[SPLITS_GROUP][key]
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "iu":
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} must be a 1-D integer dataset of sample rows", path)
+        if ds.shape[0] > n:
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} lists {ds.shape[0]} rows but the store has {n}", path)
+        rows = np.asarray(ds[:], np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} holds row {int(rows[(rows < 0) | (rows >= n)][0])}, "
+                           f"outside 0..{n - 1}", path)
+        if len(np.unique(rows)) != len(rows):
+            raise BadInput(f"/{SPLITS_GROUP}/{excerpt(key)} lists a sample twice", path)
+        out[key] = rows
+    return out
+
+
+def check_layout(f: h5py.File, path):
+    """The store's Layout (see the module docstring); a bad one is a BadInput naming the file."""
+    from tdf.skeleton import DEFAULT_LAYOUT, LAYOUTS, layout_from_toml
+    text, name = _attr(f, "layout"), _attr(f, "joint_layout")
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    name = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+    if text is not None:
+        try:
+            layout = layout_from_toml(text, "")
+        except BadInput as e:
+            raise BadInput(f"attribute layout: {e}", path) from None
+        if name is not None and name != layout.name:
+            raise BadInput(f"attribute joint_layout {excerpt(name)} disagrees with the layout attribute's "
+                           f"name {excerpt(layout.name)}", path)
+    else:
+        name = DEFAULT_LAYOUT if name is None else name
+        if name not in LAYOUTS:
+            raise BadInput(f"joint layout {excerpt(name)} is not a shipped layout ({', '.join(LAYOUTS)}) "
+                           f"and the store has no layout attribute describing it", path)
+        layout = LAYOUTS[name]
+    x = f["x"]
+    if tuple(x.shape[2:]) != layout.frame_shape:
+        b, j, c = layout.frame_shape
+        raise BadInput(f"/x has shape {x.shape}, expected [N, T, {b}, {j}, {c}] for its layout {layout.name} "
+                       f"({b} bodies × {j} joints × {c} coordinates)", path)
+    return layout
 
 
 def class_names(f: h5py.File, path) -> list[str]:

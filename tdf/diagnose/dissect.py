@@ -5,7 +5,7 @@ Recognition", ICML 2019 Deep Phenomena workshop, OpenReview rkxyny2qaE; after Ne
 own speed is above the data set's `concept_quantile` (0.8) of that group's speeds over all
 valid frames, and "moving slightly" when it lies between the 0.5 quantile and that one. "Own" speed: each joint's velocity minus the velocity of the joint its group hangs
 from (a hand relative to its elbow, a leg relative to the hip centre), averaged over the
-group's joints and both bodies — so a hand carried by a raised arm is not "moving", a waving
+group's joints and every body — so a hand carried by a raised arm is not "moving", a waving
 hand is. *Rhythm* concepts (on by default, tdf.diagnose.rhythm): "g oscillating 2.5–5 Hz"
 when the short-time power of that velocity in the band is above the data set's quantile — they
 name the pattern of a motion, which the speed concepts cannot. Optional direction concepts: "g rising"/"g falling" when the group's mean vertical
@@ -39,10 +39,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from tdf.data.layout import GROUPS, group_joints
 from tdf.diagnose.features import valid_mask
 from tdf.diagnose.own_motion import bodies_present, joint_velocity, own_velocity, pair_valid
 from tdf.diagnose.rhythm import group_rhythm
+from tdf.skeleton import Layout, layout_or_default
 MIN_SPEED = 1e-4   # m/frame: below this a group counts as still whatever the quantile says
 SMOOTH = 5         # frames of the moving average applied to positions before differencing
 
@@ -94,27 +94,30 @@ def smooth_time(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
-                 directions: bool = False, smooth: int = SMOOTH) -> tuple[list[str], np.ndarray, np.ndarray]:
+                 directions: bool = False, smooth: int = SMOOTH,
+                 layout: Layout | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(concept names, values [N, T, K], valid [N, T]) before thresholding.
 
-    Per group: own speed (mean |v| over its joints and both bodies); with `directions`, also
-    the mean vertical own velocity (for "rising"/"falling"). Padded frames and the frame
-    right after them are invalid (their differences mix data and padding).
+    Per group: own speed (mean |v| over its joints and every body); with `directions`, also
+    the mean vertical own velocity (for "rising"/"falling"; image coordinates, y down, are
+    turned up). Padded frames and the frame right after them are invalid (their differences
+    mix data and padding).
     """
     x = np.asarray(x)
-    groups = dict(GROUPS) if groups is None else dict(groups)
+    lay = layout_or_default(layout, groups)
+    up = -1.0 if lay.y_down else 1.0
     pair_ok = pair_valid(x)
-    v_all = joint_velocity(smooth_time(x, smooth))
-    present = bodies_present(x)                                            # [N, T, B]
+    v_all = joint_velocity(smooth_time(x, smooth), lay)
+    present = bodies_present(x, lay)                                       # [N, T, B]
     n_bodies = np.maximum(present.sum(-1), 1)
     names, values = [], []
-    for g in groups:
-        v = own_velocity(v_all, group_joints(g, groups))                   # [N, T, B, J, 3]
+    for g in lay.groups:
+        v = own_velocity(v_all, lay.group_joints(g), lay)                  # [N, T, B, J, C]
         speed = np.linalg.norm(v, axis=-1).mean(axis=-1)                  # [N, T, B]
         names.append(f"{g} moving")
         values.append((speed * present).sum(-1) / n_bodies)
         if directions:
-            vy = (v[..., 1].mean(axis=-1) * present).sum(-1) / n_bodies
+            vy = up * (v[..., 1].mean(axis=-1) * present).sum(-1) / n_bodies
             names += [f"{g} rising", f"{g} falling"]
             values += [vy, -vy]
     return names, np.stack(values, axis=-1), pair_ok
@@ -123,8 +126,8 @@ def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
 def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None,
                   quantile: float = 0.8, directions: bool = False,
                   thresholds: np.ndarray | None = None, smooth: int = SMOOTH,
-                  slight_quantile: float | None = 0.5, rhythms: bool = False
-                  ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+                  slight_quantile: float | None = 0.5, rhythms: bool = False,
+                  layout: Layout | None = None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """(names, masks bool [N, T, K], valid [N, T], thresholds [K, 2] as (lower, upper]).
 
     "g moving" is on above the `quantile` of g's own speed over the valid frames of `x` (the
@@ -139,11 +142,11 @@ def concept_masks(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = No
         raise ValueError(f"concept quantile must be in (0, 1), got {quantile!r}")
     if slight_quantile is not None and not 0 < slight_quantile < quantile:
         raise ValueError(f"slight_quantile must be in (0, {quantile}), got {slight_quantile!r}")
-    raw_names, values, valid = group_motion(x, groups, directions, smooth)
+    raw_names, values, valid = group_motion(x, groups, directions, smooth, layout=layout)
     floors = [MIN_SPEED] * len(raw_names)
     column_valid = [valid] * len(raw_names)
     if rhythms:
-        r_names, r_values, r_valid = group_rhythm(x, groups)
+        r_names, r_values, r_valid = group_rhythm(x, groups, layout=layout)
         raw_names = raw_names + r_names
         values = np.concatenate([values, r_values], axis=-1)
         floors += [MIN_SPEED ** 2] * len(r_names)
@@ -257,9 +260,11 @@ def dissect_layer(acts: np.ndarray, valid_in: np.ndarray, concepts: np.ndarray, 
 
 def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: str | None = None,
             groups: Mapping[str, Sequence[str]] | None = None, opts: DissectOptions = DissectOptions(),
-            batch_size: int = 64, on_batch: Callable[[int], None] | None = None) -> dict:
+            batch_size: int = 64, on_batch: Callable[[int], None] | None = None,
+            layout: Layout | None = None) -> dict:
     """Dissect `layers` ("conv1", "unit{l}"; default `default_dissect_layers`) of `model` (one
-    stream of an MS model) on the samples x [N, T, 150]. Returns the dissection document."""
+    stream of an MS model) on the samples x [N, T, D] of `layout` (ntu25 when None). Returns
+    the dissection document."""
     from tdf.diagnose.activations import Activations
     from tdf.diagnose.decoder import base_name, output_layers
     outputs = output_layers(model, stream)
@@ -268,7 +273,7 @@ def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: s
     x = np.asarray(x, np.float32)
     names, concepts, valid, thresholds = concept_masks(x, groups, opts.concept_quantile, opts.directions,
                                                        slight_quantile=opts.slight_quantile,
-                                                       rhythms=opts.rhythms)
+                                                       rhythms=opts.rhythms, layout=layout)
     acts = Activations(model, [outputs[b] for b in bases]).run(x, batch_size, on_batch=on_batch)
     result = {"stream": stream, "samples": int(len(x)), "concepts": names,
               "concept_thresholds": dict(zip(names, [[round(float(a), 6), None if np.isinf(b) else round(float(b), 6)]
@@ -355,7 +360,8 @@ def dissect_view(model, store, indices, stream: str | None, work, *, frames: int
     indices = np.asarray(indices)
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(indices, size=min(max_samples, len(indices)), replace=False))
-    doc = dissect(model, store.read(pick, frames=frames), stream=stream, opts=opts)
+    doc = dissect(model, store.read(pick, frames=frames), stream=stream, opts=opts,
+                  layout=getattr(store, "layout", None))
     write_json(work / "dissection.json", doc)
     dissection_chart(doc, work / "dissection.png",
                      title=f"interpretable units per concept ({'stream ' + stream if stream else 'Res-TCN'})")

@@ -49,7 +49,6 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
                    log=None) -> dict[str, Any]:
     """Everything `tdf explain` prints, as a JSON-ready dict (see the module docstring)."""
     from tdf.backend import load_backend
-    from tdf.data.layout import GROUPS
     from tdf.data.store import open_store
     from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
                                run_split)
@@ -77,7 +76,9 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     from tdf.diagnose.relevance import gradient_x_input, group_shares
     from tdf.diagnose.unit_class import concept_path
     from tdf.models import model_kind
-    model = load_model(paths.model)
+    # decoder and relevance are exact in float32: a bf16 run is diagnosed on a float32 copy
+    from tdf.train.precision import float32_copy
+    model = float32_copy(load_model(paths.model))
     kind = model_kind(model)
     if kind == "res_tcn" and stream is not None:
         raise BadInput(f"--stream applies to an MS-Res-TCN; {paths.model} is a Res-TCN")
@@ -92,6 +93,7 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
         x = store.read([i], frames=frames)
         true = int(store.label[i])
         names = list(store.class_names)
+        layout = store.layout
         if given is None:
             try:
                 test = np.asarray(run_split(store, info).part("test"))
@@ -99,7 +101,7 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
                 test = np.arange(store.n)
             rng = np.random.default_rng(seed)
             pick = np.sort(rng.choice(test, size=min(dissect_samples, len(test)), replace=False))
-            given = dissect(model, store.read(pick, frames=frames), stream=stream)
+            given = dissect(model, store.read(pick, frames=frames), stream=stream, layout=store.layout)
             source = f"computed on {len(pick)} samples of the test split"
         else:
             source = str(dissection)
@@ -108,7 +110,7 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     pred = int(order[0])
     other = true if pred != true else int(order[1])
     attribution = gradient_x_input(model, x, target=np.array([pred]))
-    gnames, shares = group_shares(attribution.values, GROUPS)
+    gnames, shares = group_shares(attribution.values, layout=layout)
     path = concept_path(model, x, true=other, wrong=pred, class_names=names, stream=stream,
                         dissection=given, top=path_units)
     return {"run": str(paths.root), "data": str(data_path), "sample": sample, "model_kind": kind, "stream": stream,

@@ -1,11 +1,11 @@
 """Motion primitives (Hou, Kim & Reiter, "Train, Diagnose and Fix: Interpretable Approach for
 Fine-grained Action Recognition", arXiv:1711.08502, §4, Fig. 3): the first-layer filters.
 
-Each `conv1` filter W_1^(i) is a [k, 150] block: k taps × the 150 joint dims, so it reads as a
+Each `conv1` filter W_1^(i) is a [k, D] block: k taps × the D joint dims of the data's layout, so it reads as a
 short motion of the skeleton. Two views:
 
 - `primitive_heatmaps`: taps (time, x) × joint dims (y) heatmaps of the strongest filters (by
-  Frobenius norm), the dims ordered body → joint group → joint → xyz and labelled by group.
+  Frobenius norm), the dims ordered body → joint group → joint → coordinate, labelled by group.
 - `primitive_gif`: mean skeleton + scale · filter tap t, for t = 0 … k−1, rendered as a moving
   skeleton via `tdf.render` (the paper adds the mean skeleton back the same way).
 """
@@ -19,13 +19,13 @@ import keras
 import numpy as np
 
 from tdf.atomic import atomic_path
-from tdf.data.layout import GROUPS, JOINT_INDEX, N_BODIES, N_COORDS, N_JOINTS
 from tdf.diagnose.decoder import output_layers
 from tdf.errors import BadInput
+from tdf.skeleton import Layout, layout_or_default
 
 
 def first_layer_filters(model: keras.Model, stream: str | None = None) -> np.ndarray:
-    """The `conv1` kernel of `model` (of `stream` for an MS model) as float32 [k, 150, F]."""
+    """The `conv1` kernel of `model` (of `stream` for an MS model) as float32 [k, D, F]."""
     name = output_layers(model, stream)["conv1"]
     kernel = np.asarray(keras.ops.convert_to_numpy(model.get_layer(name).kernel), np.float32)
     return kernel
@@ -38,17 +38,18 @@ def rank_filters(kernel: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(norms)), -norms))
 
 
-def dim_order(groups: Mapping[str, Sequence[str]] | None = None
+def dim_order(groups: Mapping[str, Sequence[str]] | None = None, layout: Layout | None = None
               ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
-    """A permutation of the 150 dims: body, then joint group, then joint, then xyz.
+    """A permutation of the D dims: body, then joint group, then joint, then coordinate.
 
     Returns (order, spans) where spans are (start, stop, label) row ranges in the permuted
     order, one per body × group; joints in no group go last as "other".
     """
-    groups = GROUPS if groups is None else groups
+    lay = layout_or_default(layout, groups)
+    N_BODIES, N_JOINTS, N_COORDS = lay.frame_shape
     joint_lists, used = [], set()
-    for name, joints in groups.items():
-        idx = [JOINT_INDEX[j] for j in joints if JOINT_INDEX[j] not in used]
+    for name, joints in lay.groups.items():
+        idx = [lay.joint_index(j) for j in joints if lay.joint_index(j) not in used]
         used.update(idx)
         if idx:
             joint_lists.append((name, idx))
@@ -62,27 +63,28 @@ def dim_order(groups: Mapping[str, Sequence[str]] | None = None
             for j in joints:
                 base = (body * N_JOINTS + j) * N_COORDS
                 order.extend(range(base, base + N_COORDS))
-            label = name if body == 0 else f"{name} (body 2)"
+            label = name if body == 0 else f"{name} (body {body + 1})"
             spans.append((start, len(order), label))
     return np.asarray(order, dtype=np.int64), spans
 
 
 def primitive_heatmaps(model: keras.Model, out_png: str | os.PathLike, max_filters: int = 16,
-                       stream: str | None = None, ncols: int = 4) -> list[int]:
+                       stream: str | None = None, ncols: int = 4, layout: Layout | None = None) -> list[int]:
     """Write the strongest `max_filters` conv1 filters as taps × joint-dim heatmaps to a PNG.
 
     Each panel has its own symmetric colour scale ±max|w| (red positive, blue negative); the
-    title gives the filter index and its norm. Returns the filter indices shown, strongest first.
+    title gives the filter index and its norm; a colour bar beside each panel gives its scale. Returns the filter indices shown, strongest first.
     """
     if not isinstance(max_filters, int) or max_filters < 1:
         raise ValueError(f"max_filters must be a positive integer, got {max_filters!r}")
     from matplotlib.figure import Figure
     kernel = first_layer_filters(model, stream)
-    if kernel.shape[1] != N_BODIES * N_JOINTS * N_COORDS:
+    lay = layout_or_default(layout)
+    if kernel.shape[1] != lay.D:
         raise BadInput(f"conv1 of model {model.name!r} reads {kernel.shape[1]} dims per frame; "
-                       f"motion primitives need the 150-dim skeleton layout")
+                       f"the skeleton layout {lay.name} has {lay.D}")
     shown = [int(i) for i in rank_filters(kernel)[:max_filters]]
-    order, spans = dim_order()
+    order, spans = dim_order(layout=lay)
     ncols = max(1, min(ncols, len(shown)))
     nrows = -(-len(shown) // ncols)
     fig = Figure(figsize=(1.6 + 2.0 * ncols, 0.6 + 3.6 * nrows), layout="constrained")
@@ -93,9 +95,10 @@ def primitive_heatmaps(model: keras.Model, out_png: str | os.PathLike, max_filte
             ax.set_axis_off()
             continue
         f = shown[pos]
-        w = kernel[:, order, f].T  # [150 dims, k taps]
+        w = kernel[:, order, f].T  # [D dims, k taps]
         lim = float(np.abs(w).max()) or 1.0
-        ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        image = ax.imshow(w, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        fig.colorbar(image, ax=ax, shrink=0.6, pad=0.02).ax.tick_params(labelsize=6)
         ax.set_title(f"filter {f}  ‖w‖={np.linalg.norm(w):.2f}", fontsize=8)
         ax.set_xticks(range(k))
         ax.set_xticklabels([str(t) if k <= 10 or t % 2 == 0 else "" for t in range(k)], fontsize=6)
@@ -117,14 +120,17 @@ def primitive_heatmaps(model: keras.Model, out_png: str | os.PathLike, max_filte
 
 
 def primitive_frames(model: keras.Model, filter_index: int, scale: float | None = None,
-                     stream: str | None = None, bodies: int = 1) -> np.ndarray:
-    """The moving skeleton of one filter: mean skeleton + scale · tap t, as float32 [k, 150].
+                     stream: str | None = None, bodies: int = 1, layout: Layout | None = None) -> np.ndarray:
+    """The moving skeleton of one filter: mean skeleton + scale · tap t, as float32 [k, D].
 
     `scale=None` sizes the motion so the largest filter value moves a coordinate by a quarter of
     the mean skeleton's extent (its largest coordinate range over the joints of body 1), or by
-    0.25 when the model has no mean. `bodies=1` keeps body 2 at zero (absent) — its mean is an
-    average over mostly single-person frames; `bodies=2` shows both.
+    0.25 when the model has no mean. `bodies=1` keeps the other bodies at zero (absent) — their
+    mean is an average over mostly single-person frames; `bodies=2` shows two (at most the
+    layout's bodies).
     """
+    lay = layout_or_default(layout)
+    N_JOINTS, N_COORDS = lay.n_joints, lay.coords
     kernel = first_layer_filters(model, stream)
     n_filters = kernel.shape[2]
     if not isinstance(filter_index, (int, np.integer)) or not 0 <= filter_index < n_filters:
@@ -139,18 +145,17 @@ def primitive_frames(model: keras.Model, filter_index: int, scale: float | None 
         peak = float(np.abs(w).max())
         scale = (0.25 * (extent if extent > 0 else 1.0)) / peak if peak > 0 else 1.0
     frames = mean[None, :] + float(scale) * w
-    if bodies == 1:
-        frames[:, N_JOINTS * N_COORDS:] = 0.0
+    frames[:, min(bodies, lay.bodies) * N_JOINTS * N_COORDS:] = 0.0
     return frames.astype(np.float32)
 
 
 def primitive_gif(model: keras.Model, filter_index: int, out_gif: str | os.PathLike,
                   scale: float | None = None, stream: str | None = None, fps: int = 4,
-                  bodies: int = 1, title: str | None = None):
+                  bodies: int = 1, title: str | None = None, layout: Layout | None = None):
     """Render one filter as a moving skeleton (`primitive_frames`) to a GIF (or MP4 by suffix)."""
     from tdf.render import render_sequence
-    frames = primitive_frames(model, filter_index, scale, stream, bodies)
+    frames = primitive_frames(model, filter_index, scale, stream, bodies, layout)
     if title is None:
         which = "" if stream is None else f" {stream}"
         title = f"motion primitive{which}: conv1 filter {int(filter_index)}"
-    return render_sequence(frames, out_gif, title=title, fps=fps)
+    return render_sequence(frames, out_gif, title=title, fps=fps, layout=layout)

@@ -45,24 +45,43 @@ def _lda_fit_predict(xtr, ytr, xte, n_classes: int, shrinkage: float) -> np.ndar
     return (xte @ w + b).argmax(axis=1)
 
 
-def probe_accuracy(features: np.ndarray, labels: np.ndarray, k: int = 5, shrinkage: float = 0.3,
-                   seed: int = 0) -> dict[str, float]:
-    """Cross-validated accuracy and skill of a linear probe predicting `labels` from `features`."""
+def probe_correct(features: np.ndarray, labels: np.ndarray, k: int = 5, shrinkage: float = 0.3,
+                  seed: int = 0) -> tuple[np.ndarray, float]:
+    """(bool[N]: was sample i predicted right by the probe trained on the other folds, chance).
+
+    The per-sample outcome of one cross-validation, so callers can average it (`probe_accuracy`)
+    or resample it (the ranking's bootstrap). Too few samples or classes: all False."""
     x = np.asarray(features, np.float64).reshape(len(features), -1)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     n_classes = int(y.max()) + 1 if len(y) else 0
     counts = np.bincount(y, minlength=n_classes) if len(y) else np.zeros(0)
     chance = float(counts.max() / len(y)) if len(y) else 0.0
+    correct = np.zeros(len(y), bool)
     if n_classes < 2 or len(y) < 4:
-        return {"accuracy": chance, "skill": 0.0, "chance": chance, "n": int(len(y))}
+        return correct, chance
     k = int(max(2, min(k, counts.min() if counts.min() >= 2 else 2)))
-    correct = 0
     for fold in stratified_folds(y, k, seed):
         train = np.setdiff1d(np.arange(len(y)), fold)
         if len(np.unique(y[train])) < 2:
             continue
         pred = _lda_fit_predict(x[train], y[train], x[fold], n_classes, shrinkage)
-        correct += int((pred == y[fold]).sum())
-    acc = correct / len(y)
-    skill = (acc - chance) / (1 - chance) if chance < 1 else 0.0
-    return {"accuracy": float(acc), "skill": float(max(skill, 0.0)), "chance": chance, "n": int(len(y))}
+        correct[fold] = pred == y[fold]
+    return correct, chance
+
+
+def skill_of(accuracy, chance: float):
+    """(accuracy − chance)/(1 − chance), floored at 0; 0 when chance is 1 (one class)."""
+    if chance >= 1:
+        return np.zeros_like(np.asarray(accuracy, np.float64))
+    return np.maximum((np.asarray(accuracy, np.float64) - chance) / (1 - chance), 0.0)
+
+
+def probe_accuracy(features: np.ndarray, labels: np.ndarray, k: int = 5, shrinkage: float = 0.3,
+                   seed: int = 0) -> dict[str, float]:
+    """Cross-validated accuracy and skill of a linear probe predicting `labels` from `features`."""
+    correct, chance = probe_correct(features, labels, k, shrinkage, seed)
+    n = len(correct)
+    if n < 4 or len(np.unique(np.asarray(labels))) < 2:
+        return {"accuracy": chance, "skill": 0.0, "chance": chance, "n": int(n)}
+    acc = float(correct.mean())
+    return {"accuracy": acc, "skill": float(skill_of(acc, chance)), "chance": chance, "n": int(n)}

@@ -41,6 +41,7 @@ from typing import Mapping, Sequence
 import keras
 import numpy as np
 
+from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
 from tdf.diagnose.dissect import valid_at
 from tdf.diagnose.features import valid_mask
 from tdf.errors import BadInput
@@ -342,10 +343,13 @@ def pyramid_view(model: keras.Model, store, indices, classes: Sequence[str], str
                 seqs = {"input": x[first, :length]}
                 shown = list(decoded)[:GIF_LEVELS] + (["conv1"] if "conv1" in list(decoded)[GIF_LEVELS:] else [])
                 from tdf.render import hide_absent_bodies
-                seqs.update({f"{k} ({counts[k]} ch)": hide_absent_bodies(decoded[k][0, :length], x[first, :length])
+                layout = getattr(store, "layout", None)
+                seqs.update({f"{k} ({counts[k]} ch)": hide_absent_bodies(decoded[k][0, :length], x[first, :length],
+                                                                        layout)
                              for k in shown})
                 gif = work / "pyramid" / f"{_safe(name)}.{render}"
-                render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=40)
+                render_sequences_grid(seqs, gif, title=f"{name}: class feature pyramid", max_frames=GIF_FRAMES,
+                                      fps=GIF_FPS, dpi=GIF_DPI, layout=layout)
                 entry["file"] = str(gif.relative_to(work))
         files.append(entry)
     doc = {"theta": theta, "depth": depth, "stream": stream, "classes": out,

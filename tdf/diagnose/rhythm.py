@@ -21,8 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from tdf.data.layout import GROUPS, group_joints
 from tdf.diagnose.own_motion import bodies_present, joint_velocity, own_velocity, pair_valid
+from tdf.skeleton import Layout, layout_or_default
 
 FPS = 30.0                                   # NTU RGB+D (and the synthetic data) frame rate
 WINDOW = 32                                  # frames: ~1.07 s at 30 fps, bins 0.94 Hz apart
@@ -75,7 +75,8 @@ def short_time_power(signal: np.ndarray, window: int, bins_per_band: Sequence[np
 
 def group_rhythm(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = None, *,
                  fps: float = FPS, window: int = WINDOW,
-                 bands: Sequence[tuple[float, float]] = BANDS) -> tuple[list[str], np.ndarray, np.ndarray]:
+                 bands: Sequence[tuple[float, float]] = BANDS,
+                 layout: Layout | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(concept names, values [N, T, K·len(bands)], valid [N, T]) before thresholding.
 
     A frame is valid when it and the frame before are valid (the velocity needs both) and at
@@ -83,21 +84,21 @@ def group_rhythm(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
     """
     check_bands(bands, window, fps)
     x = np.asarray(x, np.float64)
-    groups = dict(GROUPS) if groups is None else dict(groups)
+    lay = layout_or_default(layout, groups)
     n, t, _ = x.shape
     pair_ok = pair_valid(x)
     half = window // 2
     counts = np.pad(pair_ok.astype(np.float64), ((0, 0), (half, window - half)))
     counts = np.lib.stride_tricks.sliding_window_view(counts, window, axis=1)[:, :t].sum(-1)
     valid_out = pair_ok & (counts >= window / 2)
-    present = bodies_present(x)                                                        # [N, T, B]
-    v_all = joint_velocity(x)
+    present = bodies_present(x, lay)                                                   # [N, T, B]
+    v_all = joint_velocity(x, lay)
     n_bodies = np.maximum(present.any(axis=1).sum(-1), 1)                              # [N]
     bins = [band_bins(window, fps, band) for band in bands]
     names, values = [], []
-    for g in groups:
-        joints = group_joints(g, groups)
-        v = own_velocity(v_all, joints) * (present[..., None, None] & pair_ok[:, :, None, None, None])
+    for g in lay.groups:
+        joints = lay.group_joints(g)
+        v = own_velocity(v_all, joints, lay) * (present[..., None, None] & pair_ok[:, :, None, None, None])
         power = short_time_power(v.reshape(n, t, -1), window, bins)                    # [N, T, bands]
         power /= (len(joints) * n_bodies)[:, None, None]
         names += [band_name(g, band) for band in bands]

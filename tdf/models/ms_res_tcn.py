@@ -41,7 +41,7 @@ from tdf.models.normalize import DimensionMask, MeanSkeletonNormalization
 def _check_mask(ta_mask, input_dim: int) -> np.ndarray:
     mask = np.asarray(ta_mask)
     if mask.dtype != bool:
-        raise ConfigError(f"ta_mask must be a boolean vector (e.g. from tdf.data.layout.group_mask), "
+        raise ConfigError(f"ta_mask must be a boolean vector (e.g. from Layout.group_mask, tdf.skeleton), "
                           f"got dtype {mask.dtype}")
     if mask.shape != (input_dim,):
         raise ConfigError(f"ta_mask must have shape ({input_dim},), got {mask.shape}")
@@ -74,8 +74,8 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
     mean = mean_vector(mean_skeleton, input_dim)
 
     inputs = keras.Input(shape=(frames, input_dim), name="skeleton")
-    x0 = MeanSkeletonNormalization(mean, name="normalize")(inputs)
-    ta0 = DimensionMask(mask, name="ta_mask")(x0)
+    x0 = MeanSkeletonNormalization(mean, name="normalize", dtype="float32")(inputs)
+    ta0 = DimensionMask(mask, name="ta_mask", dtype="float32")(x0)
     main = conv1d(filters[0], kernel_size, 1, l1, "main_conv1")(x0)
     ta = conv1d(filters[0], kernel_size, 1, l1, "ta_conv1")(ta0)
     unit = dict(kernel_size=kernel_size, dropout=dropout, l1=l1, bn_momentum=bn_momentum)
@@ -94,7 +94,7 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
     ta = apply_head_activation(ta, "ta_", bn_momentum)
     x = keras.layers.Concatenate(axis=-1, name="concat")([main, ta])
     x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -41,7 +41,7 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
     Args:
         num_classes: number of classes (≥ 2) of the softmax `classifier`.
         frames: fixed sequence length, or None to accept any length.
-        input_dim: values per frame (150 = 2 bodies × 25 joints × xyz).
+        input_dim: values per frame (the layout's D = bodies × joints × coords; ntu25: 150).
         filters: strictly increasing widths, one per block of `units_per_block` units.
         units_per_block: residual units per block (3 in the paper: 9 units in all).
         kernel_size: temporal filter length of `conv1` and every unit conv (8).
@@ -64,12 +64,13 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
     mean = mean_vector(mean_skeleton, input_dim)
 
     inputs = keras.Input(shape=(frames, input_dim), name="skeleton")
-    x = MeanSkeletonNormalization(mean, name="normalize")(inputs)
+    x = MeanSkeletonNormalization(mean, name="normalize", dtype="float32")(inputs)
     x = conv1d(filters[0], kernel_size, 1, l1, "conv1")(x)
     for spec in unit_plan(filters, units_per_block):
         x = apply_residual_unit(x, spec, kernel_size=kernel_size, dropout=dropout, l1=l1,
                                 bn_momentum=bn_momentum)
     x = apply_head_activation(x, bn_momentum=bn_momentum)
     x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier",
+                                 dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -41,12 +41,22 @@ class TrainConfig:
     min_lr: float = 1e-4              # LR floor (the released code's)
     early_stop: int | None = None     # stop after this many epochs without improvement; None = off
     jit: bool | None = None           # None = auto: on with an accelerator, off on CPU (bench/)
+    precision: str | None = None      # fp32 | bf16; None = auto: bf16 with a bf16 GPU, else fp32
     distribute: str = "none"          # none | mirrored | multiworker
     preset: str | None = None
+    # Input recipe (tdf.data.model_input); the defaults are the paper's raw input.
+    normalize: str = "none"           # none | root (translate) | view (translate + canonical yaw)
+    features: tuple[str, ...] = ("joint",)  # joint, bone, joint_motion, bone_motion (as channels)
+    resample: int | None = None       # resample every sequence to this many frames; None = crop/pad
+    aug_rotate: float = 0.0           # training augmentation: degrees about the vertical axis
+    aug_scale: float = 0.0            # per-axis scale 1 ± aug_scale
+    aug_crop: float = 1.0             # random temporal crop to U(aug_crop, 1) of the frames
+    lr_schedule: str = "plateau"      # plateau (÷10 after `patience`, the paper's) | cosine
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["filters"] = list(self.filters)
+        d["features"] = list(self.features)
         return d
 
 
@@ -68,10 +78,31 @@ PRESETS: dict[str, dict[str, Any]] = {
         "early_stop": 10,
         "val_fraction": 0.15,
     },
+    # Small real data sets (hundreds to a few thousand sequences; docs/real-baseline.md): view
+    # normalisation, 64 resampled frames, joint + bone + motion channels, augmentation, cosine LR.
+    "small": {
+        "filters": (32, 64, 128),
+        "units_per_block": 3,
+        "kernel_size": 8,
+        "dropout": 0.2,
+        "l1": 1e-4,
+        "bn_momentum": 0.9,
+        "batch_size": 32,
+        "lr": 0.01,
+        "epochs": 150,
+        "normalize": "view",
+        "features": ("joint", "bone", "joint_motion", "bone_motion"),
+        "resample": 64,
+        "aug_rotate": 15.0,
+        "aug_scale": 0.1,
+        "aug_crop": 0.8,
+        "lr_schedule": "cosine",
+    },
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 DISTRIBUTE = ("none", "mirrored", "multiworker")
+LR_SCHEDULES = ("plateau", "cosine")
 
 
 def parse_filters(value: str | list | tuple) -> tuple[int, ...]:
@@ -89,19 +120,29 @@ def parse_filters(value: str | list | tuple) -> tuple[int, ...]:
     return out
 
 
+def parse_features(value: str | list | tuple) -> tuple[str, ...]:
+    """'joint,bone' or a list → a tuple of feature names (checked in `validate`)."""
+    if isinstance(value, str):
+        return tuple(p for p in value.replace(" ", "").split(",") if p)
+    return tuple(str(v) for v in value)
+
+
 def _coerce(name: str, value: Any) -> Any:
     if name == "filters":
         return parse_filters(value)
+    if name == "features":
+        return parse_features(value)
     return value
 
 
 # The type of each option as a settings file (TOML, run.json's `config`) may give it. Checked
 # before use, so `filters = [4, "8", 16.5]` is refused instead of read as 4, 8, 16.
 _INT = ("epochs", "batch_size", "units_per_block", "kernel_size", "max_frames", "seed", "patience",
-        "early_stop")
-_FLOAT = ("val_fraction", "lr", "momentum", "dropout", "l1", "bn_momentum", "min_lr")
-_TEXT = ("split", "distribute", "preset")
-_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset")
+        "early_stop", "resample")
+_FLOAT = ("val_fraction", "lr", "momentum", "dropout", "l1", "bn_momentum", "min_lr", "aug_rotate",
+          "aug_scale", "aug_crop")
+_TEXT = ("split", "distribute", "preset", "normalize", "lr_schedule", "precision")
+_NULLABLE = ("split", "max_frames", "early_stop", "jit", "preset", "resample", "precision")
 
 
 def _type_problem(name: str, value: Any) -> str | None:
@@ -124,6 +165,11 @@ def _type_problem(name: str, value: Any) -> str | None:
         ok = isinstance(value, (list, tuple)) and value and all(
             isinstance(f, int) and not isinstance(f, bool) for f in value)
         return None if ok else "must be a list of integers, e.g. [64, 128, 256]"
+    if name == "features":
+        if isinstance(value, str):
+            return None
+        ok = isinstance(value, (list, tuple)) and value and all(isinstance(f, str) for f in value)
+        return None if ok else 'must be a list of feature names, e.g. ["joint", "bone"]'
     return None
 
 
@@ -201,9 +247,12 @@ def validate(cfg: TrainConfig) -> None:
         bad("--units-per-block and --kernel-size must be ≥ 1")
     if cfg.max_frames is not None and not 1 <= cfg.max_frames <= MAX_FRAMES:
         bad(f"--max-frames must be in 1..{MAX_FRAMES}, got {cfg.max_frames}")
-    from tdf.data.splits import SPLITS
-    if cfg.split is not None and cfg.split not in SPLITS:
-        bad(f"unknown split {cfg.split!r}; choose one of {', '.join(SPLITS)}")
+    from tdf.data.splits import canonical_split_name
+    if cfg.split is not None:
+        try:
+            cfg.split = canonical_split_name(cfg.split)
+        except BadInput as e:
+            bad(str(e))
     if cfg.min_lr <= 0:
         bad(f"min_lr must be > 0, got {cfg.min_lr}")
     if cfg.patience < 1:
@@ -212,9 +261,32 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--early-stop must be ≥ 0 (0 = off), got {cfg.early_stop}")
     if cfg.early_stop == 0:
         cfg.early_stop = None
+    from tdf.train.precision import PRECISIONS
+    if cfg.precision is not None and cfg.precision not in PRECISIONS:
+        bad(f"--precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     if cfg.distribute not in DISTRIBUTE:
         bad(f"--distribute must be one of {', '.join(DISTRIBUTE)}, got {cfg.distribute!r}")
     cfg.filters = tuple(cfg.filters)
+    from tdf.data.model_input import NORMALIZE
+    from tdf.data.transforms import FEATURES
+    cfg.features = tuple(cfg.features)
+    if cfg.normalize not in NORMALIZE:
+        bad(f"--normalize must be one of {', '.join(NORMALIZE)}, got {cfg.normalize!r}")
+    unknown = [f for f in cfg.features if f not in FEATURES]
+    if not cfg.features or unknown or len(set(cfg.features)) != len(cfg.features):
+        bad(f"--features must be distinct names from {', '.join(FEATURES)}, got {','.join(cfg.features)!r}")
+    if cfg.resample == 0:
+        cfg.resample = None  # 0 = off (crop/pad), so a preset's resampling can be switched off
+    if cfg.resample is not None and not 2 <= cfg.resample <= MAX_FRAMES:
+        bad(f"--resample must be 0 (off) or in 2..{MAX_FRAMES}, got {cfg.resample}")
+    if not 0 <= cfg.aug_rotate <= 180:
+        bad(f"--aug-rotate must be in [0, 180] degrees, got {cfg.aug_rotate}")
+    if not 0 <= cfg.aug_scale < 1:
+        bad(f"--aug-scale must be in [0, 1), got {cfg.aug_scale}")
+    if not 0 < cfg.aug_crop <= 1:
+        bad(f"--aug-crop must be in (0, 1], got {cfg.aug_crop}")
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        bad(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
 
 
 def config_from_json(d: dict[str, Any], path: str | os.PathLike | None = None) -> TrainConfig:
@@ -226,6 +298,8 @@ def config_from_json(d: dict[str, Any], path: str | os.PathLike | None = None) -
     check_types(d, path, "config.")
     if "filters" in d:
         d["filters"] = parse_filters(d["filters"])
+    if "features" in d:
+        d["features"] = parse_features(d["features"])
     cfg = TrainConfig(**d)
     try:
         validate(cfg)

@@ -33,7 +33,12 @@ def predict_scores(model, store, indices: np.ndarray, frames: int, batch_size: i
     indices = np.asarray(indices, np.int64)
     if len(indices) == 0:
         return np.zeros((0, store.num_classes), np.float32)
-    batches = SkeletonBatches(store.path, indices, batch_size=batch_size, frames=frames, shuffle=False)
+    from tdf.data.model_input import InputView
+    if isinstance(store, InputView):  # the run's input recipe: read the store's frames, transform
+        batches = SkeletonBatches(store.path, indices, batch_size=batch_size, frames=store.read_frames,
+                                  shuffle=False, recipe=store.recipe)
+    else:
+        batches = SkeletonBatches(store.path, indices, batch_size=batch_size, frames=frames, shuffle=False)
     scores = model.predict(batches, verbose=0)
     return np.asarray(scores, np.float32)[: len(indices)]
 
@@ -183,7 +188,9 @@ def evaluate_run(run_dir: str | os.PathLike, data_path: str | os.PathLike | None
     if batch_size < 1:
         raise BadInput(f"--batch-size must be ≥ 1, got {batch_size}")
     check_model_file(paths.model)
-    with open_store(data_path) as store:
+    from tdf.data.model_input import view_for_run
+    with open_store(data_path) as raw_store:
+        store = view_for_run(raw_store, info, paths.run_json)
         fingerprint = data_fingerprint(store)
         own = fingerprint == info.get("data_fingerprint")
         idx = split_indices(store, info, split, own)

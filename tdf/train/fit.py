@@ -9,6 +9,7 @@ resume, determinism and optional tf.distribute strategies.
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import time
@@ -26,6 +27,8 @@ from tdf.errors import BadInput
 from tdf.train.checkpoint import latest_checkpoint, read_state, save_checkpoint
 from tdf.train.config import TrainConfig, config_from_json
 from tdf.train.determinism import reseed_epoch, seed_everything
+from tdf.train.multiworker import multiworker_task, prepare_multiworker_fit
+from tdf.train.precision import precision_policy, resolve_precision
 from tdf.train.run import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s")
@@ -35,20 +38,19 @@ ModelBuilder = Callable[[TrainConfig, int, int, np.ndarray], Any]
 
 
 def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.ndarray):
-    """The default model: the paper's Res-TCN with the training set's mean skeleton inside."""
+    """The default model: the paper's Res-TCN with the training set's mean skeleton inside
+    (`mean` has the input's dims: the store's, or the input recipe's features)."""
     from tdf.models import build_res_tcn
-    return build_res_tcn(num_classes, frames=None, filters=cfg.filters,
+    return build_res_tcn(num_classes, frames=None, input_dim=len(mean), filters=cfg.filters,
                          units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
                          dropout=cfg.dropout, l1=cfg.l1, bn_momentum=cfg.bn_momentum,
                          mean_skeleton=mean)
 
 
 def default_split_name(store) -> str:
-    """The store's `default_split` attribute, else xsub when subjects are known, else random."""
-    name = store.attr("default_split")
-    if name:
-        return str(name)
-    return "xsub" if (store.subject >= 0).all() and store.n else "random"
+    """The split used when none is given (tdf.data.splits.default_split_name)."""
+    from tdf.data.splits import default_split_name as default
+    return default(store)
 
 
 def resolve_jit(jit: bool | None) -> bool:
@@ -74,9 +76,7 @@ def make_strategy(kind: str):
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     if kind == "multiworker":
-        if "TF_CONFIG" not in os.environ:
-            raise BadInput("--distribute multiworker needs the TF_CONFIG environment variable "
-                           "(cluster and task of this worker); see the README")
+        multiworker_task()  # a clear error for a missing or malformed TF_CONFIG
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise BadInput(f"unknown --distribute {kind!r}")
 
@@ -144,6 +144,8 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
         def on_epoch_begin(self, epoch, logs=None):
             reseed_epoch(self.model, cfg.seed, epoch)
             train_batches.set_epoch(epoch)
+            if cfg.lr_schedule == "cosine":  # a function of the epoch alone: resume-safe
+                state["lr"] = cosine_lr(cfg.lr, epoch, cfg.epochs)
             self.model.optimizer.learning_rate.assign(state["lr"])
             self.t0 = time.perf_counter()
 
@@ -169,7 +171,8 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
             else:
                 state["wait"] += 1
                 state["es_wait"] += 1
-            lr_changed = state["wait"] >= cfg.patience and state["lr"] > cfg.min_lr * (1 + 1e-9)
+            lr_changed = (cfg.lr_schedule == "plateau" and state["wait"] >= cfg.patience
+                          and state["lr"] > cfg.min_lr * (1 + 1e-9))
             if lr_changed:  # takes effect from the next epoch (on_epoch_begin assigns it)
                 state["lr"] = max(state["lr"] / 10.0, cfg.min_lr)
                 state["wait"] = 0
@@ -191,19 +194,29 @@ def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches
     return LoopState()
 
 
+def cosine_lr(lr: float, epoch: int, epochs: int) -> float:
+    """The cosine schedule: lr · ½(1 + cos(π · epoch / epochs)) for 0-based `epoch`."""
+    return float(lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1))))
+
+
 @dataclass
 class PreparedData:
-    """The split, frame count and mean skeleton of a run, computed (and every row the run will
-    read checked finite) before anything is written or the backend is loaded."""
+    """The split, frame counts, input recipe and mean input of a run, computed (and every row the
+    run will read checked finite) before anything is written or the backend is loaded.
+    `read_frames`: frames read per sample from the store; `frames`: the model's."""
 
     split: Any
     frames: int
     mean: np.ndarray
+    recipe: Any = None
+    read_frames: int | None = None
 
 
-def prepare_data(store, data_path: Path, cfg: TrainConfig) -> PreparedData:
-    """Resolve the split and check the data: the training rows are read for the mean skeleton,
-    the validation and test rows are scanned; `Store.read` names any non-finite sample."""
+def prepare_data(store, data_path: Path, cfg: TrainConfig, recorded_input: dict | None = None) -> PreparedData:
+    """Resolve the split and check the data: the training rows are read for the mean skeleton
+    (and, with an input recipe, its feature scales), the validation and test rows are scanned;
+    `Store.read` names any non-finite sample. `recorded_input`: a resumed run's recipe, reused."""
+    from tdf.data.model_input import fit_recipe, input_mean, recipe_for, recipe_from_json
     from tdf.data.splits import make_split
     from tdf.data.stats import mean_skeleton
     from tdf.data.validate import scan_finite
@@ -211,9 +224,16 @@ def prepare_data(store, data_path: Path, cfg: TrainConfig) -> PreparedData:
     split = make_split(store, cfg.split, seed=cfg.seed, val_fraction=cfg.val_fraction)
     if len(split.train) == 0:
         raise BadInput(f"split {cfg.split!r} leaves no training samples", data_path)
-    mean = mean_skeleton(store, split.train)
+    read_frames = int(cfg.max_frames or store.T)
+    recipe = recipe_from_json(recorded_input) if recorded_input else None
+    if recipe is None:
+        recipe = fit_recipe(recipe_for(cfg, store), store, split.train)
+    if recipe.is_raw:
+        mean = mean_skeleton(store, split.train)
+    else:
+        mean = input_mean(store, recipe, split.train)
     scan_finite(store, np.concatenate([split.val, split.test]))
-    return PreparedData(split, int(cfg.max_frames or store.T), mean)
+    return PreparedData(split, recipe.out_frames(read_frames), mean, recipe, read_frames)
 
 
 @dataclass
@@ -269,7 +289,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
             reads: Sequence[str | os.PathLike] = (),
             tensorboard: str | os.PathLike | None = None,
-            resume_epochs: int | None = None) -> dict[str, Any]:
+            resume_epochs: int | None = None, recorded_input: dict[str, Any] | None = None,
+            _worker: bool = False) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
 
     The folder is written under tdf.outputs' rule: a new run in place (a killed run can be
@@ -282,7 +303,8 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     `tensorboard`: a folder for TensorBoard event files (Keras' callback: loss, accuracy and
     learning rate per epoch, for training and validation). `resume_epochs`: with `resume`, a
     larger epoch budget than the run's (`tdf train --resume --epochs N`); None keeps the run's
-    own, so resuming never trains longer than the run was set up to.
+    own, so resuming never trains longer than the run was set up to. `recorded_input`: an input
+    recipe to reuse as it is (a fix takes its baseline's, so both see the same input).
 
     The data are checked (split, every row finite) before anything but the folder's marker is
     written, and the backend is imported only after that, so bad input never waits for
@@ -297,6 +319,12 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         check_tensorboard()
     output = output or Output(quiet=True)
     data_path = Path(data_path)
+    if cfg.distribute == "multiworker" and not _worker and not multiworker_task()[2]:
+        # Every worker runs the same steps (collective ops); only the chief writes --out.
+        return _fit_as_worker(data_path, out_dir, cfg, resume=resume, force=force, output=output,
+                              build_model=build_model, kind=kind, run_extra=run_extra, evaluate=evaluate,
+                              finish=finish, reads=reads, resume_epochs=resume_epochs,
+                              recorded_input=recorded_input)
     store = open_store(data_path)
     try:
         ensure_free(_existing_parent(Path(out_dir)), 0, f"the run {Path(out_dir).name} (checkpoints are HDF5)")
@@ -313,7 +341,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                     if finish is not None:
                         finish(folder.resume(), summary)
                     return summary
-                prepared = prepare_data(store, data_path, plan.cfg)
+                prepared = prepare_data(store, data_path, plan.cfg, plan.info.get("input"))
                 if plan.complete:  # more epochs for a finished run: build them beside it
                     work = folder.replace(copy_old=True)
                     plan.ckpt = work / "checkpoints" / plan.ckpt.name
@@ -322,7 +350,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             else:
                 work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
                 # before anything but the marker is written: a failure leaves no trace (tdf.outputs)
-                prepared = prepare_data(store, data_path, cfg)
+                prepared = prepare_data(store, data_path, cfg, recorded_input)
             summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
                            build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
             if finish is not None:
@@ -330,6 +358,22 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             return summary
     finally:
         store.close()
+
+
+def _fit_as_worker(data_path: Path, out_dir, cfg: TrainConfig, *, resume: bool, **kwargs) -> dict[str, Any]:
+    """A non-chief worker of `--distribute multiworker`: the same training into a temporary
+    folder (a copy of the chief's run when resuming), removed afterwards, so --out and its lock
+    belong to the chief alone."""
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="tdf-worker-") as tmp:
+        work = Path(tmp) / Path(out_dir).name
+        if resume and Path(out_dir).is_dir():
+            shutil.copytree(out_dir, work, ignore=shutil.ignore_patterns(".*tdf-lock"))
+        summary = fit_run(data_path, work, cfg, resume=resume, _worker=True, **kwargs)
+    summary["run"] = str(out_dir)
+    summary["worker"] = True
+    return summary
 
 
 def _existing_parent(path: Path) -> Path:
@@ -359,6 +403,13 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
          run_extra: dict[str, Any] | None, evaluate: bool, tensorboard=None) -> dict[str, Any]:
     """Train into `work` (the run folder itself, or its staging folder)."""
     from tdf.data.splits import no_val_reason
+    strategy = None
+    if cfg.distribute == "multiworker":
+        # MultiWorkerMirroredStrategy configures collective ops: before the runtime starts.
+        from tdf.backend import quiet_import_backend
+        from tdf.console import get_output
+        quiet_import_backend(debug=get_output().debug, init=False)
+        strategy = make_strategy(cfg.distribute)
     load_backend()  # quietly, and only now that the input is known to be good
     import keras
 
@@ -371,15 +422,22 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     split, frames, mean = prepared.split, prepared.frames, prepared.mean
     split_name = cfg.split
     jit = resolve_jit(cfg.jit)
+    precision = resolve_precision(cfg.precision)
     seed_everything(cfg.seed, deterministic_ops=not jit)
 
     run_info: dict[str, Any] = {
         "schema": RUN_SCHEMA, "kind": kind, "status": "training",
         "data": str(data_path.resolve()), "data_fingerprint": data_fingerprint(store),
-        "class_names": store.class_names, "joint_layout": store.attr("joint_layout", "ntu25"),
+        "class_names": store.class_names, "joint_layout": store.layout.name,
+        "layout": store.layout.to_toml(),
         "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
-        "seed": cfg.seed, "config": cfg.to_json(), "versions": versions(),
-        "jit": jit, "deterministic_ops": not jit,
+        "seed": cfg.seed, "config": cfg.to_json(), "input": prepared.recipe.to_json(),
+        "versions": versions(),
+        "jit": jit, "deterministic_ops": not jit, "precision": precision,
+        "determinism": ("seeded, TensorFlow op determinism on: the same seed gives identical metrics on CPU"
+                        if not jit else
+                        "seeded, op determinism off (Keras turns XLA off under it): identical metrics "
+                        "are not guaranteed"),
     }
     if plan is not None:
         for k in ("started", "groups", "baseline_run", "diagnosis", "init", "kind"):
@@ -388,9 +446,14 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     run_info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     run_info.update(run_extra or {})
 
-    strategy = make_strategy(cfg.distribute)
+    if strategy is None:
+        strategy = make_strategy(cfg.distribute)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     run_info["replicas"] = replicas
+    if cfg.distribute == "multiworker":
+        task, index, _ = multiworker_task()
+        cluster = json.loads(os.environ["TF_CONFIG"])["cluster"]
+        run_info["cluster"] = {"tasks": sum(len(v) for v in cluster.values()), "written_by": f"{task}:{index}"}
     if cfg.batch_size % replicas:
         raise BadInput(f"--batch-size {cfg.batch_size} is not divisible by the {replicas} devices")
 
@@ -400,7 +463,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                 return plan.model
             from tdf.train.run import load_model
             return load_model(plan.ckpt / "model.keras", compile=True)
-        model = build_model(cfg, store.num_classes, frames, mean)
+        with precision_policy(precision):
+            model = build_model(cfg, store.num_classes, frames, mean)
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
             loss="sparse_categorical_crossentropy", metrics=["accuracy"],
@@ -424,12 +488,15 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     # Under a tf.distribute strategy every replica needs an equal share of each batch, so
     # batches are full-size only (the remainder of an epoch is skipped; it changes each epoch).
     even = strategy is not None
-    train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=frames,
-                                    shuffle=True, seed=cfg.seed, drop_remainder=even)
+    recipe = None if prepared.recipe.is_raw else prepared.recipe
+    read_frames = prepared.read_frames or frames
+    train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=read_frames,
+                                    shuffle=True, seed=cfg.seed, drop_remainder=even, recipe=recipe,
+                                    training=True)
     val_batches = None
     if len(split.val) >= (cfg.batch_size if even else 1):
-        val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=frames,
-                                      shuffle=False, seed=cfg.seed, drop_remainder=even)
+        val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=read_frames,
+                                      shuffle=False, seed=cfg.seed, drop_remainder=even, recipe=recipe)
     else:
         why = (no_val_reason(store, split) if len(split.val) == 0 else
                f"{len(split.val)} validation samples make no full batch of {cfg.batch_size} for {replicas} devices")
@@ -447,6 +514,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     output.log(f"training {kind} on {data_path.name}: {len(split.train)} train / {len(split.val)} val / "
                f"{len(split.test)} test samples ({split_name}), {frames} frames, "
                f"{model.count_params():,} parameters, {replicas} device(s)")
+    if cfg.distribute == "multiworker":
+        prepare_multiworker_fit(model, strategy, train_batches)
     t0 = time.perf_counter()
     if state["epoch"] < cfg.epochs and not state.get("stopped_early"):
         model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs,
@@ -466,7 +535,9 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                                "history": state["history"][-1] if state["history"] else None}
     if evaluate and len(split.test):
         from tdf.train.evaluate import evaluate_model
-        metrics = evaluate_model(model, store, split.test, "test", paths, frames=frames,
+        from tdf.data.model_input import InputView
+        seen = store if recipe is None else InputView(store, recipe, read_frames)
+        metrics = evaluate_model(model, seen, split.test, "test", paths, frames=frames,
                                  batch_size=cfg.batch_size, output=output, name=out_dir.name)
         summary["metrics"] = {k: metrics[k] for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}
     # run.json last: "complete" only once the model and its metrics are in place.

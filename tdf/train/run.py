@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from tdf import __version__
-from tdf.data.layout import D, JOINT_LAYOUT
 from tdf.errors import BadInput
 
 RUN_SCHEMA = 1
@@ -59,6 +58,7 @@ def data_fingerprint(store) -> str:
 
     Cheap for any N (it does not read /x), and changes when samples, labels or classes change.
     """
+    store = getattr(store, "raw_store", store)  # a store seen through an input recipe: the store's own
     h = hashlib.sha256()
     h.update(json.dumps([store.n, store.T, store.class_names]).encode())
     h.update("\n".join(store.names).encode())
@@ -127,12 +127,32 @@ def load_model(path: str | os.PathLike, compile: bool = False):
                        path) from None
 
 
+def run_layout(run_info: dict[str, Any], path=None):
+    """The skeleton layout a run was trained on: run.json's `layout` (TOML text), else the shipped
+    layout named by `joint_layout` (runs made before layouts travelled with the data: ntu25)."""
+    from tdf.skeleton import DEFAULT_LAYOUT, LAYOUTS, layout_from_toml
+    text = run_info.get("layout")
+    if text is not None:
+        if not isinstance(text, str):
+            raise BadInput("field 'layout' must be a layout's TOML text", path)
+        return layout_from_toml(text, f"{path} (field 'layout')" if path else "run.json (field 'layout')")
+    name = run_info.get("joint_layout") or DEFAULT_LAYOUT
+    if name not in LAYOUTS:
+        raise BadInput(f"field 'joint_layout' names {name!r}, not a shipped layout, and there is no "
+                       f"'layout' field describing it", path)
+    return LAYOUTS[name]
+
+
 def check_model_matches_data(model, store, run_info: dict[str, Any] | None, model_path) -> None:
     """Raise BadInput naming both files when the model cannot be applied to the store."""
     in_dim = model.inputs[0].shape[-1]
-    if in_dim != D:
+    lay = store.layout
+    recipe = getattr(store, "recipe", None)  # a store seen through the run's input recipe
+    expected = lay.D if recipe is None else recipe.dim
+    if in_dim != expected:
+        how = "" if recipe is None else f" through the run's input recipe ({', '.join(recipe.features)})"
         raise BadInput(f"model {model_path} expects {in_dim} dims per frame but data {store.path} "
-                       f"has {D} (joint layout {JOINT_LAYOUT})")
+                       f"gives {expected}{how} (joint layout {lay.name})")
     n_out = model.outputs[0].shape[-1]
     if n_out != store.num_classes:
         raise BadInput(f"model {model_path} has {n_out} classes but data {store.path} has "
@@ -143,25 +163,32 @@ def check_model_matches_data(model, store, run_info: dict[str, Any] | None, mode
             diff = next((i for i, (a, b) in enumerate(zip(names, store.class_names)) if a != b), None)
             raise BadInput(f"model {model_path} was trained on other classes than data {store.path} "
                            f"(first difference at class {diff})")
-        layout = run_info.get("joint_layout", JOINT_LAYOUT)
-        store_layout = store.attr("joint_layout", JOINT_LAYOUT)
-        if layout != store_layout:
-            raise BadInput(f"model {model_path} uses joint layout {layout!r} but data {store.path} "
-                           f"uses {store_layout!r}")
+        layout = run_layout(run_info)
+        if layout.name != lay.name or not layout.same_skeleton(lay):
+            raise BadInput(f"model {model_path} uses joint layout {layout.name!r} but data {store.path} "
+                           f"uses {lay.name!r}" + ("" if layout.name != lay.name else
+                                                   " with other joints, coordinates or bodies"))
     frames = model.inputs[0].shape[1]
     if frames is not None and frames != store.T and frames > store.T:
         raise BadInput(f"model {model_path} expects {frames} frames but data {store.path} has "
                        f"only {store.T}")
 
 
-def run_split(store, run_info: dict[str, Any]):
-    """Recompute the split a run recorded and check it selects the same rows (digest)."""
-    from tdf.data.splits import make_split
+def run_split(store, run_info: dict[str, Any], run_json: str | os.PathLike | None = None):
+    """Recompute the split a run recorded and check it selects the same rows (digest). A split
+    name the data does not define (e.g. an edited run.json) is an error naming the run.json."""
+    from tdf.data.splits import SPLITS, make_split, parse_field_split, stored_splits
     sp = run_info["split"]
     kwargs = {"seed": sp.get("seed", 0), "val_fraction": sp.get("val_fraction", 0.1)}
     if sp.get("test_fraction") is not None:
         kwargs["test_fraction"] = sp["test_fraction"]
-    split = make_split(store, sp["name"], **kwargs)
+    name = sp["name"]
+    if name not in SPLITS and parse_field_split(name) is None and name not in stored_splits(store):
+        from tdf.data.splits import applicable_splits
+        raise BadInput(f"split {name!r} recorded in {'the run' if run_json else 'the run.json'} is not a "
+                       f"split of data {store.path} (it offers {', '.join(applicable_splits(store))})",
+                       run_json)
+    split = make_split(store, name, **kwargs)
     if sp.get("sha256") and split.digest() != sp["sha256"]:
         raise BadInput(f"data {store.path} does not give the split recorded in the run "
                        f"({sp['name']}, digest mismatch)")

@@ -22,6 +22,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "frames": ((int,), False),
     "num_classes": ((int,), False),
     "joint_layout": ((str,), False),
+    "layout": ((str,), False),
     "seed": ((int,), False),
     "epochs_run": ((int,), False),
     "best_epoch": ((int,), False),
@@ -53,16 +54,21 @@ def check_run_info(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
     if doc.get("frames") is not None and doc["frames"] < 1:
         raise BadInput(f"field 'frames' must be ≥ 1, got {doc['frames']}", path)
     _check_split(doc["split"], path)
+    from tdf.train.run import run_layout
+    run_layout(doc, path)
     from tdf.train.config import config_from_json
     config_from_json(doc["config"], path)
     return doc
 
 
 def _check_split(sp: dict, path) -> None:
-    from tdf.data.splits import SPLITS
+    from tdf.data.splits import SPLITS, canonical_split_name
     name = sp.get("name")
-    if name not in SPLITS:
-        raise BadInput(f"field 'split.name' must be one of {', '.join(SPLITS)}, got {excerpt(name)}", path)
+    try:
+        canonical_split_name(name)
+    except BadInput:
+        raise BadInput(f"field 'split.name' must be one of {', '.join(SPLITS)}, a stored split or "
+                       f"FIELD:VALUES, got {excerpt(name)}", path) from None
     for key, types in (("seed", (int,)), ("val_fraction", (int, float)), ("test_fraction", (int, float)),
                        ("sha256", (str,))):
         v = sp.get(key)

@@ -1,6 +1,6 @@
 """Group occlusion: how much a class score drops when one joint group is replaced by the mean.
 
-For each joint group g, every value of g's joints (xyz, both bodies) on valid frames is set to
+For each joint group g, every value of g's joints (every coordinate, every body) on valid frames is set to
 the model's mean skeleton, i.e. to exactly 0 after `normalize`: the group then shows the average
 pose and no motion, the neutral input the model was centred on. Padded frames stay zero. The
 effect is z_c(x) − z_c(x with g occluded) for the logit and the same for the softmax
@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping
 import keras
 import numpy as np
 
-from tdf.data.layout import D, GROUPS, group_mask
+from tdf.skeleton import Layout, layout_or_default
 from tdf.diagnose.relevance.common import (
     check_batch_size, check_inputs, classifier_weights, feature_model, mean_skeleton,
     resolve_targets, valid_frames)
@@ -54,28 +54,29 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 def group_occlusion(model: keras.Model, x, target=None, *,
                     groups: Mapping[str, Iterable[str]] | None = None,
                     names: Iterable[str] | None = None, batch_size: int = 64,
-                    progress: Callable[[int], None] | None = None) -> Occlusion:
+                    progress: Callable[[int], None] | None = None, layout: Layout | None = None) -> Occlusion:
     """Occlude each joint group in turn and report the drop of the class score.
 
     Args:
-        model: a tdf Res-TCN or MS-Res-TCN on D = 150 (NTU layout).
-        x: raw sequences [N, T, 150].
+        model: a tdf Res-TCN or MS-Res-TCN on the layout's D values per frame.
+        x: raw sequences [N, T, D].
         target: None (class predicted on the unoccluded x), a class index, or one per sample.
-        groups: group definitions (default: the standard base groups); composites such as
+        groups: group definitions (default: the layout's base groups); composites such as
             "hands" may be named in `names`.
         names: the groups to occlude, in order (default: every group of `groups`).
         batch_size: occluded sequences per forward pass (samples × groups are stacked).
         progress: called with the number of samples done after each chunk.
+        layout: the data's skeleton layout (ntu25 when None).
     """
     x = check_inputs(model, x)
     batch_size = check_batch_size(batch_size)
-    if x.shape[2] != D:
-        raise ValueError(f"group occlusion needs the {D}-value NTU frame layout, got {x.shape[2]}")
-    groups = dict(GROUPS) if groups is None else dict(groups)
-    names = tuple(groups) if names is None else tuple(names)
+    lay = layout_or_default(layout, groups)
+    if x.shape[2] != lay.D:
+        raise ValueError(f"group occlusion needs the {lay.D}-value frames of layout {lay.name}, got {x.shape[2]}")
+    names = tuple(lay.groups) if names is None else tuple(names)
     if not names:
         raise ValueError("no groups to occlude")
-    masks = np.stack([group_mask(name, groups) for name in names])          # [G, D]
+    masks = np.stack([lay.group_mask(name) for name in names])              # [G, D]
     mean = mean_skeleton(model)
     features = feature_model(model)
     kernel, bias = classifier_weights(model)

@@ -1,0 +1,255 @@
+"""The competitive baseline on small real data sets (issue 11, item 1): `--preset small` against
+the raw input and an ablation of its ingredients, several seeds, on the standard test splits.
+
+Data: UTD-MHAD (cross-subject: subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test) and N-UCLA
+(cross-view: views 1, 2 train, view 3 tests), from ../shared/data. They are imported with
+`tdf data import --format utd-mhad | nw-ucla` when this tdf has those formats; otherwise the
+bench writes the stores itself with tdf's StoreWriter, mapping the 20 Kinect v1 joints onto the
+ntu25 layout (Neck = ShoulderCenter, hand tips and thumbs = the hand) and the protocol onto the
+NTU splits (`xsub` / `xview` via subject and camera ids); every result line says which.
+
+Each training is `python -m tdf train STORE --out DIR --seed S <config options> --json`; the test
+top-1 comes from its JSON. Results are appended to `--results` as JSON lines as they finish, and
+a rerun skips the (dataset, config, seed) already there, so the bench can be stopped and resumed.
+`--summary` prints the mean ± sd table (markdown) of what the file holds.
+
+    python bench/real_baseline.py --results bench/results/real_baseline.jsonl [--epochs 60]
+    python bench/real_baseline.py --results bench/results/real_baseline.jsonl --summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TDF_SHARED_DATA", ROOT.parent / "shared" / "data"))  # ../shared/data
+
+# name → (description, options after `tdf train`)
+CONFIGS: dict[str, tuple[str, list[str]]] = {
+    "small": ("--preset small", ["--preset", "small"]),
+    "raw": ("small model and training, the paper's raw input (no normalisation, joint channels, "
+            "crop/pad instead of resampling, no augmentation)",
+            ["--preset", "small", "--normalize", "none", "--features", "joint", "--resample", "0",
+             "--aug-rotate", "0", "--aug-scale", "0", "--aug-crop", "1"]),
+    "no_norm": ("small without view normalisation", ["--preset", "small", "--normalize", "none"]),
+    "no_aug": ("small without augmentation",
+               ["--preset", "small", "--aug-rotate", "0", "--aug-scale", "0", "--aug-crop", "1"]),
+    "joint_only": ("small with joint channels only", ["--preset", "small", "--features", "joint"]),
+    "root_only": ("small, translation only (no rotation to a canonical view)",
+                  ["--preset", "small", "--normalize", "root"]),
+    "plateau": ("small with the paper's plateau LR schedule instead of cosine",
+                ["--preset", "small", "--lr-schedule", "plateau"]),
+    "paper": ("--preset paper (the paper's model, training and raw input)", ["--preset", "paper"]),
+    # two streams for late score fusion (as pyskl / CTR-GCN: one model per input, softmax scores summed)
+    "joint_stream": ("small with joint + joint-motion channels", ["--preset", "small", "--features", "joint,joint_motion"]),
+    "bone_stream": ("small with bone + bone-motion channels", ["--preset", "small", "--features", "bone,bone_motion"]),
+}
+FUSIONS = {"fusion": ("joint_stream", "bone_stream")}
+DATASETS = ("utd", "ucla")
+
+# Kinect v1 (20 joints) → ntu25, by ntu25 index: the source joint. UTD-MHAD order: head,
+# shoulder_center, spine, hip_center, L sh/elb/wrist/hand, R …, L hip/knee/ankle/foot, R …;
+# N-UCLA (Kinect SDK order): hip_center, spine, shoulder_center, head, then the same limbs.
+_UTD_TO_NTU = [3, 2, 1, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 1, 7, 7, 11, 11]
+_UCLA_TO_NTU = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 2, 7, 7, 11, 11]
+_UTD_SUBJECT = {1: 1, 3: 2, 5: 4, 7: 5, 2: 3, 4: 6, 6: 7, 8: 10}  # train → NTU xsub training ids
+_UCLA_CAMERA = {1: 2, 2: 3, 3: 1}                                # views 1, 2 → NTU xview training cameras
+
+
+def _ntu25(j20: np.ndarray, mapping) -> np.ndarray:
+    x = np.zeros((len(j20), 2, 25, 3), np.float32)
+    x[:, 0] = j20[:, mapping]
+    return x
+
+
+def _write_utd(out: Path) -> None:
+    import scipy.io
+    from tdf.data.store import Sample, StoreWriter
+    files = sorted(glob.glob(str(SHARED / "utd-mhad" / "Skeleton" / "a*_s*_t*_skeleton.mat")))
+    with StoreWriter(out, 125, [f"a{i}" for i in range(1, 28)], "utd-mhad (bench/real_baseline.py)",
+                     force=True, attrs={"default_split": "xsub"}) as w:
+        for f in files:
+            a, s, t = map(int, re.findall(r"a(\d+)_s(\d+)_t(\d+)", f)[0])
+            d = scipy.io.loadmat(f)["d_skel"].transpose(2, 0, 1)
+            w.append(Sample(_ntu25(d, _UTD_TO_NTU), a - 1, f"a{a}_s{s}_t{t}", subject=_UTD_SUBJECT[s]))
+
+
+def _write_ucla(out: Path) -> None:
+    from tdf.data.store import Sample, StoreWriter
+    files = sorted(glob.glob(str(SHARED / "nw-ucla" / "all_sqe" / "*.json")))
+    labels = sorted({int(re.findall(r"a(\d+)", os.path.basename(f))[0]) for f in files})
+    with StoreWriter(out, 201, [f"a{a:02d}" for a in labels], "nw-ucla (bench/real_baseline.py)", force=True,
+                     attrs={"default_split": "xview"}) as w:
+        for f in files:
+            a, s, e, v = map(int, re.findall(r"a(\d+)_s(\d+)_e(\d+)_v(\d+)", f)[0])
+            with open(f) as fh:
+                d = np.asarray(json.load(fh)["skeletons"], np.float32)
+            w.append(Sample(_ntu25(d, _UCLA_TO_NTU), labels.index(a), os.path.basename(f)[:-5],
+                            subject=s, camera=_UCLA_CAMERA[v]))
+
+
+def _tdf(*args: str, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "tdf", *args], capture_output=True, text=True, env=env, **kw)
+
+
+def prepare_store(name: str, work: Path) -> tuple[Path, str]:
+    """The data set as a store, and how it was made."""
+    fmt = {"utd": "utd-mhad", "ucla": "nw-ucla"}[name]
+    src = {"utd": SHARED / "utd-mhad", "ucla": SHARED / "nw-ucla"}[name]
+    out = work / f"{name}.h5"
+    if fmt in _tdf("data", "import", "--help").stdout:
+        if not out.exists():
+            r = _tdf("data", "import", str(src), str(out), "--format", fmt, "--quiet")
+            if r.returncode:
+                raise SystemExit(f"import of {src} failed: {r.stderr.strip()}")
+        return out, f"tdf data import --format {fmt}"
+    if not out.exists():
+        (_write_utd if name == "utd" else _write_ucla)(out)
+    return out, "bench writer (ntu25 mapping)"
+
+
+def done_keys(results: Path, epochs: int | None) -> set[tuple[str, str, int]]:
+    """(dataset, config, seed) already in the file with this epoch budget (None: the config's)."""
+    keys = set()
+    if results.exists():
+        for line in results.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r.get("epochs") == epochs:
+                    keys.add((r["dataset"], r["config"], int(r["seed"])))
+    return keys
+
+
+def plan(datasets, configs, seeds) -> list[tuple[str, str, int]]:
+    """Seed-major: every (dataset, config) gets seed 0 before any gets seed 1, so an interrupted
+    bench still has one number per cell."""
+    return [(d, c, s) for s in seeds for c in configs for d in datasets]
+
+
+def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work: Path,
+            epochs: int | None) -> dict:
+    out = work / "runs" / f"{dataset}-{config}-s{seed}"
+    args = ["train", str(store), "--out", str(out), "--seed", str(seed), "--force", "--json", "--quiet",
+            *CONFIGS[config][1]]
+    if epochs is not None:
+        args += ["--epochs", str(epochs)]
+    t0 = time.time()
+    r = _tdf(*args)
+    if r.returncode:
+        return {"dataset": dataset, "config": config, "seed": seed, "epochs": epochs,
+                "error": r.stderr.strip()[-500:], "command": "tdf " + " ".join(args)}
+    doc = json.loads(r.stdout)
+    info = json.loads((out / "run.json").read_text())
+    return {"dataset": dataset, "config": config, "seed": seed, "epochs": epochs, "top1": doc["metrics"]["top1"],
+            "mean_class_accuracy": doc["metrics"]["mean_class_accuracy"], "n_test": doc["metrics"]["n"],
+            "epochs_run": doc["epochs_run"], "val_accuracy": (doc.get("history") or {}).get("val_accuracy"),
+            "seconds": round(time.time() - t0, 1), "split": info["split"]["name"],
+            "split_sizes": info["split"]["sizes"], "store": source, "input": info.get("input"),
+            "command": "tdf " + " ".join(a if a != str(store) else store.name for a in args)}
+
+
+def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs) -> dict | None:
+    """Late score fusion: the sum of the streams' test softmax scores (their predictions.npz,
+    same samples in the same order), as a result line; None until every stream has run."""
+    runs = [work / "runs" / f"{dataset}-{c}-s{seed}" / "predictions.npz" for c in streams]
+    if not all(p.is_file() for p in runs):
+        return None
+    loaded = [np.load(p) for p in runs]
+    names = loaded[0]["names"]
+    if any(list(d["names"]) != list(names) for d in loaded):
+        raise SystemExit(f"streams {streams} scored different samples")
+    scores = sum(d["scores"].astype(np.float64) for d in loaded)
+    labels = loaded[0]["labels"]
+    top1 = float((scores.argmax(1) == labels).mean())
+    per_class = [float((scores.argmax(1)[labels == c] == c).mean()) for c in np.unique(labels)]
+    return {"dataset": dataset, "config": "fusion", "seed": seed, "epochs": epochs, "top1": top1,
+            "mean_class_accuracy": float(np.mean(per_class)), "n_test": int(len(labels)),
+            "epochs_run": epochs, "streams": list(streams),
+            "stream_top1": [float((d["scores"].argmax(1) == labels).mean()) for d in loaded],
+            "command": f"sum of softmax scores of {', '.join(streams)} (bench/real_baseline.py fuse)"}
+
+
+def summary(results: list[Path]) -> str:
+    """Markdown: top-1 mean ± sd (sample sd over seeds) per data set, config and epoch budget."""
+    rows: dict[tuple[str, str, int], list[tuple[int, float]]] = {}
+    lines_in = [line for path in results for line in path.read_text().splitlines()]
+    for line in lines_in:
+        if line.strip():
+            r = json.loads(line)
+            if "top1" in r:
+                rows.setdefault((r["dataset"], r["config"], r["epochs_run"]), []).append((r["seed"], r["top1"]))
+    lines = ["| data set | config | epochs | top-1 mean ± sd | seeds | top-1 per seed |",
+             "|---|---|---:|---|---:|---|"]
+    for (d, c, e), v in sorted(rows.items(), key=lambda kv: (kv[0][0], (list(CONFIGS) + list(FUSIONS)).index(kv[0][1]), kv[0][2])):
+        acc = [a for _, a in sorted(v)]
+        sd = f"{np.std(acc, ddof=1):.3f}" if len(acc) > 1 else "–"
+        lines.append(f"| {d} | {c} | {e} | {np.mean(acc):.3f} ± {sd} | {len(acc)} | "
+                     f"{', '.join(f's{s}: {a:.3f}' for s, a in sorted(v))} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", type=Path, nargs="+", default=[ROOT / "bench" / "results" / "real_baseline.jsonl"],
+                    help="JSON lines file (runs append to the first; --summary reads them all)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/real_baseline"))
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--configs", default="small,raw,no_norm,no_aug,joint_only",
+                    help=f"of {', '.join(CONFIGS)}; 'fusion' trains its streams and fuses their scores")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--epochs", type=int, default=None, help="override every config's epochs")
+    ap.add_argument("--summary", action="store_true")
+    a = ap.parse_args()
+    if a.summary:
+        print(summary(a.results))
+        return
+    if not SHARED.is_dir():
+        raise SystemExit(f"no data at {SHARED}")
+    datasets = a.datasets.split(",")
+    configs = a.configs.split(",")
+    fusions = [c for c in configs if c in FUSIONS]
+    configs = [c for c in configs if c not in FUSIONS]
+    for f in fusions:
+        configs += [c for c in FUSIONS[f] if c not in configs]
+    for c in configs:
+        if c not in CONFIGS:
+            raise SystemExit(f"unknown config {c!r}; known: {', '.join(CONFIGS)}")
+    a.work.mkdir(parents=True, exist_ok=True)
+    results = a.results[0]
+    results.parent.mkdir(parents=True, exist_ok=True)
+    stores = {d: prepare_store(d, a.work) for d in datasets}
+    done = done_keys(results, a.epochs)
+    for d, c, s in plan(datasets, configs, [int(x) for x in a.seeds.split(",")]):
+        if (d, c, s) in done:
+            continue
+        r = run_one(*stores[d], d, c, s, a.work, a.epochs)
+        with open(results, "a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(json.dumps({k: r.get(k) for k in ("dataset", "config", "seed", "top1", "seconds", "error")}),
+              flush=True)
+    for f in fusions:
+        for d in datasets:
+            for s in [int(x) for x in a.seeds.split(",")]:
+                if (d, f, s) in done_keys(results, a.epochs):
+                    continue
+                r = fuse(a.work, d, s, FUSIONS[f], results, a.epochs)
+                if r is not None:
+                    with open(results, "a") as fh:
+                        fh.write(json.dumps(r) + "\n")
+                    print(json.dumps({k: r.get(k) for k in ("dataset", "config", "seed", "top1", "stream_top1")}))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

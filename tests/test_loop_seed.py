@@ -1,0 +1,35 @@
+"""`tdf loop` diagnoses with the configured seed wherever it was set: on the command line, in
+--config, or by the preset — the CLI and the library agree (issue 12: the CLI used
+`overrides.get("seed", 0)`, so a seed set only in --config gave a different diagnosis)."""
+
+import pytest
+
+from toy_data import make_toy_store
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    seen = {}
+
+    def fake_stages(data, work, out, cfg, preset, config_file, overrides, diagnose_options, *rest, **kw):
+        seen["train_seed"], seen["diagnose_seed"] = cfg.seed, diagnose_options.seed
+        return {"baseline_metrics": {"top1": 0, "mean_class_accuracy": 0}, "recommended_groups": [],
+                "report": str(out / "report.html")}
+    monkeypatch.setattr("tdf.loop._stages", fake_stages)
+    return seen
+
+
+@pytest.mark.parametrize("where", ["config", "cli", "default"])
+def test_loop_diagnoses_with_the_configured_seed(where, captured, invoke, tmp_path):
+    data = make_toy_store(tmp_path / "d.h5")
+    args = ["loop", data, "--out", tmp_path / "loop", "--preset", "synthetic"]
+    if where == "config":
+        cfg = tmp_path / "c.toml"
+        cfg.write_text("[train]\nseed = 7\n")
+        args += ["--config", cfg]
+    elif where == "cli":
+        args += ["--seed", "7"]
+    r = invoke(*args)
+    assert r.exit_code == 0, r.stderr
+    expected = 0 if where == "default" else 7
+    assert captured == {"train_seed": expected, "diagnose_seed": expected}
