@@ -86,7 +86,7 @@ def forbidden_references(path: Path, allow_shared_data: bool) -> list[str]:
             bad.append(f"{_where(path, text, m.start())}: {m.group(0)!r} is not in the repository")
     for m in re.finditer(r"(?<![\w-])papers/", text):
         bad.append(f"{_where(path, text, m.start())}: 'papers/' is not in the repository; cite the paper")
-    for m in re.finditer(r"\.\./shared(?P<rest>/[\w.-]*)?", text):
+    for m in re.finditer(r"\.\./shared(?P<rest>/[\w-]*)?", text):
         if allow_shared_data and m.group("rest") in (None, "/data"):
             continue
         bad.append(f"{_where(path, text, m.start())}: {m.group(0)!r} points outside the repository")
@@ -185,10 +185,11 @@ def test_the_checks_catch_what_they_should(tmp_path, monkeypatch):
     (tmp_path / "docs" / "a.md").write_text("# Title\n\n## Same\n\n## Same\n\ntext\n", encoding="utf-8")
     code = tmp_path / "m.py"
     code.write_text('"""See design.md "Runs", papers/x.txt §3, ../shared/data/f and ../shared/design.md.\n'
+                    'Reads ../shared/data.\n'
                     'Fine: docs/a.md#same-1 and docs/a.md. Broken: docs/a.md#nope, docs/b.md."""\n',
                     encoding="utf-8")
     bad = forbidden_references(code, allow_shared_data=False)
-    assert len(bad) == 5  # design.md, papers/, ../shared/data, ../shared/design.md and its design.md
+    assert len(bad) == 6  # design.md, papers/, ../shared/data twice, ../shared/design.md and its design.md
     assert len(forbidden_references(code, allow_shared_data=True)) == 4  # ../shared/data is allowed
     bad = broken_docs_references(code)
     assert [b.split(": ", 1)[1] for b in bad] == ["docs/a.md#nope has no such section",
