@@ -118,7 +118,8 @@ COMMANDS: dict[str, str] = {
 def cli(ctx: click.Context, json_: bool, quiet: bool, debug: bool) -> None:
     """tdf: train → diagnose → fix skeleton-based action recognition models.
 
-    Train a Res-TCN on NTU RGB+D skeletons (or synthetic ones), look inside it with the
+    Train a Res-TCN on skeletons in any joint layout (NTU RGB+D, Kinect v1, COCO-17, your own
+    TOML layout; pyskl pickles; synthetic data), look inside it with the
     Feature Map Decoder and a ranking of the joint groups it fails to use, then fix it with an
     MS-Res-TCN whose Targeted Attention stream sees only those joints.
     """
