@@ -9,8 +9,8 @@ from tdf.data.splits import (SPLITS, applicable_splits, candidate_splits, defaul
 from tdf.data.stats import frame_length_stats
 from tdf.data.store import META_INT16, Store
 
-_STANDARD_ATTRS = ("format_version", "class_names", "joint_layout", "source", "created_by", "n", "default_split",
-                   "layout")
+_STANDARD_ATTRS = ("format_version", "class_names", "joint_layout", "layout", "source", "created_by", "n",
+                   "default_split")
 
 
 def _ids(values: np.ndarray) -> dict:
@@ -50,6 +50,10 @@ def store_info(store: Store, seed: int = 0, val_fraction: float = 0.1,
         "max_frames": store.T,
         "format_version": store.attr("format_version"),
         "joint_layout": store.attr("joint_layout"),
+        "layout": {"name": store.layout.name, "joints": list(store.layout.joints), "coords": store.layout.coords,
+                   "bodies": store.layout.bodies, "D": store.layout.D,
+                   "groups": {g: list(j) for g, j in store.layout.groups.items()},
+                   "composites": {c: list(p) for c, p in store.layout.composites.items()}},
         "source": store.attr("source"),
         "created_by": store.attr("created_by"),
         "num_classes": store.num_classes,
