@@ -9,8 +9,8 @@ from tdf.data.splits import (SPLITS, applicable_splits, candidate_splits, defaul
 from tdf.data.stats import frame_length_stats
 from tdf.data.store import META_INT16, Store
 
-_STANDARD_ATTRS = ("format_version", "class_names", "joint_layout", "source", "created_by", "n", "default_split",
-                   "layout")
+_STANDARD_ATTRS = ("format_version", "class_names", "joint_layout", "layout", "source", "created_by", "n",
+                   "default_split")
 
 
 def _ids(values: np.ndarray) -> dict:
