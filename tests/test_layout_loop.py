@@ -123,7 +123,10 @@ def test_user_layout_whole_loop(openni, tmp_path):
     r = CliRunner().invoke(cli, ["fix", str(tmp_path / "run"), "--groups", "hands", "--out", str(tmp_path / "f2")])
     assert r.exit_code == 2 and "unknown joint group 'hands' of layout openni15" in r.output
 
-    _cli("--quiet", "explain", tmp_path / "run", "--sample", open_store(data).names[0], "--dissect-samples", "16")
+    with open_store(data) as s:
+        name = s.names[0]
+    r = _cli("--quiet", "--json", "explain", tmp_path / "run", name, data, "--dissect-samples", "16")
+    assert set(json.loads(r.stdout)["relevance"]["group_share"]) == set(lay.groups)
 
 
 def test_model_and_data_of_other_layouts_do_not_mix(openni, tmp_path):

@@ -270,3 +270,17 @@ def test_coco17_pickle_trains_diagnoses_and_renders_in_2d(tmp_path, invoke):
     assert groups == set(LAYOUTS["coco17"].groups)
     r = invoke("render", data, "--index", "0", "--out", tmp_path / "f.png")
     assert r.exit_code == 0 and (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_numpy_scalars_in_annotations(tmp_path, invoke):
+    """Labels and image sizes as numpy integers (as pose-estimation scripts often write them)."""
+    doc = coco_pickle(n=6)
+    for a in doc["annotations"]:
+        a["label"] = np.int64(a["label"])
+        a["img_shape"] = (np.int64(480), np.int32(640))
+        a["total_frames"] = np.int64(a["total_frames"])
+    r = invoke("--quiet", "data", "import", _write(tmp_path / "n.pkl", doc, protocol=2), tmp_path / "n.h5",
+               "--format", "pyskl")
+    assert r.exit_code == 0, r.stderr
+    with open_store(tmp_path / "n.h5") as st:
+        assert json.loads(st.attr("img_shape")) == [480, 640] and st.label.tolist() == [0, 1, 2, 0, 1, 2]

@@ -162,3 +162,18 @@ def test_names_that_need_quoting_round_trip():
     lay = Layout("odd name", ("a b", 'q"t', "é"), (('q"t', "a b"), ("é", "a b")), 2, 1,
                  {"group one": ("a b",), "rest": ('q"t', "é")})
     assert layout_from_toml(lay.to_toml(), "x") == lay
+
+
+def test_docs_worked_example_and_tables_match():
+    """docs/layouts.md: its TOML example is a valid layout and its tables list the shipped joints."""
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "layouts.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", doc, re.S).group(1)
+    lay = layout_from_toml(example, "docs/layouts.md")
+    assert lay.name == "openni15" and lay.n_joints == 15 and lay.centre == "torso"
+    for name, shipped in LAYOUTS.items():
+        line = "Joints in data order: " + ", ".join(f"{i} `{j}`" for i, j in enumerate(shipped.joints)) + "."
+        assert f"### `{name}`" in doc and line in doc
+        for g, js in shipped.groups.items():
+            assert f"| `{g}` | {', '.join(js)} |" in doc

@@ -45,6 +45,9 @@ def _print(doc: dict, console) -> None:
     head.add_row("samples", str(doc["samples"]))
     head.add_row("classes", str(doc["num_classes"]))
     head.add_row("max frames (T)", str(doc["max_frames"]))
+    lay = doc["layout"]
+    head.add_row("layout", f"{lay['name']}: {lay['bodies']} bodies × {len(lay['joints'])} joints × {lay['coords']}-D "
+                           f"(D = {lay['D']}); groups {', '.join(list(lay['groups']) + list(lay['composites']))}")
     if lengths["count"]:
         head.add_row("frame length", f"min {lengths['min']}, mean {lengths['mean']:.1f}, "
                                      f"median {lengths['median']:g}, max {lengths['max']}")

@@ -18,7 +18,8 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--layers", default=None, help="Layers to decode, e.g. conv1,unit4,unit7,unit10 (default: conv1 + each block's last unit).")
 @click.option("--classes", default=None, help="Classes to show (default: the weak ones + the best for contrast).")
 @click.option("--samples-per-class", default=2, show_default=True, type=int)
-@click.option("--groups", default=None, help="'standard' (default) or a TOML file of custom joint groups.")
+@click.option("--groups", default=None, help="'standard' (default: the data layout's groups) or a TOML file of custom joint groups "
+                   "named by the layout's joints (docs/layouts.md).")
 @click.option("--method", default="gradxinput", show_default=True,
               type=click.Choice(["gradxinput", "lrp", "occlusion"]), help="Relevance rule.")
 @click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]))

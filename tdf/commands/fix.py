@@ -13,8 +13,8 @@ from tdf.fix import INITS
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder for the fixed model.")
 @click.option("--diagnosis", default=None, type=click.Path(), help="diagnosis.json (or its folder) of RUN.")
-@click.option("--groups", default=None, help="Target these joint groups instead, e.g. hands,head ('all' = every joint).")
-@click.option("--groups-file", default=None, type=click.Path(dir_okay=False), help="TOML file of custom groups.")
+@click.option("--groups", default=None, help="Target these joint groups (of the run's layout) instead, e.g. hands,head ('all' = every joint).")
+@click.option("--groups-file", default=None, type=click.Path(dir_okay=False), help="TOML file of custom groups named by the layout's joints (docs/layouts.md).")
 @click.option("--top-k", default=None, type=int, help="Use at most the first K recommended/named groups.")
 @click.option("--init", "init", default=INITS[0], show_default=True, type=click.Choice(INITS),
               help="Train both streams from scratch (as the paper) or start the main stream from the "

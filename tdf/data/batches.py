@@ -27,7 +27,7 @@ from tdf.errors import BadInput
 
 
 class SkeletonBatches(keras.utils.PyDataset):
-    """Batches `(x float32 [B, frames, 150], y int32 [B])` of the rows `indices` of a store (or
+    """Batches `(x float32 [B, frames, D], y int32 [B])` of the rows `indices` of a store (or
     `[B, recipe.frames, recipe.dim]` with a recipe).
 
     Args:

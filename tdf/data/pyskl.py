@@ -187,7 +187,9 @@ def import_pyskl(src: str | os.PathLike, out: str | os.PathLike, *, layout=None,
     for key in ("benchmark",):
         if isinstance(block.get(key), str):
             attrs[key] = block[key]
-    shapes = {tuple(a["img_shape"]) for a in anns if isinstance(a.get("img_shape"), (tuple, list))}
+    shapes = {tuple(int(v) for v in a["img_shape"]) for a in anns
+              if isinstance(a.get("img_shape"), (tuple, list)) and len(a["img_shape"]) == 2
+              and all(_is_int(v) for v in a["img_shape"])}
     if C == 2 and len(shapes) == 1:
         attrs["img_shape"] = list(shapes.pop())
     meta_block = block.get("meta") if isinstance(block.get("meta"), dict) else {}

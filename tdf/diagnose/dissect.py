@@ -4,7 +4,7 @@
 own speed is above the data set's `concept_quantile` (0.8) of that group's speeds over all
 valid frames, and "moving slightly" when it lies between the 0.5 quantile and that one. "Own" speed: each joint's velocity minus the velocity of the joint its group hangs
 from (a hand relative to its elbow, a leg relative to the hip centre), averaged over the
-group's joints and both bodies — so a hand carried by a raised arm is not "moving", a waving
+group's joints and every body — so a hand carried by a raised arm is not "moving", a waving
 hand is. *Rhythm* concepts (on by default, tdf.diagnose.rhythm): "g oscillating 2.5–5 Hz"
 when the short-time power of that velocity in the band is above the data set's quantile — they
 name the pattern of a motion, which the speed concepts cannot. Optional direction concepts: "g rising"/"g falling" when the group's mean vertical
@@ -97,7 +97,7 @@ def group_motion(x: np.ndarray, groups: Mapping[str, Sequence[str]] | None = Non
                  layout: Layout | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(concept names, values [N, T, K], valid [N, T]) before thresholding.
 
-    Per group: own speed (mean |v| over its joints and both bodies); with `directions`, also
+    Per group: own speed (mean |v| over its joints and every body); with `directions`, also
     the mean vertical own velocity (for "rising"/"falling"; image coordinates, y down, are
     turned up). Padded frames and the frame right after them are invalid (their differences
     mix data and padding).

@@ -1,6 +1,6 @@
 """Motion features of a joint group, for asking "is the information in the input?".
 
-Per joint of the group (both bodies), the trajectory's own temporal mean is removed over the
+Per joint of the group (every body), the trajectory's own temporal mean is removed over the
 valid frames (so static posture offsets — which a model can use as a shortcut and which vary
 with subject and camera — do not count as motion), then the log power spectrum of the first
 `bins` frequencies is taken separately for the vertical axis (y) and for the horizontal plane

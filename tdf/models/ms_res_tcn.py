@@ -40,7 +40,7 @@ from tdf.models.normalize import DimensionMask, MeanSkeletonNormalization
 def _check_mask(ta_mask, input_dim: int) -> np.ndarray:
     mask = np.asarray(ta_mask)
     if mask.dtype != bool:
-        raise ConfigError(f"ta_mask must be a boolean vector (e.g. from tdf.data.layout.group_mask), "
+        raise ConfigError(f"ta_mask must be a boolean vector (e.g. from Layout.group_mask, tdf.skeleton), "
                           f"got dtype {mask.dtype}")
     if mask.shape != (input_dim,):
         raise ConfigError(f"ta_mask must have shape ({input_dim},), got {mask.shape}")

@@ -40,7 +40,7 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
     Args:
         num_classes: number of classes (≥ 2) of the softmax `classifier`.
         frames: fixed sequence length, or None to accept any length.
-        input_dim: values per frame (150 = 2 bodies × 25 joints × xyz).
+        input_dim: values per frame (the layout's D = bodies × joints × coords; ntu25: 150).
         filters: strictly increasing widths, one per block of `units_per_block` units.
         units_per_block: residual units per block (3 in the paper: 9 units in all).
         kernel_size: temporal filter length of `conv1` and every unit conv (8).

@@ -1,6 +1,6 @@
 """Group occlusion: how much a class score drops when one joint group is replaced by the mean.
 
-For each joint group g, every value of g's joints (xyz, both bodies) on valid frames is set to
+For each joint group g, every value of g's joints (every coordinate, every body) on valid frames is set to
 the model's mean skeleton, i.e. to exactly 0 after `normalize`: the group then shows the average
 pose and no motion, the neutral input the model was centred on. Padded frames stay zero. The
 effect is z_c(x) − z_c(x with g occluded) for the logit and the same for the softmax
