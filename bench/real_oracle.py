@@ -254,11 +254,14 @@ def summary(paths: list[Path]) -> str:
         if len(groups) >= 3:
             rho = spearman([score[g]["score"] for g in groups], [np.mean(gain[g]) for g in groups])
             out.append(f"- Spearman ρ (diagnosis score vs oracle weak-class gain, {len(groups)} groups): {rho:+.2f}")
+            rho_in = spearman([score[g]["input"] for g in groups], [np.mean(gain[g]) for g in groups])
+            out.append(f"- Spearman ρ (the diagnosis's input separability alone vs oracle weak-class gain): {rho_in:+.2f}")
         out.append(f"- diagnosis recommends: {', '.join(rec) if rec else 'nothing (no score clears the threshold)'}; "
                    f"top-ranked: {top}")
         if best and chosen in gain:
             b, c = np.mean(gain[best]), np.mean(gain[chosen])
-            frac = f"{c / b:.2f}" if b > 0 else "n/a (the best group's gain is not positive)"
+            frac = (f"{c / b:.2f}" + (" (negative: the chosen group loses)" if c < 0 else "")
+                    if b > 0 else "n/a (the best group's gain is not positive)")
             out.append(f"- {'recommended' if rec else 'top-ranked'} group {chosen}: weak-class gain {c:+.3f}; "
                        f"oracle best {best}: {b:+.3f}; fraction {frac}")
             for ctl in CONTROLS:
