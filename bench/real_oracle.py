@@ -266,9 +266,11 @@ def summary(paths: list[Path]) -> str:
                        f"oracle best {best}: {b:+.3f}; fraction {frac}")
             for ctl in CONTROLS:
                 if ctl in gain:
-                    out.append(f"- oracle best {best} − {ctl}: weak classes {b - np.mean(gain[ctl]):+.3f}, "
+                    pb = _paired(by_arm[best], by_arm[ctl])
+                    out.append(f"- oracle best {best} − {ctl}: weak classes {b - np.mean(gain[ctl]):+.3f} "
+                               f"(paired by seed: {_ms(pb) if pb else 'no common seeds'}), "
                                f"all classes {np.mean(gall[best]) - np.mean(gall[ctl]):+.3f}")
-                    diff = [x - y for x, y in zip(_by_seed(by_arm[chosen]), _by_seed(by_arm[ctl]))]
+                    diff = _paired(by_arm[chosen], by_arm[ctl])
                     out.append(f"- {chosen} − {ctl}: weak classes {c - np.mean(gain[ctl]):+.3f} "
                                f"(paired by seed: {_ms(diff) if diff else 'no common seeds'}), all classes "
                                f"{np.mean(gall[chosen]) - np.mean(gall[ctl]):+.3f}")
@@ -276,8 +278,10 @@ def summary(paths: list[Path]) -> str:
     return "\n".join(out) if out else "no results"
 
 
-def _by_seed(rs: list[dict]) -> list[float]:
-    return [r["gain_judged"] for r in sorted(rs, key=lambda r: r["seed"])]
+def _paired(a: list[dict], b: list[dict]) -> list[float]:
+    """Weak-class gain of arm a − arm b on each seed both have."""
+    gb = {r["seed"]: r["gain_judged"] for r in b}
+    return [r["gain_judged"] - gb[r["seed"]] for r in sorted(a, key=lambda r: r["seed"]) if r["seed"] in gb]
 
 
 # ---------------------------------------------------------------- main
