@@ -75,7 +75,7 @@ def hostile(tmp_path_factory):
     r = inv("--quiet", "train", data, "--out", root / "run", "--epochs", "2", "--seed", "1", *TINY)
     assert r.exit_code == 0, r.stderr
     r = inv("--quiet", "diagnose", root / "run", "--out", root / "diag", "--render", "none",
-            "--samples-per-class", "1", "--classes", ",".join(HOSTILE[:2]), "--dissect-on", "weak")
+            "--samples-per-class", "1", "--classes", ",".join(HOSTILE), "--dissect-on", "weak")
     assert r.exit_code == 0, r.stderr
     return root
 

@@ -204,3 +204,13 @@ def test_utd_right_hand_separates_direction(tmp_path, invoke):
     for r in found.values():
         assert r["accuracy"] >= 0.85 and r["probe"] == "trajectory"
         assert r["accuracies"]["spectra"] < 0.8
+
+
+def test_two_dimensional_points_have_no_yaw():
+    """2-D keypoints (COCO-17 from a pose estimator) have no horizontal plane: yaw 0, points kept."""
+    from tdf.diagnose.trajectory import rotate_yaw, yaw_angles
+    p = np.random.default_rng(0).normal(size=(3, 5, 2, 4, 2))
+    valid = np.ones((3, 5), bool)
+    a = yaw_angles(p, valid, [(0, 1)])
+    assert a.shape == (3, 2) and not a.any()
+    np.testing.assert_array_equal(rotate_yaw(p, a), p)

@@ -44,7 +44,10 @@ def yaw_angles(p: np.ndarray, valid: np.ndarray, pairs: Sequence[tuple[int, int]
                vertical: int = VERTICAL) -> np.ndarray:
     """[N, bodies] yaw of each body: the angle (in the horizontal plane, from the first horizontal
     axis towards the second) of the mean over valid frames of Σ (right − left) over `pairs`
-    (left, right) joint pairs. 0 where the body is absent."""
+    (left, right) joint pairs. 0 where the body is absent, and everywhere for 2-D points (an
+    image has no horizontal plane to turn in: `rotate_yaw` leaves them unchanged)."""
+    if p.shape[-1] < 3:
+        return np.zeros(p.shape[:1] + p.shape[2:3])
     h0, h1 = [a for a in range(p.shape[-1]) if a != vertical][:2]
     v = sum(p[:, :, :, r] - p[:, :, :, l] for l, r in pairs)          # [N, T, B, C]
     w = valid[:, :, None, None]
