@@ -107,22 +107,32 @@ class _Panel:
         self.text.set_text(f"{self.title}  frame {t + 1}/{len(self.seq)}" if self.title else f"frame {t + 1}/{len(self.seq)}")
 
     def draw(self, t: int) -> None:
+        """Frame t: every body's bones and (with joint colours) its joints; absent bodies hidden."""
         frame = self.seq[min(t, len(self.seq) - 1)]
         for b in range(self.n_bodies):
             body = frame[b]
             visible = bool(np.abs(body).sum() > 0)
             for line, (j, p) in zip(self.lines[b], self.bones):
-                if visible:
-                    line.set_data_3d([body[j, 0], body[p, 0]], [body[j, 2], body[p, 2]], [body[j, 1], body[p, 1]])
-                else:
-                    line.set_data_3d([], [], [])
+                self._bone(line, body[[j, p]] if visible else None)
             if self.dots is not None:
                 c = self.colors[min(t, len(self.colors) - 1)] if self.colors.ndim == 2 else self.colors
-                pts = body if visible else np.zeros((0, 3))
-                self.dots[b]._offsets3d = (pts[:, 0], pts[:, 2], pts[:, 1])
+                self._joints(self.dots[b], body if visible else None)
                 if visible:
                     self.dots[b].set_color(self.cmap(np.clip(c, 0, 1)))
         self.caption(t)
+
+    @staticmethod
+    def _bone(line, ends: np.ndarray | None) -> None:
+        """A bone between two joints [2, 3] (plot axes x, z, y: y is up), or hidden (None)."""
+        if ends is None:
+            line.set_data_3d([], [], [])
+        else:
+            line.set_data_3d(ends[:, 0], ends[:, 2], ends[:, 1])
+
+    @staticmethod
+    def _joints(dots, body: np.ndarray | None) -> None:
+        pts = body if body is not None else np.zeros((0, 3))
+        dots._offsets3d = (pts[:, 0], pts[:, 2], pts[:, 1])
 
 
 class _Panel2D(_Panel):
@@ -149,19 +159,16 @@ class _Panel2D(_Panel):
         self.frame_in_title = True
         self.text = ax.set_title(title, fontsize=8)
 
-    def draw(self, t: int) -> None:
-        frame = self.seq[min(t, len(self.seq) - 1)]
-        for b in range(self.n_bodies):
-            body = frame[b]
-            visible = bool(np.abs(body).sum() > 0)
-            for line, (j, p) in zip(self.lines[b], self.bones):
-                line.set_data([body[j, 0], body[p, 0]], [body[j, 1], body[p, 1]]) if visible else line.set_data([], [])
-            if self.dots is not None:
-                c = self.colors[min(t, len(self.colors) - 1)] if self.colors.ndim == 2 else self.colors
-                self.dots[b].set_offsets(body[:, :2] if visible else np.zeros((0, 2)))
-                if visible:
-                    self.dots[b].set_color(self.cmap(np.clip(c, 0, 1)))
-        self.caption(t)
+    @staticmethod
+    def _bone(line, ends: np.ndarray | None) -> None:
+        if ends is None:
+            line.set_data([], [])
+        else:
+            line.set_data(ends[:, 0], ends[:, 1])
+
+    @staticmethod
+    def _joints(dots, body: np.ndarray | None) -> None:
+        dots.set_offsets(body[:, :2] if body is not None else np.zeros((0, 2)))
 
 
 def _panel(fig, pos, seq, title, center, half, view, colors, layout: Layout) -> _Panel:
