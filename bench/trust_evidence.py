@@ -3,8 +3,9 @@ as Markdown tables (docs/trust.md quotes them).
 
 1. **null**: false-recommendation rate on data where nothing is wrong. For each data seed D
    and training seed S: `tdf data synth N.h5 --cue-amplitude 0.3 --shortcut-correlation 0.25
-   --per-class 40 --frames 32 --seed D` (the fine cue is large and the shortcut uninformative:
-   every class is learnable), `tdf train --preset synthetic --seed S`, `tdf diagnose --views
+   --weak-group G --per-class P --frames T --seed D` with G = hands, head, legs for D = 0, 1, 2
+   (mod 3) and P, T = 240, 64 (the generator's defaults; `--null-per-class`, `--null-frames`):
+   the fine cue is large and the shortcut uninformative, so every class is learnable, `tdf train --preset synthetic --seed S`, `tdf diagnose --views
    ranking --seed S`. A false recommendation = a non-empty `recommended_groups`.
 2. **planted**: from the diagnoses of the acceptance folders (bench/loop_acceptance.py's
    G-sS/loop/diagnosis and the train+diagnose rows given with --diag-dirs): each relevance
@@ -48,24 +49,31 @@ def save(results: dict, out: Path) -> None:
     tmp.replace(out)
 
 
-def null_rows(root: Path, data_seeds, train_seeds, results: dict, out: Path) -> None:
+NULL_GROUPS = ("hands", "head", "legs")   # data seed d plants its (large, learnable) cue in NULL_GROUPS[d % 3]
+
+
+def null_rows(root: Path, data_seeds, train_seeds, results: dict, out: Path, per_class: int = 240,
+              frames: int = 64) -> None:
+    """False recommendations on data where nothing is wrong: a large fine cue, no informative shortcut."""
     done = {(r["data_seed"], r["train_seed"]) for r in results["null"]}
     for d in data_seeds:
-        data = root / f"null-d{d}.h5"
+        group = NULL_GROUPS[d % len(NULL_GROUPS)]
+        data = root / f"null-d{d}-{group}-n{per_class}-t{frames}.h5"
         if not data.exists():
-            tdf("data", "synth", data, "--cue-amplitude", 0.3, "--shortcut-correlation", 0.25, "--per-class", 40,
-                "--frames", 32, "--seed", d)
+            tdf("data", "synth", data, "--cue-amplitude", 0.3, "--shortcut-correlation", 0.25, "--per-class",
+                per_class, "--frames", frames, "--weak-group", group, "--seed", d)
         for s in train_seeds:
             if (d, s) in done:
                 continue
-            run = root / f"null-d{d}-s{s}"
+            run = root / f"{data.stem}-s{s}"
             if not (run / "metrics.json").exists():
                 tdf("train", data, "--out", run, "--preset", "synthetic", "--seed", s, "--force")
-            diag = root / f"null-d{d}-s{s}-diag"
+            diag = root / f"{data.stem}-s{s}-diag"
             tdf("diagnose", run, "--out", diag, "--views", "ranking", "--render", "none", "--seed", s, "--force")
             doc = json.loads((diag / "diagnosis.json").read_text())
             m = json.loads((run / "metrics.json").read_text())
-            results["null"].append({"data_seed": d, "train_seed": s, "top1": m["top1"],
+            results["null"].append({"data_seed": d, "train_seed": s, "cue_group": group, "per_class": per_class,
+                                    "frames": frames, "top1": m["top1"],
                                     "worst_class": min(v for v in m["per_class_accuracy"].values() if v is not None),
                                     "weak_classes": [w["class"] for w in doc["weak_classes"]],
                                     "status": doc["ranking_status"]["status"],
@@ -177,10 +185,12 @@ def tables(results: dict) -> str:
         n = len(results["null"])
         bad = sum(bool(r["recommended"]) for r in results["null"])
         out.append(f"### Null data: false recommendations {bad}/{n}\n")
-        out.append("| data seed | train seed | top-1 | worst class | weak classes | status | recommended |")
-        out.append("|---|---|---:|---:|---|---|---|")
+        out.append("| data seed | cue group | per class × frames | train seed | top-1 | worst class | weak classes | status | recommended |")
+        out.append("|---|---|---|---|---:|---:|---|---|---|")
         for r in results["null"]:
-            out.append(f"| {r['data_seed']} | {r['train_seed']} | {r['top1']:.3f} | {r['worst_class']:.3f} | "
+            size = f"{r['per_class']} × {r['frames']}" if "per_class" in r else "40 × 32"
+            out.append(f"| {r['data_seed']} | {r.get('cue_group', 'hands')} | {size} | {r['train_seed']} | "
+                       f"{r['top1']:.3f} | {r['worst_class']:.3f} | "
                        f"{', '.join(r['weak_classes']) or '—'} | {r['status']} | {', '.join(r['recommended']) or '—'} |")
     if results.get("planted"):
         out.append("\n### Planted data: faithfulness of each method on the baseline (joint groups)\n")
@@ -223,6 +233,8 @@ def main():
     ap.add_argument("--diag-dirs", default="", help="folders of G-sS/{run,diag} train+diagnose rows")
     ap.add_argument("--null-data", default="0,1,2")
     ap.add_argument("--null-seeds", default="0,1")
+    ap.add_argument("--null-per-class", type=int, default=240, help="samples per class of the null data")
+    ap.add_argument("--null-frames", type=int, default=64, help="frames per sequence of the null data")
     ap.add_argument("--parts", default="null,planted,shares")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
@@ -240,7 +252,7 @@ def main():
             planted_share_rows(rows, results, out)
         if "null" in parts:
             null_rows(work, [int(v) for v in args.null_data.split(",")], [int(v) for v in args.null_seeds.split(",")],
-                      results, out)
+                      results, out, per_class=args.null_per_class, frames=args.null_frames)
     print(tables(results))
 
 
