@@ -49,6 +49,8 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
                   ["--preset", "small", "--normalize", "root"]),
     "plateau": ("small with the paper's plateau LR schedule instead of cosine",
                 ["--preset", "small", "--lr-schedule", "plateau"]),
+    "wide": ("small with 1.5× block widths (48,96,192: the oracle's compute-matched control)",
+             ["--preset", "small", "--filters", "48,96,192"]),
     "paper": ("--preset paper (the paper's model, training and raw input)", ["--preset", "paper"]),
     # two streams for late score fusion (as pyskl / CTR-GCN: one model per input, softmax scores summed)
     "joint_stream": ("small with joint + joint-motion channels", ["--preset", "small", "--features", "joint,joint_motion"]),

@@ -126,7 +126,7 @@ def run_arm(dataset: str, base: Path, arm: str, seed: int, epochs: int | None, w
         widths = ",".join(str(int(round(f * WIDE_SCALE))) for f in base_info["config"]["filters"])
         args = ["train", base_info["data"], "--out", str(out), "--preset", "small", "--filters", widths]
     else:
-        args = ["fix", str(base), "--out", str(out), "--groups", arm, "--preset", "small"]
+        args = ["fix", str(base), "--out", str(out), "--groups", arm.replace("+", ","), "--preset", "small"]
     args += ["--seed", str(seed), "--force", "--quiet", "--epochs", str(epochs or base_info["config"]["epochs"])]
     t0 = time.time()
     reused = _finished(out, arm, seed, int(args[-1]), base)
@@ -168,7 +168,8 @@ def _finished(out: Path, arm: str, seed: int, epochs: int, base: Path) -> dict |
     if arm == "wide":
         same = same and info.get("kind") == "res_tcn"
     else:
-        same = same and info.get("groups") == [arm] and Path(info.get("baseline_run", "")).name == base.name
+        same = (same and info.get("groups") == arm.split("+")
+                and Path(info.get("baseline_run", "")).name == base.name)
     return info if same else None
 
 
@@ -331,8 +332,9 @@ def main() -> None:
         # numbers that matter most
         ranked = [g["name"] for g in sorted(diag["groups"], key=lambda g: g["rank"]) if g["name"] in groups]
         order = ranked[:1] + list(CONTROLS) + ranked[1:] + [g for g in groups if g not in ranked]
-        if a.arms:
-            order = [x for x in order if x in a.arms.split(",")]
+        if a.arms:   # a subset; an arm "G1+G2" is one fix whose TA stream sees both groups
+            wanted = a.arms.split(",")
+            order = [x for x in order if x in wanted] + [x for x in wanted if x not in order]
         done = done_keys(results)
         epochs = a.epochs or json.loads((base / "run.json").read_text())["config"]["epochs"]
         todo = [(arm, s) for s in seeds for arm in order if (ds, base.name, arm, s, epochs) not in done]
