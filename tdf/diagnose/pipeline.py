@@ -8,6 +8,7 @@ DIAG/primitives.png     first-layer filters as time × joint-dim heatmaps (+ pri
 DIAG/responses/*.png    filter response magnitudes per class
 DIAG/relevance/*.gif    skeletons with joints coloured by relevance; relevance/groups.png
 DIAG/ranking.png        the ranking chart
+DIAG/ranking_outcomes.npz  per-sample outcomes behind each group's ranking components (re-scoring)
 DIAG/report.html        one self-contained page with all of it
 ```
 """
@@ -175,7 +176,10 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             ranking = diagnose_ranking(model, store, indices, metrics, seed=opts.seed,
                                        per_class=opts.per_class_ranking, frames=frames, layout=layout,
                                        recipe=recipe)
-            from tdf.diagnose.ranking import BOOTSTRAP, INTERVAL, REPEATS, THRESHOLD, recommend
+            from tdf.diagnose.ranking import BOOTSTRAP, INTERVAL, REPEATS, THRESHOLD, recommend, save_outcomes
+            outcomes = ranking.pop("outcomes", None)
+            if outcomes:   # what each group's components were computed from (re-scoring offline)
+                save_outcomes(work / "ranking_outcomes.npz", outcomes, opts.seed)
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
                                                       composites=layout.composites)
             if ranking["status"] == "too_few_samples":   # degenerate data: say so even with --quiet
