@@ -27,7 +27,8 @@ HAND = {"input": 0.625, "model_only": 0.125, "model_without": 0.5, "model_full":
         "own_full": 0.75, "own_only": 0.0, "own_without": 0.25}
 HAND_SCORES = {"gap_only": 0.625 - 0.125, "input": 0.625, "gap_full": 0.625 - 0.875,
                "reliance_probe": 0.625 - (0.875 - 0.5), "reliance_own": 0.625 - (0.75 - 0.25),
-               "gap_weighted": 0.625 * (0.625 - 0.125), "gap_own": 0.625 - 0.75, "gap_own_only": 0.625 - 0.0}
+               "gap_weighted": 0.625 * (0.625 - 0.125), "gap_own": 0.625 - 0.75, "gap_own_only": 0.625 - 0.0,
+               "gap_without": 0.625 - 0.5, "gap_own_without": 0.625 - 0.25}
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
@@ -39,7 +40,7 @@ def test_components_and_scores_match_hand_values(rule):
     assert low <= high
 
 
-@pytest.mark.parametrize("rule", ["gap_only", "reliance_own", "gap_weighted"])
+@pytest.mark.parametrize("rule", ["gap_only", "reliance_own", "gap_weighted", "gap_own_without"])
 def test_interval_is_the_rule_on_each_replicate(rule):
     """The interval recomputed replicate by replicate with loops (no vectorisation)."""
     resamples, pick = draws = bootstrap_draws(Y, seed=1, repeats=2, n_boot=300)
@@ -59,7 +60,8 @@ def test_interval_is_the_rule_on_each_replicate(rule):
 
 HAND_SCORES_FN = {"gap_only": lambda c: c["input"] - c["model_only"],
                   "reliance_own": lambda c: c["input"] - max(c["own_full"] - c["own_without"], 0.0),
-                  "gap_weighted": lambda c: c["input"] * (c["input"] - c["model_only"])}
+                  "gap_weighted": lambda c: c["input"] * (c["input"] - c["model_only"]),
+                  "gap_own_without": lambda c: c["input"] - c["own_without"]}
 
 
 def test_bootstrap_draws_keep_class_counts_and_are_seeded():
@@ -115,3 +117,16 @@ def test_own_correct_is_the_models_argmax_among_the_ranking_classes():
 
 def test_the_chosen_rule_is_a_candidate():
     assert RULE in RULES
+
+
+def test_chosen_rule_credits_an_ignored_group_and_a_relied_on_failing_one_not_a_redundant_one():
+    """Three groups on the same weak classes, input skill 0.8 each: the model ignores g1 (its
+    decisions are as poor without it), relies on g2 and still fails (without it they collapse),
+    and does as well without g3 (the rest of the body gives the model what g3 offers)."""
+    base = {"input": 0.8, "model_only": 0.5, "model_without": 0.5, "model_full": 0.5, "own_only": 0.1,
+            "own_full": 0.3}
+    score = RULES[RULE]
+    ignored = score({**base, "own_without": 0.3})
+    relied_on = score({**base, "own_without": 0.05})
+    redundant = score({**base, "own_full": 0.8, "own_without": 0.8})
+    assert (ignored, relied_on, redundant) == pytest.approx((0.5, 0.75, 0.0))
