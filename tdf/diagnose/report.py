@@ -161,7 +161,7 @@ class Page:
 def ranking_chart(groups: list[dict], out_png: Path, title: str = "weak-group ranking",
                   threshold: float | None = None) -> Path:
     """Horizontal bars: score per group (rank 1 on top) with its interval as an error bar
-    (when the rows carry score_low/score_high), input/model separability beside, and the
+    (when the rows carry score_low/score_high), input separability and the rule's model term beside, and the
     recommendation threshold as a dashed line."""
     import matplotlib
     matplotlib.use("Agg")

@@ -45,8 +45,8 @@ def _ranking_section(page: Page, d: dict[str, Any], folder: Path) -> None:
     chart = folder / "ranking.png"
     if not chart.exists():
         ranking_chart(d["groups"], chart, threshold=THRESHOLD)
-    page.images([(chart, "score = input separability − model separability, per joint group, "
-                         "with its 95 % bootstrap interval")])
+    page.images([(chart, "score = input separability − the model term of the ranking's rule, per joint "
+                         "group, with its 95 % bootstrap interval")])
     page.p("A group ranks high when its motion alone separates the weak classes (input probe) "
            "better than the model's own decisions on them do when that group is frozen (model term; "
            "the rule is named in diagnosis.json's groups[].evidence.rule). "
