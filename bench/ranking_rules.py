@@ -79,27 +79,27 @@ def real_table(name: str, diag_dir: Path, oracle_paths: list[Path]) -> list[str]
     by_epochs = oracle_gains(oracle_paths, base)
     out = []
     for ep, gains in sorted(by_epochs.items()):
-        groups = [g["name"] for g in d["groups"] if g["name"] in gains]
+        groups = [g["name"] for g in d["groups"] if g["name"] in gains]   # ρ over the layout's groups only
         if not groups:
             continue
         best = max(groups, key=lambda g: gains[g])
-        out.append(f"\n#### {name}: diagnosis {diag_dir} (baseline {base}), oracle arms at {ep} epochs "
-                   f"(best: {best} {gains[best]:+.3f}; all-joints control {gains.get('all', float('nan')):+.3f})\n")
+        out.append(f"\n#### {name}: diagnosis {diag_dir} (baseline {base}), oracle arms at {ep} epochs, "
+                   f"{len(groups)} of {len(d['groups'])} groups run (best: {best} {gains[best]:+.3f}; all-joints "
+                   f"control {gains.get('all', float('nan')):+.3f}; wide {gains.get('wide', float('nan')):+.3f})\n")
         out.append("| rule | ρ with oracle | rank of " + best + " | top-ranked (score [95 %]) | recommended | "
-                   "gain of recommended (else top) |")
+                   "gain of recommended (else top) (arm) |")
         out.append("|---|---:|---:|---|---|---:|")
         for rule in RULES:
             rows, rec = rescore(diag_dir, rule, comps)
             by = {r["name"]: r for r in rows}
             rho = spearman([by[g]["score"] for g in groups], [gains[g] for g in groups])
             top = rows[0]
-            chosen = rec[0] if rec else top["name"]
-            parts = comps.get(chosen, (chosen,))
-            g_chosen = np.mean([gains[p] for p in parts if p in gains]) if any(p in gains for p in parts) \
-                else float("nan")
+            together = ",".join(rec)   # the recommended groups trained as one fix (`tdf fix --groups A,B`) …
+            chosen = together if together in gains else (rec[0] if rec else top["name"])   # … else the first
+            g_chosen = gains.get(chosen, float("nan"))   # a composite (arms) is its own arm: nan unless it ran
             out.append(f"| {rule} | {rho:+.2f} | {by[best]['rank']} | {top['name']} {top['score']:+.3f} "
                        f"[{top['score_low']:+.3f}, {top['score_high']:+.3f}] | {', '.join(rec) or '—'} | "
-                       f"{g_chosen:+.3f} |")
+                       f"{g_chosen:+.3f} ({chosen}) |")
     return out
 
 
