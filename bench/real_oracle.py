@@ -233,7 +233,7 @@ def summary(paths: list[Path]) -> str:
         groups = [g for g in d["layout_groups"] if g in gain]
         oracle = sorted(groups, key=lambda g: -np.mean(gain[g]))
         out.append("| arm | seeds | weak-class gain | all-class gain (top-1) | top-1 | oracle rank | "
-                   "diagnosis rank | diagnosis score (input − model) |")
+                   "diagnosis rank | diagnosis score (input − model term) |")
         out.append("|---|---:|---|---|---|---:|---:|---|")
         for a in oracle + [c for c in CONTROLS if c in gain]:
             t1 = [r["top1"] for r in by_arm[a]]
@@ -326,7 +326,9 @@ def main() -> None:
                               "recommended_groups": diag["recommended_groups"],
                               "groups": [{k: g[k] for k in ("name", "rank", "score")} | {
                                   "input": g["evidence"]["input_separability"],
-                                  "model": g["evidence"]["model_separability"],
+                                  "model": g["evidence"].get("model_term", g["evidence"]["model_separability"]),
+                                  "rule": g["evidence"].get("rule", "gap_only"),
+                                  "components": g["evidence"].get("components"),
                                   "probe": g["evidence"].get("input_probe")} for g in diag["groups"]]})
         # the diagnosis's order first (top-ranked group, then the controls), so a stopped pass has the
         # numbers that matter most

@@ -42,7 +42,11 @@ def test_diagnosis_files_and_schema(diag):
     for g in d["groups"]:
         assert {"name", "rank", "score", "evidence", "classes"} <= set(g)
         ev = g["evidence"]
-        assert g["score"] == pytest.approx(ev["input_separability"] - ev["model_separability"], abs=1e-5)
+        from tdf.diagnose.ranking import COMPONENTS, RULE, RULES
+        assert ev["rule"] == RULE and set(ev["components"]) == set(COMPONENTS)
+        assert g["score"] == pytest.approx(RULES[RULE](ev["components"]), abs=1e-5)
+        assert ev["model_term"] == pytest.approx(ev["input_separability"] - g["score"], abs=1e-5)
+        assert ev["model_separability"] == ev["components"]["model_only"]
     assert d["weak_classes"] and all("confused_with" in w for w in d["weak_classes"])
     assert d["ranking_status"] == {"status": "ranked", "message": None}
     for g in d["groups"]:
@@ -59,9 +63,22 @@ def test_diagnosis_files_and_schema(diag):
     assert d["relevance_choice"]["chosen"] == f["chosen"] == d["relevance"]["method"]
     assert (diag / "faithfulness.png").is_file() and (diag / "randomisation.png").is_file()
     assert isinstance(d["recommended_groups"], list)
-    for name in ("report.html", "ranking.png", "primitives.png", "decoded.npz"):
+    for name in ("report.html", "ranking.png", "primitives.png", "decoded.npz", "ranking_outcomes.npz"):
         assert (diag / name).is_file(), name
     assert list((diag / "responses").glob("*.png"))
+
+
+def test_saved_outcomes_rescore_to_the_recorded_ranking(diag):
+    """bench/ranking_rules.py's re-scoring: the outcomes file gives back every score and interval."""
+    from tdf.diagnose.ranking import BOOTSTRAP, RULE, bootstrap_draws, load_outcomes, score_group
+    d = json.loads((diag / "diagnosis.json").read_text())
+    labels, seed, outcomes = load_outcomes(diag / "ranking_outcomes.npz")
+    assert len(labels) == d["ranking_samples"]["n"] and set(outcomes) == {g["name"] for g in d["groups"]}
+    draws = bootstrap_draws(labels, seed, d["groups"][0]["evidence"]["cv_repeats"], BOOTSTRAP)
+    for g in d["groups"]:
+        comps, score, low, high = score_group(outcomes[g["name"]], g["evidence"]["chance"], RULE, draws)
+        assert (score, low, high) == pytest.approx((g["score"], g["score_low"], g["score_high"]), abs=1e-6)
+        assert comps == pytest.approx(g["evidence"]["components"], abs=1e-6)
 
 
 def test_forced_occlusion_fills_the_per_class_shares(run, tmp_path, invoke):

@@ -55,3 +55,12 @@ def test_nothing_weak_is_one_sentence():
 def test_no_informative_group():
     text = summarise(_diagnosis(groups=[_group("legs", 0.3, 0.2), _group("head", 0.1, 0.0)]))
     assert "No single joint group's motion separates these classes well (best input probe legs 0.30)" in text[1]
+
+
+def test_recommended_group_the_model_relies_on_is_explained():
+    g = _group("right_hand", 0.82, 0.96)
+    g["evidence"]["components"] = {"input": 0.82, "own_full": 0.56, "own_without": 0.18}
+    text = summarise(_diagnosis(groups=[g], recommended_groups=["right_hand"]))
+    assert "yet its own decisions on these classes do not: with right_hand frozen, it falls from 0.56 to 0.18 " \
+           "(the group's motion alone: 0.82)" in text[2]
+    assert text[-1].endswith("--groups right_hand")

@@ -81,14 +81,14 @@ def diagnose(run, data, out, layers, classes, samples_per_class, groups, method,
             return
         from rich.table import Table
         t = Table(title="joint groups, weakest first", title_justify="left")
-        for col in ("rank", "group", "score", "95 % interval", "input sep.", "input probe", "model sep."):
+        for col in ("rank", "group", "score", "95 % interval", "input sep.", "input probe", "model term"):
             t.add_column(col, justify="left" if col in ("group", "input probe") else "right")
         for g in d["groups"]:
             ev = g["evidence"]
             t.add_row(str(g["rank"]), g["name"], f"{g['score']:.3f}",
                       f"{g['score_low']:.2f} … {g['score_high']:.2f}" if "score_low" in g else "",
                       f"{ev['input_separability']:.3f}", ev.get("input_probe", "spectra"),
-                      f"{ev['model_separability']:.3f}")
+                      f"{ev.get('model_term', ev['model_separability']):.3f}")
         console.print(t)
         console.print("weak classes: " + ", ".join(f"{w['class']} ({w['accuracy']:.2f})" for w in d["weak_classes"]))
         console.print(f"recommended: {', '.join(d['recommended_groups']) or 'none'}")

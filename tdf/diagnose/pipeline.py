@@ -8,6 +8,7 @@ DIAG/primitives.png     first-layer filters as time × joint-dim heatmaps (+ pri
 DIAG/responses/*.png    filter response magnitudes per class
 DIAG/relevance/*.gif    skeletons with joints coloured by relevance; relevance/groups.png
 DIAG/ranking.png        the ranking chart
+DIAG/ranking_outcomes.npz  per-sample outcomes behind each group's ranking components (re-scoring)
 DIAG/report.html        one self-contained page with all of it
 ```
 """
@@ -171,11 +172,15 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             metrics = own_metrics(paths.root, info, model, store, indices, opts.split, frames, output)
 
             # 1. ranking
-            output.log("ranking joint groups (probe gap)…")
+            output.log("ranking joint groups…")
             ranking = diagnose_ranking(model, store, indices, metrics, seed=opts.seed,
                                        per_class=opts.per_class_ranking, frames=frames, layout=layout,
                                        recipe=recipe)
-            from tdf.diagnose.ranking import BOOTSTRAP, INTERVAL, REPEATS, THRESHOLD, recommend
+            from tdf.diagnose.ranking import (BOOTSTRAP, INTERVAL, REPEATS, RULE, RULE_TERMS, THRESHOLD, recommend,
+                                              save_outcomes)
+            outcomes = ranking.pop("outcomes", None)
+            if outcomes:   # what each group's components were computed from (re-scoring offline)
+                save_outcomes(work / "ranking_outcomes.npz", outcomes, opts.seed)
             ranking["recommended_groups"] = recommend(ranking["groups"], top_k=opts.top_k,
                                                       composites=layout.composites)
             if ranking["status"] == "too_few_samples":   # degenerate data: say so even with --quiet
@@ -252,9 +257,10 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "weak_classes": ranking["weak_classes"], "groups": ranking["groups"],
             "recommended_groups": ranking["recommended_groups"],
             "ranking_status": {"status": ranking["status"], "message": ranking["message"]},
-            "method": {"ranking": "probe gap: input motion-probe skill (the better of power spectra and "
+            "method": {"ranking": f"rule {RULE}: input motion-probe skill (the better of power spectra and "
                                   "resampled body-frame trajectory, per group: evidence.input_probe) − "
-                                  "model pooled-feature probe skill (only the group moving), shrinkage-LDA "
+                                  f"{RULE_TERMS[RULE]} (evidence.model_term; every component in "
+                                  "evidence.components, per-sample outcomes in ranking_outcomes.npz), shrinkage-LDA "
                                   f"probes, 5-fold CV × {REPEATS}; interval: {INTERVAL:.0%} percentile "
                                   f"bootstrap ({BOOTSTRAP}) over samples and folds; recommended when "
                                   f"score_low ≥ {THRESHOLD}",

@@ -45,10 +45,11 @@ def _ranking_section(page: Page, d: dict[str, Any], folder: Path) -> None:
     chart = folder / "ranking.png"
     if not chart.exists():
         ranking_chart(d["groups"], chart, threshold=THRESHOLD)
-    page.images([(chart, "score = input separability − model separability, per joint group, "
-                         "with its 95 % bootstrap interval")])
+    page.images([(chart, "score = input separability − the model term of the ranking's rule, per joint "
+                         "group, with its 95 % bootstrap interval")])
     page.p("A group ranks high when its motion alone separates the weak classes (input probe) "
-           "but the model's pooled features, with only that group moving, do not (model probe). "
+           "better than the model's own decisions on them do when that group is frozen (model term; "
+           "the rule is named in diagnosis.json's groups[].evidence.rule). "
            "The input probe is the better of two: power spectra (rhythm) and the resampled "
            "trajectory (direction, shape, order). "
            "The interval is a seeded bootstrap over the ranking samples and the probes' cross-validation "
@@ -58,10 +59,10 @@ def _ranking_section(page: Page, d: dict[str, Any], folder: Path) -> None:
              f"{g['score_low']:.3f} … {g['score_high']:.3f}" if "score_low" in g else "",
              f"{g['evidence'].get('input_separability', 0):.3f}",
              g["evidence"].get("input_probe", "spectra"),
-             f"{g['evidence'].get('model_separability', 0):.3f}",
+             f"{g['evidence'].get('model_term', g['evidence'].get('model_separability', 0)):.3f}",
              f"{g['evidence']['relevance_share']:.3f}" if "relevance_share" in g["evidence"] else "")
             for g in d["groups"]]
-    page.raw(table(["rank", "group", "score", "95 % interval", "input sep.", "input probe", "model sep.",
+    page.raw(table(["rank", "group", "score", "95 % interval", "input sep.", "input probe", "model term",
                     "relevance share"], rows, numeric={0, 2, 3, 4, 6, 7}))
 
 

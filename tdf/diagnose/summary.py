@@ -42,6 +42,17 @@ def _leaf_groups(d: dict[str, Any]) -> list[dict]:
     return sorted(d.get("groups") or [], key=lambda g: -g["evidence"].get("input_separability", 0.0))
 
 
+def _relied_on(d: dict[str, Any], groups: list[dict]) -> str:
+    """For recommended groups with recorded components: the model's own skill on the ranking
+    classes with everything moving and with the group frozen (tdf.diagnose.ranking), in words."""
+    rec = set(d.get("recommended_groups") or [])
+    parts = [f"{g['name']} frozen, it falls from {c['own_full']:.2f} to {c['own_without']:.2f} "
+             f"(the group's motion alone: {c['input']:.2f})"
+             for g in groups if g["name"] in rec and (c := g["evidence"].get("components"))]
+    return ("with " + "; with ".join(parts) + " — a better reading of that motion is what a targeted "
+            "stream can add.") if parts else ""
+
+
 def summarise(d: dict[str, Any], run_hint: str = "RUN") -> list[str]:
     """Sentences (HTML-free plain text) summarising a diagnosis document."""
     m = d.get("metrics") or {}
@@ -75,9 +86,11 @@ def summarise(d: dict[str, Any], run_hint: str = "RUN") -> list[str]:
                                        f"{g['evidence'].get('model_separability', 0.0):.2f}" for g in missing)
                            + " (model probe).")
             else:
+                relied = _relied_on(d, carried)
                 out.append("The model's features carry it (model probe ≥ "
-                           f"{min(g['evidence'].get('model_separability', 0.0) for g in carried):.2f}), so the "
-                           "errors are not explained by an unused group.")
+                           f"{min(g['evidence'].get('model_separability', 0.0) for g in carried):.2f})"
+                           + (", yet its own decisions on these classes do not: " + relied if relied else
+                              ", so the errors are not explained by an unused group."))
         else:
             out.append("No single joint group's motion separates these classes well (best input probe "
                        f"{ranked[0]['name']} {ranked[0]['evidence'].get('input_separability', 0.0):.2f}): "
@@ -100,7 +113,7 @@ def summarise(d: dict[str, Any], run_hint: str = "RUN") -> list[str]:
         out.append(f"Recommended fix: a Targeted Attention stream on {', '.join(rec)} — "
                    f"tdf fix {run_hint} --groups {','.join(rec)}")
     else:
-        out.append("Nothing is recommended: no group's score (input separability − model separability) "
+        out.append("Nothing is recommended: no group's score (input separability − the model term) "
                    "clears the threshold with the lower end of its interval, so a targeted fix has no "
                    "evidence to aim at.")
     return out
