@@ -92,9 +92,17 @@ def prepare_baseline(dataset: str, store: Path, work: Path, given: str | None, s
     return out
 
 
-def diagnose(base: Path, work: Path) -> dict:
-    """The baseline's diagnosis (ranking only): weak classes, ranked groups, recommendation."""
-    out = work / f"{base.name}-diagnosis"
+def current_rule() -> str:
+    """The ranking rule `tdf diagnose` uses now (tdf.diagnose.ranking.RULE)."""
+    from tdf.diagnose.ranking import RULE
+    return RULE
+
+
+def diagnose(base: Path, work: Path, rule: str) -> dict:
+    """The baseline's diagnosis (ranking only): weak classes, ranked groups, recommendation — one
+    folder per ranking rule (the rule before "gap_own_without" wrote `BASE-diagnosis`), so a
+    change of rule re-diagnoses and the arms, which do not depend on the diagnosis, are kept."""
+    out = work / (f"{base.name}-diagnosis" if rule == "gap_only" else f"{base.name}-diagnosis-{rule}")
     if not (out / "diagnosis.json").exists():
         _check(_tdf("diagnose", str(base), "--out", str(out), "--views", "ranking", "--render", "none",
                     "--force", "--quiet"), f"diagnose {base}")
@@ -213,7 +221,7 @@ def _ms(v: list[float]) -> str:
 
 def summary(paths: list[Path]) -> str:
     recs = [json.loads(l) for p in paths for l in p.read_text().splitlines() if l.strip()]
-    diags = {(r["dataset"], r["baseline"]): r for r in recs if r.get("kind") == "diagnosis"}
+    diags = {(r["dataset"], r["baseline"]): r for r in recs if r.get("kind") == "diagnosis"}  # the latest rule's
     arms: dict[tuple, dict[str, list[dict]]] = {}
     for r in recs:
         if r.get("kind") == "arm" and "error" not in r:
@@ -226,7 +234,8 @@ def summary(paths: list[Path]) -> str:
         first = next(iter(by_arm.values()))[0]
         out.append(f"### {ds}: baseline {base} (top-1 {first['baseline_top1']:.3f}, judged classes "
                    f"{first['baseline_judged_mean']:.3f} mean over {len(first['judged_classes'])}: "
-                   f"{', '.join(first['judged_classes'])}), arms trained {ep} epochs\n")
+                   f"{', '.join(first['judged_classes'])}), arms trained {ep} epochs; ranking rule "
+                   f"{d.get('rule', 'gap_only')}\n")
         score = {g["name"]: g for g in d["groups"]}
         gain = {a: [r["gain_judged"] for r in v] for a, v in by_arm.items()}
         gall = {a: [r["gain_all"] for r in v] for a, v in by_arm.items()}
@@ -235,7 +244,8 @@ def summary(paths: list[Path]) -> str:
         out.append("| arm | seeds | weak-class gain | all-class gain (top-1) | top-1 | oracle rank | "
                    "diagnosis rank | diagnosis score (input − model term) |")
         out.append("|---|---:|---|---|---|---:|---:|---|")
-        for a in oracle + [c for c in CONTROLS if c in gain]:
+        combos = [a for a in gain if a not in d["layout_groups"] and a not in CONTROLS]
+        for a in oracle + combos + [c for c in CONTROLS if c in gain]:
             t1 = [r["top1"] for r in by_arm[a]]
             orank = oracle.index(a) + 1 if a in oracle else "–"
             drank = score[a]["rank"] if a in score else "–"
@@ -249,7 +259,8 @@ def summary(paths: list[Path]) -> str:
                        f"({score[g]['input']:.2f} − {score[g]['model']:.2f}) |")
         rec = d["recommended_groups"]
         top = min(d["groups"], key=lambda g: g["rank"])["name"]
-        chosen = rec[0] if rec and rec[0] in gain else top
+        combo = "+".join(rec)       # the fix `tdf fix --diagnosis` trains: one TA stream on every recommended group
+        chosen = combo if combo in gain else rec[0] if rec and rec[0] in gain else top
         best = oracle[0] if oracle else None
         out.append("")
         if len(groups) >= 3:
@@ -314,12 +325,14 @@ def main() -> None:
     for ds in a.datasets.split(","):
         store = prepare_store(ds, a.work)
         base = prepare_baseline(ds, store, a.work, given.get(ds), a.baseline_seed, a.baseline_epochs)
-        diag = diagnose(base, a.work)
+        rule = current_rule()
+        diag = diagnose(base, a.work, rule)
         groups = layout_groups(store)
         recs = [json.loads(l) for l in results.read_text().splitlines() if l.strip()] if results.exists() else []
-        if not any(r.get("kind") == "diagnosis" and r["dataset"] == ds and r["baseline"] == base.name for r in recs):
+        if not any(r.get("kind") == "diagnosis" and r["dataset"] == ds and r["baseline"] == base.name
+                   and r.get("rule", "gap_only") == rule for r in recs):
             base_metrics = json.loads((base / "metrics.json").read_text())
-            _append(results, {"kind": "diagnosis", "dataset": ds, "baseline": base.name,
+            _append(results, {"kind": "diagnosis", "dataset": ds, "baseline": base.name, "rule": rule,
                               "baseline_top1": base_metrics["top1"], "layout_groups": groups,
                               "weak_classes": [w["class"] for w in diag["weak_classes"]],
                               "judged_classes": judged(base_metrics),
