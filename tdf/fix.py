@@ -20,14 +20,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from tdf.atomic import write_json, write_text
+from tdf.comparison import comparison_table, judged_mean, summarize
 from tdf.console import Output
-from tdf.data.groups import load_groups_toml
+from tdf.data.groups import custom_groups_record, is_custom, load_groups_toml
 from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 from tdf.readers import read_json_in
 from tdf.skeleton import Layout, layout_or_default
 from tdf.train.config import TrainConfig, config_from_json, resolve_config
-from tdf.train.run import RunPaths, read_run_json
+from tdf.run_folder import RunPaths, read_run_json
 
 ALL = "all"
 INITS = ("scratch", "baseline")   # how the main stream starts; the first is the default (README: why)
@@ -85,7 +86,7 @@ def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layou
     """(target names, the layout whose groups they name — custom groups of `groups_file` when
     given —, the TA mask)."""
     table = layout_or_default(layout)
-    if groups_file:
+    if is_custom(groups_file):
         table = load_groups_toml(groups_file, table)
         if not names:
             names = list(table.groups)
@@ -98,7 +99,7 @@ def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layou
         return [ALL], table, np.ones(table.D, bool)
     for n in names:
         if n not in table.group_names:
-            where = f" in {groups_file}" if groups_file else f" of layout {table.name}"
+            where = f" in {groups_file}" if is_custom(groups_file) else f" of layout {table.name}"
             known = ", ".join(list(table.group_names) + [ALL])
             raise BadInput(f"unknown joint group {n!r}{where}; known: {known}")
     return names, table, table.group_mask(names)
@@ -129,36 +130,6 @@ def judged_classes(baseline_metrics: dict, diagnosis: dict | None = None,
     return out
 
 
-def summarize(metrics: dict) -> dict[str, Any]:
-    return {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "per_class_accuracy")}
-
-
-def comparison_table(cmp: dict[str, Any]) -> str:
-    """A Markdown table like the paper's Table 2 (the judged classes — the baseline's weak
-    classes — marked with *)."""
-    b, f = cmp["baseline"], cmp["fixed"]
-    marked = set(cmp["judged_classes"])
-    lines = ["| class | baseline | fixed | Δ |", "|---|---:|---:|---:|"]
-    for c, acc in b["per_class_accuracy"].items():
-        fa = f["per_class_accuracy"].get(c)
-        if acc is None or fa is None:
-            continue
-        name = f"**{c}** *" if c in marked else c
-        lines.append(f"| {name} | {acc:.3f} | {fa:.3f} | {fa - acc:+.3f} |")
-    for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
-        lines.append(f"| *{label}* | {b[key]:.3f} | {f[key]:.3f} | {f[key] - b[key]:+.3f} |")
-    t = cmp.get("judged_mean")
-    if t:
-        lines.append(f"| *weak classes of the baseline (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
-                     f"{t['fixed'] - t['baseline']:+.3f} |")
-    lines.append("")
-    lines.append(f"TA stream on {', '.join(cmp['groups'])}. \\* judged classes: the baseline's weak classes "
-                 f"({len(marked)}; the same for every fix of this baseline)" if marked else
-                 f"TA stream on {', '.join(cmp['groups'])}. The baseline has no weak class: no class is judged "
-                 f"apart from the others.")
-    return "\n".join(lines) + "\n"
-
-
 def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis: str | None = None,
             groups: Sequence[str] | None = None, groups_file: str | None = None, top_k: int | None = None,
             init: str = INITS[0], preset: str | None = None, config_file: str | None = None,
@@ -169,7 +140,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     `tensorboard`: a folder for TensorBoard event files of the fix's training."""
     from tdf.backend import load_backend
     from tdf.train.fit import fit_run
-    from tdf.train.run import check_model_file, load_model
+    from tdf.run_folder import check_model_file, load_model
 
     output = output or Output(quiet=True)
     run_dir = Path(run_dir)
@@ -185,7 +156,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
     check_model_file(paths.model)
 
-    from tdf.train.run import run_layout
+    from tdf.run_folder import run_layout
     layout = run_layout(base_info, paths.run_json)
     diag = None
     if diagnosis:
@@ -238,7 +209,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
     base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
     from tdf.outputs import final_path
-    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.groups.items()} if groups_file else None,
+    extra = {"groups": targets, "custom_groups": custom_groups_record(table, groups_file),
              "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
              "baseline_run": str(final_path(run_dir)), "init": init, "pipe_kernel_size": pipe_kernel_size,
              "ta_dims": int(mask.sum())}
@@ -262,10 +233,9 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
                                "baseline_run": str(final_path(run_dir)), "fixed_run": str(final_path(out_dir)),
                                "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
                                                         "fixed": summary["epochs_run"]}}
-        accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
-        accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
-        if accs_b and accs_f:
-            cmp["judged_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
+        mean = judged_mean(base_metrics, fixed_metrics, tclasses)
+        if mean is not None:
+            cmp["judged_mean"] = mean
         write_json(folder / "comparison.json", cmp)
         write_text(folder / "comparison.md", comparison_table(cmp))
         result.update(cmp)
@@ -280,7 +250,7 @@ def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, out
     """The baseline's own test metrics (checked against its data), else computed in memory."""
     from tdf.data.store import open_store
     from tdf.train.evaluate import own_metrics
-    from tdf.train.run import run_split
+    from tdf.run_folder import run_split
     from tdf.data.model_input import view_for_run
     with open_store(data_path) as raw_store:
         store = view_for_run(raw_store, info, RunPaths(run_dir).run_json)

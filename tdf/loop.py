@@ -139,7 +139,8 @@ def stop_reason(diagnosis: dict) -> str:
 def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path,
                       stopped: str | None = None) -> Path:
     """The loop's page: comparison and diagnosis; embeds only pictures inside the loop folder."""
-    from tdf.diagnose.report import Page, esc, table
+    from tdf.comparison import comparison_rows
+    from tdf.html_page import Page, esc, table
     from tdf.diagnose.report_diagnosis import diagnosis_sections
     page = Page("tdf loop — train → diagnose → fix", f"data {diagnosis['data']}", roots=[out_html.parent],
                 source=diag_dir / "diagnosis.json")
@@ -148,15 +149,7 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
         page.p("No joint group was recommended, so no fix was trained: "
                + esc(stopped or stop_reason(diagnosis)) + ".")
     else:
-        b, f = cmp["baseline"], cmp["fixed"]
-        marked = set(cmp.get("judged_classes", cmp.get("targeted_classes", [])))
-        rows = []
-        for c, acc in b["per_class_accuracy"].items():
-            fa = f["per_class_accuracy"].get(c)
-            if acc is not None and fa is not None:
-                rows.append((("★ " if c in marked else "") + c, f"{acc:.3f}", f"{fa:.3f}", f"{fa - acc:+.3f}"))
-        for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
-            rows.append((label, f"{b[key]:.3f}", f"{f[key]:.3f}", f"{f[key] - b[key]:+.3f}"))
+        rows = [(("★ " if r.judged else "") + r.label, *r.cells()) for r in comparison_rows(cmp, with_judged_mean=False)]
         page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the judged classes: the baseline's weak classes, the same for every fix of this baseline.")
         page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
     page.h2("Diagnosis of the baseline", "diagnosis")

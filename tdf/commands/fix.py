@@ -29,7 +29,8 @@ def fix(run, out, diagnosis, groups, groups_file, top_k, init, pipe_kernel_size,
         resume, force, **kwargs):
     """Build an MS-Res-TCN whose TA stream sees only the weak joint groups, train it with the
     baseline's data, split and budget, and compare both models class by class."""
-    from tdf.fix import comparison_table, fix_run
+    from tdf.comparison import comparison_table
+    from tdf.fix import fix_run
     output = get_output()
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
     tensorboard = tensorboard_from(kwargs)

@@ -29,7 +29,7 @@ from tdf.train.config import TrainConfig, config_from_json
 from tdf.train.determinism import reseed_epoch, seed_everything
 from tdf.train.multiworker import multiworker_task, prepare_multiworker_fit
 from tdf.train.precision import precision_policy, resolve_precision
-from tdf.train.run import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
+from tdf.run_folder import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s")
 
@@ -258,7 +258,7 @@ def plan_resume(root: Path, store, data_path: Path, extend_to: int | None = None
     """Check a run can be resumed on this data: run.json, the data fingerprint, LATEST and the
     checkpoint it names (state and model). Raises BadInput without writing anything.
     `extend_to`: a larger epoch budget asked for on the command line; None keeps the run's."""
-    from tdf.train.run import check_model_matches_data, load_model
+    from tdf.run_folder import check_model_matches_data, load_model
     paths = RunPaths(root)
     info = read_run_json(root)
     if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
@@ -466,7 +466,7 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         if plan is not None and plan.ckpt is not None:
             if strategy is None:
                 return plan.model
-            from tdf.train.run import load_model
+            from tdf.run_folder import load_model
             return load_model(plan.ckpt / "model.keras", compile=True)
         with precision_policy(precision):
             model = build_model(cfg, store.num_classes, frames, mean)

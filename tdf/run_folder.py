@@ -88,7 +88,7 @@ def read_run_json(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not paths.run_json.is_file():
         raise BadInput("not a tdf run folder (no run.json)", paths.root)
     from tdf.readers import read_json
-    from tdf.train.run_info import check_run_info
+    from tdf.run_info import check_run_info
     return check_run_info(read_json(paths.run_json, "run.json"), paths.run_json)
 
 

@@ -54,7 +54,7 @@ def check_run_info(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
     if doc.get("frames") is not None and doc["frames"] < 1:
         raise BadInput(f"field 'frames' must be ≥ 1, got {doc['frames']}", path)
     _check_split(doc["split"], path)
-    from tdf.train.run import run_layout
+    from tdf.run_folder import run_layout
     run_layout(doc, path)
     from tdf.train.config import config_from_json
     config_from_json(doc["config"], path)
