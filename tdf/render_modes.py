@@ -3,7 +3,7 @@
 
 A *format* is a file suffix `tdf.render` can write. A *render mode* is what a diagnosis draws its
 pictures as: one of the animated formats, or `none` (no pictures). Adding a format is one line
-here plus its writer branch in `tdf.render.render_sequences_grid`; every choice list follows.
+here plus its writer branch in `tdf.render._render`; every choice list follows.
 Kept free of numpy and matplotlib so the CLI's option lists import nothing heavy.
 """
 

@@ -11,10 +11,10 @@ from toy_data import make_toy_store
 def captured(monkeypatch):
     seen = {}
 
-    def fake_stages(data, work, out, cfg, preset, config_file, overrides, diagnose_options, *rest, **kw):
-        seen["train_seed"], seen["diagnose_seed"] = cfg.seed, diagnose_options.seed
+    def fake_stages(loop):
+        seen["train_seed"], seen["diagnose_seed"] = loop.cfg.seed, loop.diagnose_options.seed
         return {"baseline_metrics": {"top1": 0, "mean_class_accuracy": 0}, "recommended_groups": [],
-                "report": str(out / "report.html")}
+                "report": str(loop.out / "report.html")}
     monkeypatch.setattr("tdf.loop._stages", fake_stages)
     return seen
 
