@@ -69,7 +69,7 @@ def measure(group: str, seed: int, work: Path, controls, synth_kw: dict, preset:
             overrides: dict, weak_bn_momentum: float | None, log, reuse: bool = False) -> dict:
     from tdf.data.synth import SynthConfig, coarse_names, distractor_groups_for, fine_names, write_store
     from tdf.fix import FixOptions, fix_run
-    from tdf.train.config import resolve_config
+    from tdf.train_config import resolve_config
     from tdf.train.fit import fit_run
 
     cfg = SynthConfig(weak_group=group, seed=seed, **synth_kw).validate()

@@ -28,8 +28,9 @@ from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 from tdf.readers import read_json_in
 from tdf.skeleton import Layout, layout_or_default
-from tdf.train.config import TrainConfig, config_from_json, resolve_config
-from tdf.run_folder import RunPaths, check_model_file, load_model, read_run_json, run_layout
+from tdf.train_config import TrainConfig, config_from_json, resolve_config
+from tdf.run_folder import RunPaths, check_model_file, load_model, read_run_json
+from tdf.run_info import run_layout
 
 ALL = "all"
 INITS = ("scratch", "baseline")   # how the main stream starts; the first is the default (README: why)

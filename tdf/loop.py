@@ -42,7 +42,7 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
     from tdf.data.store import open_store
     from tdf.diagnose.pipeline import DiagnoseOptions, selected_views
     from tdf.outputs import OutputFolder
-    from tdf.train.config import resolve_config
+    from tdf.train_config import resolve_config
 
     output = output or Output(quiet=True)
     if resume and force:

@@ -96,7 +96,7 @@ def test_bad_recipe_options_exit_2(toy, tmp_path, invoke, args, words):
 
 def test_old_run_config_reads_as_raw_input():
     from tdf.data.model_input import run_recipe
-    from tdf.train.config import config_from_json, resolve_config
+    from tdf.train_config import config_from_json, resolve_config
     cfg = config_from_json({"epochs": 3, "filters": [4, 8]})
     assert cfg.normalize == "none" and cfg.features == ("joint",) and cfg.resample is None
     assert cfg.lr_schedule == "plateau" and run_recipe({"config": {}}) is None
