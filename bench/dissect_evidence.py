@@ -66,7 +66,7 @@ def main() -> None:
     from tdf.data.store import open_store
     from tdf.diagnose.dissect import DissectOptions, dissect
     from tdf.diagnose.pyramid import backstep_weights, class_rows, decode_pyramid, pooled_activations, pyramids
-    from tdf.train.run import load_model, read_run_json, run_split
+    from tdf.run_folder import load_model, read_run_json, run_split
 
     info = read_run_json(args.baseline)
     models = {"baseline": (load_model(os.path.join(args.baseline, "model.keras")), [None]),

@@ -96,7 +96,7 @@ def run_row(group: str, seed: int, root: Path, controls: bool, diagnosis_only: b
             row[f"{label}_coarse"] = class_means(m, coarse)
         row["wrong_group"] = last
         from tdf.models import ms_res_tcn_cost, res_tcn_cost
-        from tdf.train.config import PRESETS
+        from tdf.train_config import PRESETS
         p = PRESETS["synthetic"]
         kw = dict(filters=p["filters"], units_per_block=p["units_per_block"], kernel_size=p["kernel_size"])
         ratio = ms_res_tcn_cost(len(names), 64, **kw).flops / res_tcn_cost(len(names), 64, **kw).flops

@@ -68,8 +68,8 @@ def fine_coarse(run_dir: Path, fine: list[str], coarse: list[str]) -> tuple[floa
 def measure(group: str, seed: int, work: Path, controls, synth_kw: dict, preset: str, init: str,
             overrides: dict, weak_bn_momentum: float | None, log, reuse: bool = False) -> dict:
     from tdf.data.synth import SynthConfig, coarse_names, distractor_groups_for, fine_names, write_store
-    from tdf.fix import fix_run
-    from tdf.train.config import resolve_config
+    from tdf.fix import FixOptions, fix_run
+    from tdf.train_config import resolve_config
     from tdf.train.fit import fit_run
 
     cfg = SynthConfig(weak_group=group, seed=seed, **synth_kw).validate()
@@ -114,8 +114,8 @@ def measure(group: str, seed: int, work: Path, controls, synth_kw: dict, preset:
     for key, target in (("d", group), ("all", "all"), ("wrong", wrong)):
         if key in controls:
             t0 = time.time()
-            fix_run(d / "b_baseline", d / f"{key}_ms_{target}", groups=[target], init=init, force=True,
-                    overrides={**overrides, "seed": seed})
+            fix_run(d / "b_baseline", d / f"{key}_ms_{target}",
+                    FixOptions(groups=[target], init=init, overrides={**overrides, "seed": seed}), force=True)
             record(key, d / f"{key}_ms_{target}", t0, {"target": target})
     return row
 

@@ -40,7 +40,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     if args.run:
         from tdf.data.store import open_store
-        from tdf.train.run import load_model, read_run_json, run_split
+        from tdf.run_folder import load_model, read_run_json, run_split
         info = read_run_json(args.run)
         model = load_model(os.path.join(args.run, "model.keras"))
         with open_store(info["data"]) as s:

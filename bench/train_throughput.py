@@ -143,7 +143,7 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
     part off: determinism | checkpoint | validation | prefetch ('' = nothing; 'compression' is
     a different store, chosen by the parent)."""
     import tdf.train.fit as fit
-    from tdf.train.config import resolve_config
+    from tdf.train_config import resolve_config
     marks, ckpt_seconds = [], []
     real_save = fit.save_checkpoint
 

@@ -136,7 +136,7 @@ def planted_share_rows(rows, results: dict, out: Path, per_class: int = 30) -> N
     from tdf.diagnose.ranking import select_samples
     from tdf.diagnose.relevance import gradient_x_input, lrp
     from tdf.diagnose.relevance.common import mean_skeleton
-    from tdf.train.run import load_model, read_run_json, run_split
+    from tdf.run_folder import load_model, read_run_json, run_split
     results.setdefault("shares", [])
     done = {(r["group"], r["seed"]) for r in results["shares"]}
     for g, s, _, base, fixed in rows:

@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from tdf.atomic import write_json, write_text
+from tdf.comparison import comparison_table, judged_mean, summarize
 from tdf.console import Output
-from tdf.data.groups import load_groups_toml
+from tdf.data.groups import custom_groups_record, is_custom, load_groups_toml
 from tdf.data.limits import excerpt
 from tdf.errors import BadInput
 from tdf.readers import read_json_in
 from tdf.skeleton import Layout, layout_or_default
-from tdf.train.config import TrainConfig, config_from_json, resolve_config
-from tdf.train.run import RunPaths, read_run_json
+from tdf.train_config import TrainConfig, config_from_json, resolve_config
+from tdf.run_folder import RunPaths, check_model_file, load_model, read_run_json
+from tdf.run_info import run_layout
 
 ALL = "all"
 INITS = ("scratch", "baseline")   # how the main stream starts; the first is the default (README: why)
@@ -85,7 +88,7 @@ def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layou
     """(target names, the layout whose groups they name — custom groups of `groups_file` when
     given —, the TA mask)."""
     table = layout_or_default(layout)
-    if groups_file:
+    if is_custom(groups_file):
         table = load_groups_toml(groups_file, table)
         if not names:
             names = list(table.groups)
@@ -98,7 +101,7 @@ def resolve_targets(names: Sequence[str], groups_file: str | None, layout: Layou
         return [ALL], table, np.ones(table.D, bool)
     for n in names:
         if n not in table.group_names:
-            where = f" in {groups_file}" if groups_file else f" of layout {table.name}"
+            where = f" in {groups_file}" if is_custom(groups_file) else f" of layout {table.name}"
             known = ", ".join(list(table.group_names) + [ALL])
             raise BadInput(f"unknown joint group {n!r}{where}; known: {known}")
     return names, table, table.group_mask(names)
@@ -129,158 +132,191 @@ def judged_classes(baseline_metrics: dict, diagnosis: dict | None = None,
     return out
 
 
-def summarize(metrics: dict) -> dict[str, Any]:
-    return {k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "per_class_accuracy")}
+@dataclass
+class FixOptions:
+    """What a fix is asked for (the options of `tdf fix`; `tdf loop` fills them from its diagnosis).
+
+    Targets: `diagnosis` (its recommended groups) or `groups` / `groups_file`, at most `top_k`.
+    `init`: how the main stream starts (INITS). `preset`, `config_file`, `overrides`: training
+    options over the baseline's own. `data`: the store when it moved since the baseline was
+    trained. `tensorboard`: a folder for TensorBoard event files of the fix's training."""
+
+    diagnosis: str | None = None
+    groups: Sequence[str] | None = None
+    groups_file: str | None = None
+    top_k: int | None = None
+    init: str = INITS[0]
+    preset: str | None = None
+    config_file: str | None = None
+    overrides: dict[str, Any] | None = None
+    pipe_kernel_size: int = 1
+    data: str | None = None
+    tensorboard: str | os.PathLike | None = None
+
+    def check(self) -> None:
+        """The checks that need no file."""
+        if self.init not in INITS:
+            raise BadInput(f"--init must be 'baseline' or 'scratch', got {self.init!r}")
+        if self.top_k is not None and self.top_k < 1:
+            raise BadInput(f"--top-k must be ≥ 1, got {self.top_k}")
+        if self.pipe_kernel_size < 1:
+            raise BadInput(f"--pipe-kernel-size must be ≥ 1, got {self.pipe_kernel_size}")
 
 
-def comparison_table(cmp: dict[str, Any]) -> str:
-    """A Markdown table like the paper's Table 2 (the judged classes — the baseline's weak
-    classes — marked with *)."""
-    b, f = cmp["baseline"], cmp["fixed"]
-    marked = set(cmp["judged_classes"])
-    lines = ["| class | baseline | fixed | Δ |", "|---|---:|---:|---:|"]
-    for c, acc in b["per_class_accuracy"].items():
-        fa = f["per_class_accuracy"].get(c)
-        if acc is None or fa is None:
-            continue
-        name = f"**{c}** *" if c in marked else c
-        lines.append(f"| {name} | {acc:.3f} | {fa:.3f} | {fa - acc:+.3f} |")
-    for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
-        lines.append(f"| *{label}* | {b[key]:.3f} | {f[key]:.3f} | {f[key] - b[key]:+.3f} |")
-    t = cmp.get("judged_mean")
-    if t:
-        lines.append(f"| *weak classes of the baseline (mean)* | {t['baseline']:.3f} | {t['fixed']:.3f} | "
-                     f"{t['fixed'] - t['baseline']:+.3f} |")
-    lines.append("")
-    lines.append(f"TA stream on {', '.join(cmp['groups'])}. \\* judged classes: the baseline's weak classes "
-                 f"({len(marked)}; the same for every fix of this baseline)" if marked else
-                 f"TA stream on {', '.join(cmp['groups'])}. The baseline has no weak class: no class is judged "
-                 f"apart from the others.")
-    return "\n".join(lines) + "\n"
+@dataclass
+class FixPlan:
+    """Everything a fix needs before training, all checked without the backend."""
+
+    run_dir: Path
+    info: dict[str, Any]          # the baseline's run.json
+    layout: Layout
+    targets: list[str]
+    table: Layout                 # the layout whose groups the targets name (custom groups included)
+    mask: np.ndarray              # the TA stream's input dims
+    diagnosis: dict | None
+    cfg: TrainConfig
+    data: str
 
 
-def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis: str | None = None,
-            groups: Sequence[str] | None = None, groups_file: str | None = None, top_k: int | None = None,
-            init: str = INITS[0], preset: str | None = None, config_file: str | None = None,
-            overrides: dict[str, Any] | None = None, pipe_kernel_size: int = 1, data: str | None = None,
-            resume: bool = False, force: bool = False, output: Output | None = None,
-            tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison.
-    `tensorboard`: a folder for TensorBoard event files of the fix's training."""
+def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, opts: FixOptions | None = None, *,
+            resume: bool = False, force: bool = False, output: Output | None = None) -> dict[str, Any]:
+    """Build, train and evaluate the MS-Res-TCN; write comparison.json/.md; return the comparison."""
     from tdf.backend import load_backend
     from tdf.train.fit import fit_run
-    from tdf.train.run import check_model_file, load_model
-
+    opts = opts or FixOptions()
     output = output or Output(quiet=True)
-    run_dir = Path(run_dir)
-    paths = RunPaths(run_dir)
-    base_info = read_run_json(run_dir)
-    if init not in INITS:
-        raise BadInput(f"--init must be 'baseline' or 'scratch', got {init!r}")
-    if top_k is not None and top_k < 1:
-        raise BadInput(f"--top-k must be ≥ 1, got {top_k}")
-    if pipe_kernel_size < 1:
-        raise BadInput(f"--pipe-kernel-size must be ≥ 1, got {pipe_kernel_size}")
-    if base_info.get("kind", "res_tcn") != "res_tcn":
-        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
-    check_model_file(paths.model)
-
-    from tdf.train.run import run_layout
-    layout = run_layout(base_info, paths.run_json)
-    diag = None
-    if diagnosis:
-        if groups or groups_file:
-            raise BadInput("give either --diagnosis or --groups/--groups-file, not both")
-        names, diag = groups_from_diagnosis(diagnosis, base_info, run_dir, top_k, layout)
-        targets, table, mask = resolve_targets(names, None, layout)
-    else:
-        targets, table, mask = resolve_targets(list(groups or []), groups_file, layout)
-        if top_k:
-            targets = targets[:top_k]
-            mask = table.group_mask(targets) if targets != [ALL] else mask
-
-    base_cfg = config_from_json(base_info["config"], paths.run_json).__dict__
-    base_cfg = {k: v for k, v in base_cfg.items() if k != "preset"}
-    cfg: TrainConfig = resolve_config(preset, config_file, overrides or {}, base=base_cfg)
-    if cfg.split != base_info["split"]["name"]:
-        raise BadInput(f"the fix must use the baseline's split {base_info['split']['name']!r}, not {cfg.split!r}")
-
-    data_path = data or base_info["data"]
-
-    def build(cfg_, num_classes, frames, mean):
-        from tdf.data.model_input import expand_mask_to
-        ms = build_ms_res_tcn(num_classes, expand_mask_to(mask, len(mean)), frames=None, input_dim=len(mean),
-                              filters=cfg_.filters,
-                              units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
-                              dropout=cfg_.dropout, l1=cfg_.l1, bn_momentum=cfg_.bn_momentum,
-                              pipe_kernel_size=pipe_kernel_size,
-                              mean_skeleton=mean)
-        if init == "baseline":
-            init_main_from_baseline(ms, baseline_model)
-        return ms
-
-    if init == "baseline":
-        arch = ("filters", "units_per_block", "kernel_size")
-        diff = [k for k in arch if tuple(np.atleast_1d(getattr(cfg, k))) != tuple(np.atleast_1d(base_info["config"][k]))]
-        if diff:
-            raise BadInput(f"--init baseline needs the baseline's architecture; {', '.join(diff)} differ "
-                           f"(use --init scratch to change it)")
-    if tensorboard is not None:
-        from tdf.train.fit import check_tensorboard
-        check_tensorboard()
-    from tdf.data.store import open_store
-    open_store(data_path).close()  # a missing or malformed data file is refused before the backend loads
-
-    load_backend()  # everything above is cheap: bad input never waits for TensorFlow
-    from tdf.models import build_ms_res_tcn, init_main_from_baseline, model_kind
-    baseline_model = load_model(paths.model)
-    if model_kind(baseline_model) != "res_tcn":
-        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
-    base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
-    from tdf.outputs import final_path
-    extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.groups.items()} if groups_file else None,
-             "diagnosis": str(final_path(diagnosis)) if diagnosis else None,
-             "baseline_run": str(final_path(run_dir)), "init": init, "pipe_kernel_size": pipe_kernel_size,
-             "ta_dims": int(mask.sum())}
-    channels = len((base_info.get("input") or {}).get("features") or ["joint"])
+    plan = plan_fix(Path(run_dir), opts)  # everything cheap first: bad input never waits for TensorFlow
+    load_backend()
+    baseline_model = _load_baseline(plan)
+    base_metrics = _baseline_metrics(plan.run_dir, plan.info, baseline_model, plan.data, output)
+    channels = len((plan.info.get("input") or {}).get("features") or ["joint"])
     per_dim = f" × {channels} input channels" if channels > 1 else ""
-    output.log(f"fix: TA stream on {', '.join(targets)} ({int(mask.sum())} of {layout.D} dims{per_dim}), "
-               f"init {init}")
+    output.log(f"fix: TA stream on {', '.join(plan.targets)} ({int(plan.mask.sum())} of {plan.layout.D} dims"
+               f"{per_dim}), init {opts.init}")
     result: dict[str, Any] = {}
 
     def compare(folder: Path, summary: dict[str, Any]) -> None:
         """Write comparison.json/.md into the finished fix run, before it is swapped in."""
-        fixed_metrics = json.loads(RunPaths(folder).metrics().read_text())
-        if fixed_metrics["n"] != base_metrics["n"]:
-            raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
-                           f"{fixed_metrics['n']}: not the same test set", run_dir)
-        judged = judged_classes(base_metrics, diag, output)
-        tclasses = judged["classes"]
-        cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
-                               "groups": targets, "judged_classes": tclasses,
-                               "judged_on": {k: v for k, v in judged.items() if k != "classes"},
-                               "baseline_run": str(final_path(run_dir)), "fixed_run": str(final_path(out_dir)),
-                               "init": init, "epochs": {"baseline": base_info.get("epochs_run"),
-                                                        "fixed": summary["epochs_run"]}}
-        accs_b = [base_metrics["per_class_accuracy"][c] for c in tclasses if base_metrics["per_class_accuracy"].get(c) is not None]
-        accs_f = [fixed_metrics["per_class_accuracy"][c] for c in tclasses if fixed_metrics["per_class_accuracy"].get(c) is not None]
-        if accs_b and accs_f:
-            cmp["judged_mean"] = {"baseline": float(np.mean(accs_b)), "fixed": float(np.mean(accs_f))}
-        write_json(folder / "comparison.json", cmp)
-        write_text(folder / "comparison.md", comparison_table(cmp))
-        result.update(cmp)
+        result.update(write_comparison(folder, summary, plan, opts, base_metrics, out_dir, output))
 
-    fit_run(data_path, out_dir, cfg, resume=resume, force=force, output=output, build_model=build,
-            kind="ms_res_tcn", run_extra=extra, finish=compare, reads=[run_dir] + ([diagnosis] if diagnosis else []),
-            tensorboard=tensorboard, recorded_input=base_info.get("input"))
+    fit_run(plan.data, out_dir, plan.cfg, resume=resume, force=force, output=output,
+            build_model=_model_builder(plan, opts, baseline_model), kind="ms_res_tcn",
+            run_extra=_run_extra(plan, opts), finish=compare,
+            reads=[plan.run_dir] + ([opts.diagnosis] if opts.diagnosis else []),
+            tensorboard=opts.tensorboard, recorded_input=plan.info.get("input"))
     return result
+
+
+def plan_fix(run_dir: Path, opts: FixOptions) -> FixPlan:
+    """Check the baseline run, the targets, the training options and the data, in that order."""
+    paths = RunPaths(run_dir)
+    info = read_run_json(run_dir)
+    opts.check()
+    if info.get("kind", "res_tcn") != "res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    check_model_file(paths.model)
+    layout = run_layout(info, paths.run_json)
+    targets, table, mask, diag = _targets(run_dir, info, layout, opts)
+    base_cfg = config_from_json(info["config"], paths.run_json).__dict__
+    base_cfg = {k: v for k, v in base_cfg.items() if k != "preset"}
+    cfg: TrainConfig = resolve_config(opts.preset, opts.config_file, opts.overrides or {}, base=base_cfg)
+    if cfg.split != info["split"]["name"]:
+        raise BadInput(f"the fix must use the baseline's split {info['split']['name']!r}, not {cfg.split!r}")
+    if opts.init == "baseline":
+        arch = ("filters", "units_per_block", "kernel_size")
+        diff = [k for k in arch if tuple(np.atleast_1d(getattr(cfg, k))) != tuple(np.atleast_1d(info["config"][k]))]
+        if diff:
+            raise BadInput(f"--init baseline needs the baseline's architecture; {', '.join(diff)} differ "
+                           f"(use --init scratch to change it)")
+    if opts.tensorboard is not None:
+        from tdf.train.fit import check_tensorboard
+        check_tensorboard()
+    data = opts.data or info["data"]
+    from tdf.data.store import open_store
+    open_store(data).close()  # a missing or malformed data file is refused before the backend loads
+    return FixPlan(run_dir, info, layout, targets, table, mask, diag, cfg, data)
+
+
+def _targets(run_dir: Path, info: dict[str, Any], layout: Layout, opts: FixOptions
+             ) -> tuple[list[str], Layout, np.ndarray, dict | None]:
+    """(target groups, the layout naming them, the TA mask, the diagnosis read if any)."""
+    if opts.diagnosis:
+        if opts.groups or opts.groups_file:
+            raise BadInput("give either --diagnosis or --groups/--groups-file, not both")
+        names, diag = groups_from_diagnosis(opts.diagnosis, info, run_dir, opts.top_k, layout)
+        return (*resolve_targets(names, None, layout), diag)
+    targets, table, mask = resolve_targets(list(opts.groups or []), opts.groups_file, layout)
+    if opts.top_k:
+        targets = targets[:opts.top_k]
+        mask = table.group_mask(targets) if targets != [ALL] else mask
+    return targets, table, mask, None
+
+
+def _load_baseline(plan: FixPlan):
+    """The baseline model (the backend is loaded), checked to be a one-stream Res-TCN."""
+    from tdf.models import model_kind
+    model = load_model(RunPaths(plan.run_dir).model)
+    if model_kind(model) != "res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", plan.run_dir)
+    return model
+
+
+def _model_builder(plan: FixPlan, opts: FixOptions, baseline_model):
+    """fit_run's model builder: the MS-Res-TCN on the run's input, its main stream from the
+    baseline's weights with `--init baseline`."""
+    def build(cfg_, num_classes, frames, mean):
+        from tdf.data.model_input import expand_mask_to
+        from tdf.models import build_ms_res_tcn, init_main_from_baseline
+        ms = build_ms_res_tcn(num_classes, expand_mask_to(plan.mask, len(mean)), frames=None, input_dim=len(mean),
+                              filters=cfg_.filters,
+                              units_per_block=cfg_.units_per_block, kernel_size=cfg_.kernel_size,
+                              dropout=cfg_.dropout, l1=cfg_.l1, bn_momentum=cfg_.bn_momentum,
+                              pipe_kernel_size=opts.pipe_kernel_size,
+                              mean_skeleton=mean)
+        if opts.init == "baseline":
+            init_main_from_baseline(ms, baseline_model)
+        return ms
+    return build
+
+
+def _run_extra(plan: FixPlan, opts: FixOptions) -> dict[str, Any]:
+    """What the fix's run.json records beyond a training run's fields."""
+    from tdf.outputs import final_path
+    return {"groups": plan.targets, "custom_groups": custom_groups_record(plan.table, opts.groups_file),
+            "diagnosis": str(final_path(opts.diagnosis)) if opts.diagnosis else None,
+            "baseline_run": str(final_path(plan.run_dir)), "init": opts.init,
+            "pipe_kernel_size": opts.pipe_kernel_size, "ta_dims": int(plan.mask.sum())}
+
+
+def write_comparison(folder: Path, summary: dict[str, Any], plan: FixPlan, opts: FixOptions,
+                     base_metrics: dict[str, Any], out_dir, output: Output) -> dict[str, Any]:
+    """comparison.json and comparison.md of a finished fix run in `folder`; returns the comparison."""
+    from tdf.outputs import final_path
+    fixed_metrics = json.loads(RunPaths(folder).metrics().read_text())
+    if fixed_metrics["n"] != base_metrics["n"]:
+        raise BadInput(f"the baseline was evaluated on {base_metrics['n']} test samples, the fix on "
+                       f"{fixed_metrics['n']}: not the same test set", plan.run_dir)
+    judged = judged_classes(base_metrics, plan.diagnosis, output)
+    tclasses = judged["classes"]
+    cmp: dict[str, Any] = {"baseline": summarize(base_metrics), "fixed": summarize(fixed_metrics),
+                           "groups": plan.targets, "judged_classes": tclasses,
+                           "judged_on": {k: v for k, v in judged.items() if k != "classes"},
+                           "baseline_run": str(final_path(plan.run_dir)), "fixed_run": str(final_path(out_dir)),
+                           "init": opts.init, "epochs": {"baseline": plan.info.get("epochs_run"),
+                                                         "fixed": summary["epochs_run"]}}
+    mean = judged_mean(base_metrics, fixed_metrics, tclasses)
+    if mean is not None:
+        cmp["judged_mean"] = mean
+    write_json(folder / "comparison.json", cmp)
+    write_text(folder / "comparison.md", comparison_table(cmp))
+    return cmp
 
 
 def _baseline_metrics(run_dir: Path, info: dict[str, Any], model, data_path, output: Output) -> dict[str, Any]:
     """The baseline's own test metrics (checked against its data), else computed in memory."""
     from tdf.data.store import open_store
     from tdf.train.evaluate import own_metrics
-    from tdf.train.run import run_split
+    from tdf.run_folder import run_split
     from tdf.data.model_input import view_for_run
     with open_store(data_path) as raw_store:
         store = view_for_run(raw_store, info, RunPaths(run_dir).run_json)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
     from tdf.data.store import open_store
     from tdf.diagnose.pipeline import DiagnoseOptions, selected_views
     from tdf.outputs import OutputFolder
-    from tdf.train.config import resolve_config
+    from tdf.train_config import resolve_config
 
     output = output or Output(quiet=True)
     if resume and force:
@@ -66,64 +67,97 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
             work = folder.resume()
         else:
             work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
-        return _stages(data, work, out, cfg, preset, config_file, overrides, diagnose_options, init,
-                       resume, output, tensorboard)
+        return _stages(LoopRun(data, work, out, cfg, preset, config_file, overrides, diagnose_options, init,
+                               resume, output, tensorboard))
 
 
-def _stages(data, work: Path, out: Path, cfg, preset, config_file, overrides, diagnose_options, init: str,
-            resume: bool, output: Output, tensorboard=None) -> dict[str, Any]:
-    """Train, diagnose and fix inside `work` (the loop folder or its staging folder); paths
-    reported are those under `out`, where the loop ends up."""
-    from tdf.diagnose.pipeline import DiagnoseOptions, run_diagnosis
-    from tdf.fix import fix_run
-    from tdf.train.fit import fit_run
+@dataclass
+class LoopRun:
+    """One loop's inputs and where it writes: `work` is the loop folder or its staging folder;
+    paths reported are those under `out`, where the loop ends up."""
 
-    base, diag_dir, fixed = work / "baseline", work / "diagnosis", work / "fixed"
-    tb = (lambda part: None) if tensorboard is None else (lambda part: Path(tensorboard) / part)
+    data: str | os.PathLike
+    work: Path
+    out: Path
+    cfg: Any                     # the resolved TrainConfig
+    preset: str | None
+    config_file: str | None
+    overrides: dict[str, Any] | None
+    diagnose_options: Any        # DiagnoseOptions, its seed resolved
+    init: str
+    resume: bool
+    output: Output
+    tensorboard: str | os.PathLike | None = None
 
-    output.log(f"[bold]1/3 train[/] → {out / 'baseline'}")
-    if resume and _complete(base):
-        output.log("  reusing the finished baseline")
-    else:
-        fit_run(data, base, cfg, resume=resume and (base / "run.json").exists(), output=output,
-                tensorboard=tb("baseline"))
+    def tensorboard_for(self, part: str) -> Path | None:
+        return None if self.tensorboard is None else Path(self.tensorboard) / part
 
-    output.log(f"[bold]2/3 diagnose[/] → {out / 'diagnosis'}")
-    opts = diagnose_options or DiagnoseOptions(seed=cfg.seed)
-    if resume and (diag_dir / "diagnosis.json").is_file():
-        output.log("  reusing the finished diagnosis")
-        diagnosis = json.loads((diag_dir / "diagnosis.json").read_text())
-    else:
-        diagnosis = run_diagnosis(base, data, diag_dir, opts, force=True, output=output)
-    summary: dict[str, Any] = {"data": str(Path(data).resolve()), "out": str(out), "baseline": str(out / "baseline"),
+
+def _stages(loop: LoopRun) -> dict[str, Any]:
+    """Train, diagnose and fix inside `loop.work`; write report.html and loop.json."""
+    _train_stage(loop)
+    diagnosis = _diagnose_stage(loop)
+    out = loop.out
+    summary: dict[str, Any] = {"data": str(Path(loop.data).resolve()), "out": str(out), "baseline": str(out / "baseline"),
                                "diagnosis": str(out / "diagnosis"), "fixed": None,
                                "recommended_groups": diagnosis["recommended_groups"],
                                "baseline_metrics": diagnosis["metrics"]}
     cmp = None
     if not diagnosis["recommended_groups"]:
         summary["stopped"] = stop_reason(diagnosis)
-        output.warn(f"{summary['stopped']}; the loop stops after the diagnosis (no fix trained)")
+        loop.output.warn(f"{summary['stopped']}; the loop stops after the diagnosis (no fix trained)")
     else:
-        output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {out / 'fixed'}")
-        if resume and _complete(fixed) and (fixed / "comparison.json").is_file():
-            output.log("  reusing the finished fix")
-            cmp = json.loads((fixed / "comparison.json").read_text())
-            if cmp.get("init", init) != init:
-                raise BadInput(f"the finished fix started with --init {cmp['init']}, not {init}; "
-                               f"pass --force to train it again", fixed)
-        else:
-            cmp = fix_run(base, fixed, diagnosis=str(diag_dir / "diagnosis.json"), init=init, preset=preset,
-                          config_file=config_file, overrides=overrides, data=str(data),
-                          resume=resume and (fixed / "run.json").exists(), output=output,
-                          tensorboard=tb("fixed"))
+        cmp = _fix_stage(loop, diagnosis)
         summary["fixed"] = str(out / "fixed")
         summary["fixed_metrics"] = {k: cmp["fixed"][k] for k in ("top1", "top5", "mean_class_accuracy")}
         summary["judged_classes"] = cmp.get("judged_classes", cmp.get("targeted_classes"))
         summary["judged_mean"] = cmp.get("judged_mean", cmp.get("targeted_mean"))
-    write_loop_report(diagnosis, diag_dir, cmp, work / "report.html", summary.get("stopped"))
+    write_loop_report(diagnosis, loop.work / "diagnosis", cmp, loop.work / "report.html", summary.get("stopped"))
     summary["report"] = str(out / "report.html")
-    write_json(work / "loop.json", summary)
+    write_json(loop.work / "loop.json", summary)
     return summary
+
+
+def _train_stage(loop: LoopRun) -> None:
+    """1/3: the baseline (reused when finished and resuming)."""
+    from tdf.train.fit import fit_run
+    base = loop.work / "baseline"
+    loop.output.log(f"[bold]1/3 train[/] → {loop.out / 'baseline'}")
+    if loop.resume and _complete(base):
+        loop.output.log("  reusing the finished baseline")
+        return
+    fit_run(loop.data, base, loop.cfg, resume=loop.resume and (base / "run.json").exists(), output=loop.output,
+            tensorboard=loop.tensorboard_for("baseline"))
+
+
+def _diagnose_stage(loop: LoopRun) -> dict[str, Any]:
+    """2/3: the baseline's diagnosis (reused when written and resuming)."""
+    from tdf.diagnose.pipeline import run_diagnosis
+    diag_dir = loop.work / "diagnosis"
+    loop.output.log(f"[bold]2/3 diagnose[/] → {loop.out / 'diagnosis'}")
+    if loop.resume and (diag_dir / "diagnosis.json").is_file():
+        loop.output.log("  reusing the finished diagnosis")
+        return json.loads((diag_dir / "diagnosis.json").read_text())
+    return run_diagnosis(loop.work / "baseline", loop.data, diag_dir, loop.diagnose_options, force=True,
+                         output=loop.output)
+
+
+def _fix_stage(loop: LoopRun, diagnosis: dict) -> dict[str, Any]:
+    """3/3: the fix on the recommended groups (reused when finished with the same --init)."""
+    from tdf.fix import FixOptions, fix_run
+    fixed, diag_json = loop.work / "fixed", loop.work / "diagnosis" / "diagnosis.json"
+    loop.output.log(f"[bold]3/3 fix[/] ({', '.join(diagnosis['recommended_groups'])}) → {loop.out / 'fixed'}")
+    if loop.resume and _complete(fixed) and (fixed / "comparison.json").is_file():
+        loop.output.log("  reusing the finished fix")
+        cmp = json.loads((fixed / "comparison.json").read_text())
+        if cmp.get("init", loop.init) != loop.init:
+            raise BadInput(f"the finished fix started with --init {cmp['init']}, not {loop.init}; "
+                           f"pass --force to train it again", fixed)
+        return cmp
+    opts = FixOptions(diagnosis=str(diag_json), init=loop.init, preset=loop.preset, config_file=loop.config_file,
+                      overrides=loop.overrides, data=str(loop.data), tensorboard=loop.tensorboard_for("fixed"))
+    return fix_run(loop.work / "baseline", fixed, opts, resume=loop.resume and (fixed / "run.json").exists(),
+                   output=loop.output)
 
 
 def stop_reason(diagnosis: dict) -> str:
@@ -139,7 +173,8 @@ def stop_reason(diagnosis: dict) -> str:
 def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path,
                       stopped: str | None = None) -> Path:
     """The loop's page: comparison and diagnosis; embeds only pictures inside the loop folder."""
-    from tdf.diagnose.report import Page, esc, table
+    from tdf.comparison import comparison_rows
+    from tdf.html_page import Page, esc, table
     from tdf.diagnose.report_diagnosis import diagnosis_sections
     page = Page("tdf loop — train → diagnose → fix", f"data {diagnosis['data']}", roots=[out_html.parent],
                 source=diag_dir / "diagnosis.json")
@@ -148,15 +183,7 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
         page.p("No joint group was recommended, so no fix was trained: "
                + esc(stopped or stop_reason(diagnosis)) + ".")
     else:
-        b, f = cmp["baseline"], cmp["fixed"]
-        marked = set(cmp.get("judged_classes", cmp.get("targeted_classes", [])))
-        rows = []
-        for c, acc in b["per_class_accuracy"].items():
-            fa = f["per_class_accuracy"].get(c)
-            if acc is not None and fa is not None:
-                rows.append((("★ " if c in marked else "") + c, f"{acc:.3f}", f"{fa:.3f}", f"{fa - acc:+.3f}"))
-        for key, label in (("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class accuracy")):
-            rows.append((label, f"{b[key]:.3f}", f"{f[key]:.3f}", f"{f[key] - b[key]:+.3f}"))
+        rows = [(("★ " if r.judged else "") + r.label, *r.cells()) for r in comparison_rows(cmp, with_judged_mean=False)]
         page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the judged classes: the baseline's weak classes, the same for every fix of this baseline.")
         page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
     page.h2("Diagnosis of the baseline", "diagnosis")

@@ -20,10 +20,11 @@ import numpy as np
 
 from tdf.atomic import atomic_path
 from tdf.errors import BadInput
+from tdf.render_modes import FORMATS
 from tdf.skeleton import Layout, layout_or_default
 
 BODY_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-SUFFIXES = (".gif", ".mp4", ".png")
+SUFFIXES = tuple(FORMATS)  # tdf.render_modes: the one list of what can be drawn
 
 
 def as_joints(x, layout: Layout | None = None) -> np.ndarray:

@@ -19,7 +19,7 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from tdf.train.config import resolve_config
+from tdf.train_config import resolve_config
 from tdf.train.fit import fit_run
 cfg = resolve_config(None, None, {"epochs": 25, "filters": "8,16,32", "units_per_block": 1,
     "kernel_size": 5, "batch_size": 8, "dropout": 0.0, "lr": 0.05, "seed": 0,

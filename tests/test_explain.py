@@ -52,7 +52,7 @@ def test_explain_json(run, invoke):
 def test_explain_human_and_saved_dissection(run, invoke, tmp_path):
     from tdf.diagnose.dissect import dissect
     from tdf.data.store import open_store
-    from tdf.train.run import load_model
+    from tdf.run_folder import load_model
     names, data = _names(run)
     with open_store(data) as s:
         diss = dissect(load_model(run / "model.keras"), s.read(np.arange(6)))
@@ -119,7 +119,7 @@ def test_diagnose_dissect_on_weak_classes(run, invoke, tmp_path):
     assert weak_set, "the tiny run has weak classes"
     assert v["samples_from"] == weak_set
     from tdf.data.store import open_store
-    from tdf.train.run import read_run_json, run_split
+    from tdf.run_folder import read_run_json, run_split
     info = read_run_json(run)
     with open_store(info["data"]) as store:
         test = run_split(store, info).part("test")

@@ -120,7 +120,7 @@ def test_a_broken_metrics_json_is_recomputed_not_trusted(base, tmp_path, content
     run's own test split is evaluated again, in memory), so it cannot break a fix after training."""
     import shutil
     from tdf.train.evaluate import read_own_metrics
-    from tdf.train.run import read_run_json
+    from tdf.run_folder import read_run_json
     run = tmp_path / "run"
     shutil.copytree(base.run, run)
     info = read_run_json(run)

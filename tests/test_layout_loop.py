@@ -87,7 +87,7 @@ def _rank_directly(run, data, lay):
     (rightly) ranks nothing."""
     from tdf.data.store import open_store
     from tdf.diagnose.ranking import rank_groups
-    from tdf.train.run import load_model
+    from tdf.run_folder import load_model
     model = load_model(run / "model.keras")
     with open_store(data) as s:
         idx = np.arange(min(s.n, 40))
@@ -101,7 +101,7 @@ def test_user_layout_whole_loop(openni, tmp_path):
     _cli("--quiet", "train", data, "--out", tmp_path / "run", "--epochs", "2", "--seed", "0", *TINY)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["joint_layout"] == "openni15" and get_layout(str(root / "openni15.toml")).to_toml() == info["layout"]
-    from tdf.train.run import load_model
+    from tdf.run_folder import load_model
     assert load_model(tmp_path / "run" / "model.keras").inputs[0].shape[-1] == 45
 
     _cli("--quiet", "diagnose", tmp_path / "run", data, "--out", tmp_path / "diag", "--render", "none",

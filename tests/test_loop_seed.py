@@ -11,10 +11,10 @@ from toy_data import make_toy_store
 def captured(monkeypatch):
     seen = {}
 
-    def fake_stages(data, work, out, cfg, preset, config_file, overrides, diagnose_options, *rest, **kw):
-        seen["train_seed"], seen["diagnose_seed"] = cfg.seed, diagnose_options.seed
+    def fake_stages(loop):
+        seen["train_seed"], seen["diagnose_seed"] = loop.cfg.seed, loop.diagnose_options.seed
         return {"baseline_metrics": {"top1": 0, "mean_class_accuracy": 0}, "recommended_groups": [],
-                "report": str(out / "report.html")}
+                "report": str(loop.out / "report.html")}
     monkeypatch.setattr("tdf.loop._stages", fake_stages)
     return seen
 
@@ -33,3 +33,18 @@ def test_loop_diagnoses_with_the_configured_seed(where, captured, invoke, tmp_pa
     assert r.exit_code == 0, r.stderr
     expected = 0 if where == "default" else 7
     assert captured == {"train_seed": expected, "diagnose_seed": expected}
+
+
+def test_a_seed_only_in_config_gives_the_cli_and_the_library_the_same_diagnosis_seed(captured, invoke, tmp_path):
+    """The same --config (seed 7, nothing on the command line) through `tdf loop` and through
+    `tdf.loop.run_loop` with its defaults: both train and diagnose with 7."""
+    from tdf.loop import run_loop
+    data = make_toy_store(tmp_path / "d.h5")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[train]\nseed = 7\n")
+    r = invoke("loop", data, "--out", tmp_path / "cli", "--preset", "synthetic", "--config", cfg)
+    assert r.exit_code == 0, r.stderr
+    cli = dict(captured)
+    captured.clear()
+    run_loop(data, tmp_path / "lib", preset="synthetic", config_file=str(cfg))
+    assert cli == captured == {"train_seed": 7, "diagnose_seed": 7}

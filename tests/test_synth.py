@@ -264,3 +264,19 @@ def test_bad_config_is_refused():
         SynthConfig(weak_group="hands", shortcut_group="arms").validate()
     assert SynthConfig(weak_group="hands", shortcut_group="head").validate().shortcut == "head"
     assert JOINT_NAMES[group_roots("torso")[0]] == "SpineMid"
+
+
+def test_the_generator_tree_is_the_layouts_but_for_the_declared_hand_tips():
+    """The synthetic body's kinematic tree comes from the ntu25 layout (re-rooted at the pelvis);
+    the only edges it changes are the hand tips, which hang from the hand (a rigid hand), where
+    the layout's GCN edge list hangs them from the thumb."""
+    from tdf.data.synth import PARENT, ROOT
+    from tdf.data.synth.kinematics import HUNG_FROM
+    from tdf.skeleton import LAYOUTS
+    lay = LAYOUTS["ntu25"]
+    undirected = {frozenset((lay.joints[c], lay.joints[p])) for c, p in PARENT.items()}
+    layout_edges = {frozenset(b) for b in lay.bones}
+    assert undirected - layout_edges == {frozenset(e) for e in HUNG_FROM.items()}
+    assert {tuple(sorted(e)) for e in layout_edges - undirected} == {("HandTipLeft", "ThumbLeft"),
+                                                                     ("HandTipRight", "ThumbRight")}
+    assert lay.joints[ROOT] == "SpineBase" and ROOT not in PARENT and len(PARENT) == lay.n_joints - 1

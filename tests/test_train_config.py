@@ -1,7 +1,7 @@
 import pytest
 
 from tdf.errors import BadInput
-from tdf.train.config import PRESETS, TrainConfig, resolve_config
+from tdf.train_config import PRESETS, TrainConfig, resolve_config
 
 
 def test_paper_defaults():

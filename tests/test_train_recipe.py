@@ -49,7 +49,7 @@ def test_preset_small_is_recorded_in_run_json(small_run):
 
 
 def test_evaluate_sees_the_runs_input(small_run, invoke):
-    from tdf.train.run import load_model
+    from tdf.run_folder import load_model
     model = load_model(small_run / "model.keras")
     assert model.input_shape[1:] == (None, 600)
     r = invoke("evaluate", str(small_run), "--json")
@@ -70,7 +70,7 @@ def test_same_seed_same_run_with_augmentation(toy, small_run, tmp_path):
 
 def test_fix_expands_the_ta_mask_over_channels(small_run, tmp_path, invoke):
     from tdf.data.layout import group_mask
-    from tdf.train.run import load_model
+    from tdf.run_folder import load_model
     out = tmp_path / "fix"
     r = invoke("fix", str(small_run), "--out", str(out), "--groups", "right_hand", "--epochs", "1")
     assert r.exit_code == 0, r.stderr
@@ -96,7 +96,7 @@ def test_bad_recipe_options_exit_2(toy, tmp_path, invoke, args, words):
 
 def test_old_run_config_reads_as_raw_input():
     from tdf.data.model_input import run_recipe
-    from tdf.train.config import config_from_json, resolve_config
+    from tdf.train_config import config_from_json, resolve_config
     cfg = config_from_json({"epochs": 3, "filters": [4, 8]})
     assert cfg.normalize == "none" and cfg.features == ("joint",) and cfg.resample is None
     assert cfg.lr_schedule == "plateau" and run_recipe({"config": {}}) is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from tdf.console import get_output, output_options
+from tdf.render_modes import DEFAULT_RENDER, RENDER_MODES
+from tdf.streams import STREAMS
 from tdf.diagnose.pipeline import FAITHFULNESS_SAMPLES, METHOD_CHOICES, VIEWS
 
 
@@ -26,10 +28,10 @@ def _csv(value: str | None) -> list[str] | None:
                    "margin over random orders, model-randomisation check).")
 @click.option("--faithfulness-samples", default=FAITHFULNESS_SAMPLES, show_default=True, type=click.IntRange(min=2),
               help="Samples of the split on which every relevance method's faithfulness is measured.")
-@click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]))
+@click.option("--render", default=DEFAULT_RENDER, show_default=True, type=click.Choice(RENDER_MODES))
 @click.option("--top-k", default=None, type=int, help="At most this many recommended groups.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]))
-@click.option("--stream", default=None, type=click.Choice(["main", "ta"]), help="Stream to decode for an MS-Res-TCN.")
+@click.option("--stream", default=None, type=click.Choice(STREAMS), help="Stream to decode for an MS-Res-TCN.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "names", "json"]),
               help="'names': print only the recommended group names (comma-separated) for `tdf fix --groups`.")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from tdf.console import get_output, output_options
+from tdf.streams import STREAMS
 
 
 @click.command()
 @click.argument("run", type=click.Path(file_okay=False))
 @click.argument("sample")
 @click.argument("data", required=False, type=click.Path(dir_okay=False))
-@click.option("--stream", default=None, type=click.Choice(["main", "ta"]),
+@click.option("--stream", default=None, type=click.Choice(STREAMS),
               help="Stream of an MS-Res-TCN whose units form the concept path (default: main).")
 @click.option("--dissection", default=None, type=click.Path(),
               help="dissection.json (or a diagnosis folder) to take unit concepts from; "

@@ -29,12 +29,13 @@ def fix(run, out, diagnosis, groups, groups_file, top_k, init, pipe_kernel_size,
         resume, force, **kwargs):
     """Build an MS-Res-TCN whose TA stream sees only the weak joint groups, train it with the
     baseline's data, split and budget, and compare both models class by class."""
-    from tdf.fix import comparison_table, fix_run
+    from tdf.comparison import comparison_table
+    from tdf.fix import FixOptions, fix_run
     output = get_output()
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
     tensorboard = tensorboard_from(kwargs)
-    cmp = fix_run(run, out, diagnosis=diagnosis, groups=names, groups_file=groups_file, top_k=top_k, init=init,
-                  preset=preset, config_file=config_file, overrides=overrides_from(kwargs),
-                  pipe_kernel_size=pipe_kernel_size, data=data, resume=resume, force=force, output=output,
-                  tensorboard=tensorboard)
+    opts = FixOptions(diagnosis=diagnosis, groups=names, groups_file=groups_file, top_k=top_k, init=init,
+                      preset=preset, config_file=config_file, overrides=overrides_from(kwargs),
+                      pipe_kernel_size=pipe_kernel_size, data=data, tensorboard=tensorboard)
+    cmp = fix_run(run, out, opts, resume=resume, force=force, output=output)
     output.result(cmp, lambda console: console.print(comparison_table(cmp), markup=False))

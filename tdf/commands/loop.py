@@ -8,13 +8,14 @@ from tdf.commands.train_options import overrides_from, tensorboard_from, train_o
 from tdf.console import get_output, output_options
 from tdf.diagnose.pipeline import METHOD_CHOICES
 from tdf.fix import INITS
+from tdf.render_modes import DEFAULT_RENDER, RENDER_MODES
 
 
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the three runs and the report.")
 @train_options
-@click.option("--render", default="gif", show_default=True, type=click.Choice(["gif", "mp4", "none"]),
+@click.option("--render", default=DEFAULT_RENDER, show_default=True, type=click.Choice(RENDER_MODES),
               help="Pictures of the diagnosis.")
 @click.option("--method", default="auto", show_default=True, type=click.Choice(METHOD_CHOICES),
               help="Relevance method of the diagnosis; auto = the most faithful one on the baseline.")

@@ -18,7 +18,7 @@ from tdf.console import get_output, output_options
 def train(data, out, preset, config_file, resume, force, **kwargs):
     """Train a Res-TCN on DATA.h5 and write model.keras, run.json, history.csv, metrics.json,
     predictions.npz and checkpoints/ into --out (TensorBoard event files into --tensorboard)."""
-    from tdf.train.config import resolve_config
+    from tdf.train_config import resolve_config
     from tdf.train.fit import fit_run
 
     output = get_output()

@@ -1,7 +1,7 @@
 """The training options shared by `tdf train`, `tdf fix` and `tdf loop`.
 
 Every option defaults to None, meaning "not given", so the precedence defaults → preset →
-`--config` → command line (tdf.train.config.resolve_config) works.
+`--config` → command line (tdf.train_config.resolve_config) works.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tdf.train.config import DISTRIBUTE, PRESETS
+from tdf.train_config import DISTRIBUTE, PRESETS
 from tdf.train.precision import PRECISIONS
 
 TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",

@@ -40,8 +40,21 @@ def load_groups_toml(path: str | os.PathLike, layout: Layout) -> Layout:
         raise BadInput(str(e), path) from None
 
 
+STANDARD = "standard"  # the --groups value that names the layout's own groups
+
+
+def is_custom(spec: str | os.PathLike | None) -> bool:
+    """Whether a groups value (`--groups`, `--groups-file`) names custom groups: the one rule for
+    "are these custom groups?" (None, "" and "standard" are the layout's own)."""
+    return spec not in (None, "", STANDARD)
+
+
 def resolve_groups(spec: str | os.PathLike | None, layout: Layout) -> Layout:
-    """The layout whose groups a CLI value names: None/"standard" → the layout's own groups."""
-    if spec is None or spec == "standard":
-        return layout
-    return load_groups_toml(spec, layout)
+    """The layout whose groups a CLI value names: the layout's own unless `is_custom(spec)`."""
+    return load_groups_toml(spec, layout) if is_custom(spec) else layout
+
+
+def custom_groups_record(layout: Layout, spec: str | os.PathLike | None) -> dict[str, list[str]] | None:
+    """What a diagnosis or a fix records as its `custom_groups`: the groups by joint names when
+    `spec` named custom groups, else None."""
+    return {k: list(v) for k, v in layout.groups.items()} if is_custom(spec) else None

@@ -60,7 +60,6 @@ def load_groups_toml(path: str | os.PathLike) -> dict[str, tuple[str, ...]]:
 
 
 def resolve_groups(spec: str | None) -> dict[str, tuple[str, ...]]:
-    """Groups from a CLI value: None → the standard groups; a path to a .toml → custom groups."""
-    if spec is None or spec == "standard":
-        return dict(GROUPS)
-    return load_groups_toml(spec)
+    """Groups from a CLI value: the standard groups, or custom ones (tdf.data.groups.is_custom)."""
+    from tdf.data.groups import is_custom
+    return load_groups_toml(spec) if is_custom(spec) else dict(GROUPS)

@@ -50,7 +50,7 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     """Everything `tdf explain` prints, as a JSON-ready dict (see the module docstring)."""
     from tdf.backend import load_backend
     from tdf.data.store import open_store
-    from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
+    from tdf.run_folder import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
                                run_split)
 
     if top < 1:

@@ -27,7 +27,7 @@ from tdf import __version__
 from tdf.atomic import write_json
 from tdf.backend import load_backend
 from tdf.console import Output
-from tdf.data.groups import resolve_groups
+from tdf.data.groups import custom_groups_record, resolve_groups
 from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
 from tdf.errors import BadInput
 from tdf.skeleton import Layout
@@ -107,7 +107,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     """Diagnose the model of `run_dir` on its data; returns the diagnosis document."""
     from tdf.data.store import open_store
     from tdf.outputs import OutputFolder, final_path
-    from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, data_fingerprint,
+    from tdf.run_folder import (RunPaths, check_model_file, check_model_matches_data, data_fingerprint,
                                load_model, read_run_json, run_split)
 
     output = output or Output(quiet=True)
@@ -267,7 +267,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                        "relevance": method, "seed": opts.seed},
             "relevance_choice": {"requested": opts.method, "chosen": method, "why": why},
             "faithfulness": faith,
-            "ranking_samples": ranking["ranking_samples"], "custom_groups": dict(groups) if opts.groups else None,
+            "ranking_samples": ranking["ranking_samples"], "custom_groups": custom_groups_record(layout, opts.groups),
             "decoded": {"layers": layers, "samples": names, "classes": shown},
             "relevance": relevance_summary, "files": pictures, "views": extra_views,
             "seconds": round(time.perf_counter() - t_start, 2),

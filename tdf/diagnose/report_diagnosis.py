@@ -9,7 +9,8 @@ from typing import Any
 from tdf.atomic import write_text
 from tdf.diagnose.ranking import THRESHOLD
 from tdf.diagnose.weak_classes import WEAK_MARGIN
-from tdf.diagnose.report import Page, esc, json_block, ranking_chart, table
+from tdf.diagnose.report import ranking_chart
+from tdf.html_page import Page, esc, json_block, table
 from tdf.diagnose.summary import summarise
 
 

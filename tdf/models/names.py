@@ -13,8 +13,8 @@ import re
 import keras
 
 from tdf.errors import BadInput
+from tdf.streams import STREAMS
 
-STREAMS = ("main", "ta")
 _UNIT = re.compile(r"^(?:(main|ta)_)?unit(\d+)$")
 
 

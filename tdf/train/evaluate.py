@@ -21,7 +21,7 @@ from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.errors import BadInput
 from tdf.train.metrics import compute_metrics
-from tdf.train.run import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
+from tdf.run_folder import (RunPaths, check_model_file, check_model_matches_data, load_model, read_run_json,
                            run_split)
 
 SPLIT_PARTS = ("test", "val", "train", "all")
@@ -83,7 +83,7 @@ def save_confusion_png(path: Path, cm: np.ndarray, class_names: list[str], title
 def score_split(model, store, indices: np.ndarray, split: str, frames: int, batch_size: int = 64,
                 output: Output | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics and scores [N, C] of `indices`, in memory (nothing is written)."""
-    from tdf.train.run import data_fingerprint
+    from tdf.run_folder import data_fingerprint
     output = output or Output(quiet=True)
     output.log(f"evaluating on {len(indices)} {split} samples")
     scores = predict_scores(model, store, indices, frames, batch_size)
@@ -181,7 +181,7 @@ def evaluate_run(run_dir: str | os.PathLike, data_path: str | os.PathLike | None
     metrics with "out" set to that folder."""
     from tdf.data.store import open_store
     from tdf.outputs import output_folder
-    from tdf.train.run import data_fingerprint
+    from tdf.run_folder import data_fingerprint
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
     data_path = Path(data_path or info["data"])

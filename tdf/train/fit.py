@@ -8,7 +8,6 @@ resume, determinism and optional tf.distribute strategies.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -24,14 +23,13 @@ from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.diskspace import ensure_free
 from tdf.errors import BadInput
-from tdf.train.checkpoint import latest_checkpoint, read_state, save_checkpoint
-from tdf.train.config import TrainConfig, config_from_json
-from tdf.train.determinism import reseed_epoch, seed_everything
+from tdf.train.callbacks import history_csv, loop_callback, progress_callback
+from tdf.train.checkpoint import latest_checkpoint, read_state
+from tdf.train_config import TrainConfig, config_from_json
+from tdf.train.determinism import seed_everything
 from tdf.train.multiworker import multiworker_task, prepare_multiworker_fit
 from tdf.train.precision import precision_policy, resolve_precision
-from tdf.train.run import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
-
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s")
+from tdf.run_folder import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
 
 # (cfg, num_classes, frames, mean_skeleton) → an uncompiled keras.Model
 ModelBuilder = Callable[[TrainConfig, int, int, np.ndarray], Any]
@@ -86,117 +84,6 @@ def check_tensorboard() -> None:
     import importlib.util
     if importlib.util.find_spec("tensorboard") is None:
         raise BadInput("--tensorboard needs the tensorboard package (pip install tensorboard)")
-
-
-def _history_csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    buf.write(",".join(HISTORY_COLUMNS) + "\n")
-    for r in rows:
-        buf.write(",".join("" if r.get(c) is None else (f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c]))
-                           for c in HISTORY_COLUMNS) + "\n")
-    return buf.getvalue()
-
-
-def _progress_callback(output: Output, cfg: TrainConfig, steps: int, batch_size: int):
-    import keras
-
-    class RichProgress(keras.callbacks.Callback):
-        """Per-step progress on stderr: loss, accuracy, lr, samples/s."""
-
-        def __init__(self):
-            super().__init__()
-            self.progress = None
-            self.task = None
-
-        def on_train_begin(self, logs=None):
-            self._cm = output.progress()
-            self.progress = self._cm.__enter__()
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-            self.task = self.progress.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps, info="")
-
-        def on_train_batch_end(self, batch, logs=None):
-            logs = logs or {}
-            dt = max(time.perf_counter() - self.t0, 1e-9)
-            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            self.progress.update(self.task, completed=batch + 1, info=(
-                f"loss {logs.get('loss', float('nan')):.4f} acc {logs.get('accuracy', float('nan')):.3f} "
-                f"lr {lr:.0e} {(batch + 1) * batch_size / dt:.0f} samples/s"))
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.progress.remove_task(self.task)
-
-        def on_train_end(self, logs=None):
-            self._cm.__exit__(None, None, None)
-
-    return RichProgress()
-
-
-def _loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches, n_train: int,
-                   has_val: bool, output: Output):
-    import keras
-
-    class LoopState(keras.callbacks.Callback):
-        """LR plateau schedule, early stopping, best weights, history and checkpoints — with all
-        their state in one dict that the checkpoint saves, so resume restores it exactly."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            reseed_epoch(self.model, cfg.seed, epoch)
-            train_batches.set_epoch(epoch)
-            if cfg.lr_schedule == "cosine":  # a function of the epoch alone: resume-safe
-                state["lr"] = cosine_lr(cfg.lr, epoch, cfg.epochs)
-            self.model.optimizer.learning_rate.assign(state["lr"])
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = dict(logs or {})
-            seconds = time.perf_counter() - self.t0
-            row = {"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
-                   "accuracy": float(logs.get("accuracy", math.nan)),
-                   "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
-                   "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
-                   "lr": float(state["lr"]), "seconds": round(seconds, 3),
-                   "samples_per_s": round(n_train / max(seconds, 1e-9), 1)}
-            state["history"].append(row)
-            monitor = row["val_loss"] if has_val else row["loss"]
-            if monitor is not None and monitor < state["best"] - 1e-6:
-                state["best"], state["best_epoch"] = float(monitor), epoch + 1
-                state["wait"], state["es_wait"] = 0, 0
-                if cfg.early_stop:
-                    with atomic_path(paths.best, force=True) as tmp:
-                        best_tmp = tmp.with_name(tmp.name + ".weights.h5")
-                        self.model.save_weights(best_tmp)
-                        os.replace(best_tmp, tmp)
-            else:
-                state["wait"] += 1
-                state["es_wait"] += 1
-            lr_changed = (cfg.lr_schedule == "plateau" and state["wait"] >= cfg.patience
-                          and state["lr"] > cfg.min_lr * (1 + 1e-9))
-            if lr_changed:  # takes effect from the next epoch (on_epoch_begin assigns it)
-                state["lr"] = max(state["lr"] / 10.0, cfg.min_lr)
-                state["wait"] = 0
-            if cfg.early_stop and state["es_wait"] >= cfg.early_stop:
-                state["stopped_early"] = True
-                self.model.stop_training = True
-            state["epoch"] = epoch + 1
-            history = _history_csv(state["history"])
-            save_checkpoint(paths.checkpoints, epoch + 1, self.model, state, history)
-            write_text(paths.history, history)
-            val = "" if row["val_loss"] is None else f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.3f}"
-            output.log(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}"
-                       f"{val}  lr {row['lr']:.0e}  {row['samples_per_s']:.0f} samples/s")
-            if lr_changed:  # logged after the epoch it follows, naming the epoch it applies to
-                watched = "val_loss" if has_val else "training loss"
-                output.log(f"  learning rate → {state['lr']:.0e} from epoch {epoch + 2} (no {watched} "
-                           f"improvement for {cfg.patience} epoch{'s' if cfg.patience > 1 else ''})")
-
-    return LoopState()
-
-
-def cosine_lr(lr: float, epoch: int, epochs: int) -> float:
-    """The cosine schedule: lr · ½(1 + cos(π · epoch / epochs)) for 0-based `epoch`."""
-    return float(lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1))))
 
 
 @dataclass
@@ -258,7 +145,7 @@ def plan_resume(root: Path, store, data_path: Path, extend_to: int | None = None
     """Check a run can be resumed on this data: run.json, the data fingerprint, LATEST and the
     checkpoint it names (state and model). Raises BadInput without writing anything.
     `extend_to`: a larger epoch budget asked for on the command line; None keeps the run's."""
-    from tdf.train.run import check_model_matches_data, load_model
+    from tdf.run_folder import check_model_matches_data, load_model
     paths = RunPaths(root)
     info = read_run_json(root)
     if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
@@ -334,28 +221,15 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     try:
         ensure_free(_existing_parent(Path(out_dir)), 0, f"the run {Path(out_dir).name} (checkpoints are HDF5)")
         with OutputFolder(out_dir, "fix" if kind == "ms_res_tcn" else "run", inputs=[data_path, *reads]) as folder:
-            plan = None
-            if resume:
-                if folder.empty:
-                    read_run_json(out_dir)  # the clear "not found" / "not a run folder" error
-                plan = plan_resume(folder.out, store, data_path, resume_epochs)
-                if plan.done:
-                    output.log(f"run {out_dir} is already complete ({plan.state['epoch']} epochs); "
-                               f"nothing to do")
-                    summary = _summary_of(plan.info, out_dir)
-                    if finish is not None:
-                        finish(folder.resume(), summary)
-                    return summary
-                prepared = prepare_data(store, data_path, plan.cfg, plan.info.get("input"))
-                if plan.complete:  # more epochs for a finished run: build them beside it
-                    work = folder.replace(copy_old=True)
-                    plan.ckpt = work / "checkpoints" / plan.ckpt.name
-                else:
-                    work = folder.resume()
-            else:
-                work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
-                # before anything but the marker is written: a failure leaves no trace (tdf.outputs)
-                prepared = prepare_data(store, data_path, cfg, recorded_input)
+            work, plan, prepared = _open_work(folder, Path(out_dir), store, data_path, cfg, resume=resume,
+                                              force=force, resume_epochs=resume_epochs,
+                                              recorded_input=recorded_input)
+            if prepared is None:  # resuming a run that is already complete
+                output.log(f"run {out_dir} is already complete ({plan.state['epoch']} epochs); nothing to do")
+                summary = _summary_of(plan.info, out_dir)
+                if finish is not None:
+                    finish(folder.resume(), summary)
+                return summary
             summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
                            build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
             if finish is not None:
@@ -363,6 +237,29 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             return summary
     finally:
         store.close()
+
+
+def _open_work(folder, out_dir: Path, store, data_path: Path, cfg: TrainConfig, *, resume: bool, force: bool,
+               resume_epochs: int | None, recorded_input: dict[str, Any] | None
+               ) -> tuple[Path | None, ResumePlan | None, PreparedData | None]:
+    """(the folder to train in, the resume plan — None for a new run —, the checked data).
+    A run asked to resume that is already complete: (None, its plan, None), nothing touched."""
+    if not resume:
+        work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
+        # before anything but the marker is written: a failure leaves no trace (tdf.outputs)
+        return work, None, prepare_data(store, data_path, cfg, recorded_input)
+    if folder.empty:
+        read_run_json(out_dir)  # the clear "not found" / "not a run folder" error
+    plan = plan_resume(folder.out, store, data_path, resume_epochs)
+    if plan.done:
+        return None, plan, None
+    prepared = prepare_data(store, data_path, plan.cfg, plan.info.get("input"))
+    if plan.complete:  # more epochs for a finished run: build them beside it
+        work = folder.replace(copy_old=True)
+        plan.ckpt = work / "checkpoints" / plan.ckpt.name
+    else:
+        work = folder.resume()
+    return work, plan, prepared
 
 
 def _fit_as_worker(data_path: Path, out_dir, cfg: TrainConfig, *, resume: bool, **kwargs) -> dict[str, Any]:
@@ -407,35 +304,70 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
          prepared: PreparedData, output: Output, build_model: ModelBuilder, kind: str,
          run_extra: dict[str, Any] | None, evaluate: bool, tensorboard=None) -> dict[str, Any]:
     """Train into `work` (the run folder itself, or its staging folder)."""
-    from tdf.data.splits import no_val_reason
+    strategy = _start_backend(cfg)
+    paths = RunPaths(work)
+    if plan is not None:
+        cfg = plan.cfg
+    jit = resolve_jit(cfg.jit)
+    precision = resolve_precision(cfg.precision)
+    seed_everything(cfg.seed, deterministic_ops=not jit)
+    run_info = _new_run_info(store, data_path, cfg, plan, prepared, kind, run_extra, jit, precision)
+    if strategy is None:
+        strategy = make_strategy(cfg.distribute)
+    replicas = _record_devices(run_info, cfg, strategy)
+    model = _compiled_model(cfg, plan, strategy, build_model, store.num_classes, prepared, precision, jit)
+    if not (plan is not None and work == Path(os.path.abspath(out_dir))):
+        # A resumed run keeps its run.json until it completes; a new one is marked "training".
+        write_json(paths.run_json, run_info)
+    state = _start_state(cfg, plan, out_dir, output)
+    train_batches, val_batches = _batches(store, data_path, prepared, cfg, strategy is not None, replicas, output)
+    callbacks = _callbacks(paths, cfg, state, train_batches, len(prepared.split.train), val_batches, tensorboard,
+                           output)
+    split = prepared.split
+    output.log(f"training {kind} on {data_path.name}: {len(split.train)} train / {len(split.val)} val / "
+               f"{len(split.test)} test samples ({cfg.split}), {prepared.frames} frames, "
+               f"{model.count_params():,} parameters, {replicas} device(s)")
+    train_seconds = _train(model, cfg, strategy, state, train_batches, val_batches, callbacks)
+    _save_model(model, paths, cfg, state)
+    summary: dict[str, Any] = {"run": str(out_dir), "kind": kind, "epochs_run": state["epoch"],
+                               "best_epoch": state["best_epoch"], "stopped_early": state["stopped_early"],
+                               "parameters": int(model.count_params()), "split": cfg.split,
+                               "history": state["history"][-1] if state["history"] else None}
+    if evaluate and len(split.test):
+        summary["metrics"] = _evaluate(model, store, prepared, paths, cfg, output, out_dir.name)
+    # run.json last: "complete" only once the model and its metrics are in place.
+    run_info.update({"status": "complete", "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
+                     "stopped_early": state["stopped_early"], "final_lr": state["lr"],
+                     "train_seconds_this_session": round(train_seconds, 2),
+                     "parameters": int(model.count_params())})
+    write_json(paths.run_json, run_info)
+    return summary
+
+
+def _start_backend(cfg: TrainConfig):
+    """Load the backend (quietly, and only now that the input is known to be good); a
+    multi-worker strategy is made before the runtime starts (it configures collective ops),
+    and returned; otherwise None."""
     strategy = None
     if cfg.distribute == "multiworker":
-        # MultiWorkerMirroredStrategy configures collective ops: before the runtime starts.
         from tdf.backend import quiet_import_backend
         from tdf.console import get_output
         quiet_import_backend(debug=get_output().debug, init=False)
         strategy = make_strategy(cfg.distribute)
-    load_backend()  # quietly, and only now that the input is known to be good
-    import keras
+    load_backend()
+    return strategy
 
-    from tdf.data.batches import SkeletonBatches
 
-    paths = RunPaths(work)
-    in_place_resume = plan is not None and work == Path(os.path.abspath(out_dir))
-    if plan is not None:
-        cfg = plan.cfg
-    split, frames, mean = prepared.split, prepared.frames, prepared.mean
-    split_name = cfg.split
-    jit = resolve_jit(cfg.jit)
-    precision = resolve_precision(cfg.precision)
-    seed_everything(cfg.seed, deterministic_ops=not jit)
-
+def _new_run_info(store, data_path: Path, cfg: TrainConfig, plan: ResumePlan | None, prepared: PreparedData,
+                  kind: str, run_extra: dict[str, Any] | None, jit: bool, precision: str) -> dict[str, Any]:
+    """run.json of this training session, marked "training" (a resumed run keeps its own
+    start time, targets and kind)."""
     run_info: dict[str, Any] = {
         "schema": RUN_SCHEMA, "kind": kind, "status": "training",
         "data": str(data_path.resolve()), "data_fingerprint": data_fingerprint(store),
         "class_names": store.class_names, "joint_layout": store.layout.name,
         "layout": store.layout.to_toml(),
-        "num_classes": store.num_classes, "frames": frames, "split": split.to_json(),
+        "num_classes": store.num_classes, "frames": prepared.frames, "split": prepared.split.to_json(),
         "seed": cfg.seed, "config": cfg.to_json(), "input": prepared.recipe.to_json(),
         "versions": versions(),
         "jit": jit, "deterministic_ops": not jit, "precision": precision,
@@ -450,9 +382,11 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                 run_info[k] = plan.info[k]
     run_info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     run_info.update(run_extra or {})
+    return run_info
 
-    if strategy is None:
-        strategy = make_strategy(cfg.distribute)
+
+def _record_devices(run_info: dict[str, Any], cfg: TrainConfig, strategy) -> int:
+    """Record the replicas (and a multi-worker cluster) in run_info; check the batch splits evenly."""
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     run_info["replicas"] = replicas
     if cfg.distribute == "multiworker":
@@ -461,94 +395,110 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         run_info["cluster"] = {"tasks": sum(len(v) for v in cluster.values()), "written_by": f"{task}:{index}"}
     if cfg.batch_size % replicas:
         raise BadInput(f"--batch-size {cfg.batch_size} is not divisible by the {replicas} devices")
+    return replicas
+
+
+def _compiled_model(cfg: TrainConfig, plan: ResumePlan | None, strategy, build_model: ModelBuilder,
+                    num_classes: int, prepared: PreparedData, precision: str, jit: bool):
+    """The model to train: the checkpoint's when resuming, else a new one, compiled (SGD with
+    Nesterov momentum), inside the strategy's scope when there is one."""
+    import contextlib
+
+    import keras
 
     def build_and_compile():
         if plan is not None and plan.ckpt is not None:
             if strategy is None:
                 return plan.model
-            from tdf.train.run import load_model
+            from tdf.run_folder import load_model
             return load_model(plan.ckpt / "model.keras", compile=True)
         with precision_policy(precision):
-            model = build_model(cfg, store.num_classes, frames, mean)
+            model = build_model(cfg, num_classes, prepared.frames, prepared.mean)
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum, nesterov=True),
-            loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-            jit_compile=run_info["jit"])
+            loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
         return model
 
-    if strategy is not None:
-        with strategy.scope():
-            model = build_and_compile()
-    else:
-        model = build_and_compile()
-    if not in_place_resume:
-        # A resumed run keeps its run.json until it completes; a new one is marked "training".
-        write_json(paths.run_json, run_info)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        return build_and_compile()
 
-    state: dict[str, Any] = {"epoch": 0, "lr": cfg.lr, "best": math.inf, "best_epoch": 0,
-                             "wait": 0, "es_wait": 0, "stopped_early": False, "history": []}
+
+def _start_state(cfg: TrainConfig, plan: ResumePlan | None, out_dir: Path, output: Output) -> dict[str, Any]:
+    """The loop state the checkpoints carry: fresh, or the resumed run's."""
     if plan is not None and plan.state is not None:
-        state = plan.state
-        output.log(f"resuming {out_dir} after epoch {state['epoch']} (lr {state['lr']:.0e})")
-    # Under a tf.distribute strategy every replica needs an equal share of each batch, so
-    # batches are full-size only (the remainder of an epoch is skipped; it changes each epoch).
-    even = strategy is not None
+        output.log(f"resuming {out_dir} after epoch {plan.state['epoch']} (lr {plan.state['lr']:.0e})")
+        return plan.state
+    return {"epoch": 0, "lr": cfg.lr, "best": math.inf, "best_epoch": 0,
+            "wait": 0, "es_wait": 0, "stopped_early": False, "history": []}
+
+
+def _batches(store, data_path: Path, prepared: PreparedData, cfg: TrainConfig, even: bool, replicas: int,
+             output: Output):
+    """Training and validation batches (None without validation data, which is said).
+    Under a tf.distribute strategy (`even`) every replica needs an equal share of each batch, so
+    batches are full-size only (the remainder of an epoch is skipped; it changes each epoch)."""
+    from tdf.data.batches import SkeletonBatches
+    from tdf.data.splits import no_val_reason
+    split = prepared.split
     recipe = None if prepared.recipe.is_raw else prepared.recipe
-    read_frames = prepared.read_frames or frames
+    read_frames = prepared.read_frames or prepared.frames
     train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=read_frames,
                                     shuffle=True, seed=cfg.seed, drop_remainder=even, recipe=recipe,
                                     training=True)
-    val_batches = None
     if len(split.val) >= (cfg.batch_size if even else 1):
-        val_batches = SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=read_frames,
-                                      shuffle=False, seed=cfg.seed, drop_remainder=even, recipe=recipe)
-    else:
-        why = (no_val_reason(store, split) if len(split.val) == 0 else
-               f"{len(split.val)} validation samples make no full batch of {cfg.batch_size} for {replicas} devices")
-        stop = f" and early stopping (after {cfg.early_stop})" if cfg.early_stop else ""
-        output.warn(f"no validation data: {why}. The LR schedule (÷10 after {cfg.patience} epochs without "
-                    f"improvement){stop} will watch the training loss instead, and the best epoch is the one "
-                    f"with the lowest training loss.")
-    callbacks = [_loop_callback(paths, cfg, state, train_batches, len(split.train), val_batches is not None, output)]
+        return train_batches, SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=read_frames,
+                                              shuffle=False, seed=cfg.seed, drop_remainder=even, recipe=recipe)
+    why = (no_val_reason(store, split) if len(split.val) == 0 else
+           f"{len(split.val)} validation samples make no full batch of {cfg.batch_size} for {replicas} devices")
+    stop = f" and early stopping (after {cfg.early_stop})" if cfg.early_stop else ""
+    output.warn(f"no validation data: {why}. The LR schedule (÷10 after {cfg.patience} epochs without "
+                f"improvement){stop} will watch the training loss instead, and the best epoch is the one "
+                f"with the lowest training loss.")
+    return train_batches, None
+
+
+def _callbacks(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches, n_train: int, val_batches,
+               tensorboard, output: Output) -> list:
+    """The loop's state keeper, TensorBoard when asked, and progress unless quiet."""
+    import keras
+    callbacks = [loop_callback(paths, cfg, state, train_batches, n_train, val_batches is not None, output)]
     if tensorboard is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard), histogram_freq=0,
                                                      write_graph=False, update_freq="epoch"))
     if not output.quiet:
-        callbacks.append(_progress_callback(output, cfg, len(train_batches), cfg.batch_size))
+        callbacks.append(progress_callback(output, cfg, len(train_batches), cfg.batch_size))
+    return callbacks
 
-    output.log(f"training {kind} on {data_path.name}: {len(split.train)} train / {len(split.val)} val / "
-               f"{len(split.test)} test samples ({split_name}), {frames} frames, "
-               f"{model.count_params():,} parameters, {replicas} device(s)")
+
+def _train(model, cfg: TrainConfig, strategy, state: dict, train_batches, val_batches, callbacks) -> float:
+    """Run the remaining epochs (none when the state says the run is done); returns the seconds."""
     if cfg.distribute == "multiworker":
         prepare_multiworker_fit(model, strategy, train_batches)
     t0 = time.perf_counter()
     if state["epoch"] < cfg.epochs and not state.get("stopped_early"):
         model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs,
                   initial_epoch=state["epoch"], callbacks=callbacks, verbose=0, shuffle=False)
-    train_seconds = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def _save_model(model, paths: RunPaths, cfg: TrainConfig, state: dict) -> None:
+    """model.keras (the best epoch's weights under early stopping) and history.csv."""
     if cfg.early_stop and state["best_epoch"] and paths.best.is_file():
         model.load_weights(paths.best)
     with atomic_path(paths.model, force=True) as tmp:
         tmp_model = tmp.with_name(tmp.name + ".keras")
         model.save(tmp_model)
         os.replace(tmp_model, tmp)
-    write_text(paths.history, _history_csv(state["history"]))
+    write_text(paths.history, history_csv(state["history"]))
 
-    summary: dict[str, Any] = {"run": str(out_dir), "kind": kind, "epochs_run": state["epoch"],
-                               "best_epoch": state["best_epoch"], "stopped_early": state["stopped_early"],
-                               "parameters": int(model.count_params()), "split": split_name,
-                               "history": state["history"][-1] if state["history"] else None}
-    if evaluate and len(split.test):
-        from tdf.train.evaluate import evaluate_model
-        from tdf.data.model_input import InputView
-        seen = store if recipe is None else InputView(store, recipe, read_frames)
-        metrics = evaluate_model(model, seen, split.test, "test", paths, frames=frames,
-                                 batch_size=cfg.batch_size, output=output, name=out_dir.name)
-        summary["metrics"] = {k: metrics[k] for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}
-    # run.json last: "complete" only once the model and its metrics are in place.
-    run_info.update({"status": "complete", "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
-                     "stopped_early": state["stopped_early"], "final_lr": state["lr"],
-                     "train_seconds_this_session": round(train_seconds, 2),
-                     "parameters": int(model.count_params())})
-    write_json(paths.run_json, run_info)
-    return summary
+
+def _evaluate(model, store, prepared: PreparedData, paths: RunPaths, cfg: TrainConfig, output: Output,
+              name: str) -> dict[str, Any]:
+    """Test-split metrics written into the run (metrics.json, predictions.npz); their headline."""
+    from tdf.data.model_input import InputView
+    from tdf.train.evaluate import evaluate_model
+    recipe = None if prepared.recipe.is_raw else prepared.recipe
+    seen = store if recipe is None else InputView(store, recipe, prepared.read_frames or prepared.frames)
+    metrics = evaluate_model(model, seen, prepared.split.test, "test", paths, frames=prepared.frames,
+                             batch_size=cfg.batch_size, output=output, name=name)
+    return {k: metrics[k] for k in ("split", "n", "top1", "top5", "mean_class_accuracy")}

@@ -17,7 +17,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-PRECISIONS = ("fp32", "bf16")
+from tdf.train_config import PRECISIONS  # noqa: F401  (the one list; the config checks it)
+
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 
 

@@ -54,9 +54,8 @@ def check_run_info(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
     if doc.get("frames") is not None and doc["frames"] < 1:
         raise BadInput(f"field 'frames' must be ≥ 1, got {doc['frames']}", path)
     _check_split(doc["split"], path)
-    from tdf.train.run import run_layout
     run_layout(doc, path)
-    from tdf.train.config import config_from_json
+    from tdf.train_config import config_from_json
     config_from_json(doc["config"], path)
     return doc
 
@@ -74,3 +73,19 @@ def _check_split(sp: dict, path) -> None:
         v = sp.get(key)
         if v is not None and (not isinstance(v, types) or isinstance(v, bool)):
             raise BadInput(f"field 'split.{key}' has the wrong type: {excerpt(v)}", path)
+
+
+def run_layout(run_info: dict[str, Any], path=None):
+    """The skeleton layout a run was trained on: run.json's `layout` (TOML text), else the shipped
+    layout named by `joint_layout` (runs made before layouts travelled with the data: ntu25)."""
+    from tdf.skeleton import DEFAULT_LAYOUT, LAYOUTS, layout_from_toml
+    text = run_info.get("layout")
+    if text is not None:
+        if not isinstance(text, str):
+            raise BadInput("field 'layout' must be a layout's TOML text", path)
+        return layout_from_toml(text, f"{path} (field 'layout')" if path else "run.json (field 'layout')")
+    name = run_info.get("joint_layout") or DEFAULT_LAYOUT
+    if name not in LAYOUTS:
+        raise BadInput(f"field 'joint_layout' names {name!r}, not a shipped layout, and there is no "
+                       f"'layout' field describing it", path)
+    return LAYOUTS[name]

@@ -95,6 +95,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 DISTRIBUTE = ("none", "mirrored", "multiworker")
+PRECISIONS = ("fp32", "bf16")  # --precision (tdf.train.precision applies them)
 LR_SCHEDULES = ("plateau", "cosine")
 
 
@@ -260,7 +261,6 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"--early-stop must be ≥ 0 (0 = off), got {cfg.early_stop}")
     if cfg.early_stop == 0:
         cfg.early_stop = None
-    from tdf.train.precision import PRECISIONS
     if cfg.precision is not None and cfg.precision not in PRECISIONS:
         bad(f"--precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     if cfg.distribute not in DISTRIBUTE:

@@ -26,6 +26,7 @@ import numpy as np
 
 from tdf import __version__
 from tdf.errors import BadInput
+from tdf.run_info import check_run_info, run_layout
 
 RUN_SCHEMA = 1
 
@@ -88,7 +89,6 @@ def read_run_json(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not paths.run_json.is_file():
         raise BadInput("not a tdf run folder (no run.json)", paths.root)
     from tdf.readers import read_json
-    from tdf.train.run_info import check_run_info
     return check_run_info(read_json(paths.run_json, "run.json"), paths.run_json)
 
 
@@ -125,22 +125,6 @@ def load_model(path: str | os.PathLike, compile: bool = False):
     except Exception as e:  # keras raises many types for a corrupt archive
         raise BadInput(f"cannot load the model ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})",
                        path) from None
-
-
-def run_layout(run_info: dict[str, Any], path=None):
-    """The skeleton layout a run was trained on: run.json's `layout` (TOML text), else the shipped
-    layout named by `joint_layout` (runs made before layouts travelled with the data: ntu25)."""
-    from tdf.skeleton import DEFAULT_LAYOUT, LAYOUTS, layout_from_toml
-    text = run_info.get("layout")
-    if text is not None:
-        if not isinstance(text, str):
-            raise BadInput("field 'layout' must be a layout's TOML text", path)
-        return layout_from_toml(text, f"{path} (field 'layout')" if path else "run.json (field 'layout')")
-    name = run_info.get("joint_layout") or DEFAULT_LAYOUT
-    if name not in LAYOUTS:
-        raise BadInput(f"field 'joint_layout' names {name!r}, not a shipped layout, and there is no "
-                       f"'layout' field describing it", path)
-    return LAYOUTS[name]
 
 
 def check_model_matches_data(model, store, run_info: dict[str, Any] | None, model_path) -> None:
