@@ -181,8 +181,9 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
         raise BadInput(f"--top-k must be ≥ 1, got {top_k}")
     if pipe_kernel_size < 1:
         raise BadInput(f"--pipe-kernel-size must be ≥ 1, got {pipe_kernel_size}")
-    if base_info.get("kind", "res_tcn") != "res_tcn":
-        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    if base_info.get("kind", "res_tcn") == "ms_res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline run (a Res-TCN, or any model "
+                       "family with --init scratch)", run_dir)
     check_model_file(paths.model)
 
     from tdf.train.run import run_layout
@@ -232,10 +233,14 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, diagnosis
     open_store(data_path).close()  # a missing or malformed data file is refused before the backend loads
 
     load_backend()  # everything above is cheap: bad input never waits for TensorFlow
-    from tdf.models import build_ms_res_tcn, init_main_from_baseline, model_kind
+    from tdf.models import build_ms_res_tcn, contract_of, init_main_from_baseline
     baseline_model = load_model(paths.model)
-    if model_kind(baseline_model) != "res_tcn":
-        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    family = contract_of(baseline_model).family   # the model's own contract, not its run.json
+    if family == "ms_res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline run", run_dir)
+    if init == "baseline" and family != "res_tcn":
+        raise BadInput(f"is a {family} run; --init baseline copies a Res-TCN into the main stream "
+                       f"(use --init scratch)", run_dir)
     base_metrics = _baseline_metrics(run_dir, base_info, baseline_model, data_path, output)
     from tdf.outputs import final_path
     extra = {"groups": targets, "custom_groups": {k: list(v) for k, v in table.groups.items()} if groups_file else None,
