@@ -32,6 +32,9 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     page.raw("<ul class='summary'>" + "".join(f"<li>{esc(line)}</li>" for line in summarise(d, d.get("run", "RUN")))
              + "</ul>")
 
+    if d.get("skipped_views"):   # views the model's contract cannot answer (tdf.diagnose.views)
+        page.p("Views skipped for this model: " + "; ".join(f"<b>{esc(v)}</b> — {esc(why)}"
+                                                             for v, why in d["skipped_views"].items()) + ".", "muted")
     page.h2("Weak-group ranking", "ranking")
     if not d["groups"]:
         page.p("Not ranked: " + esc(status["message"] or "no groups"), "muted")
