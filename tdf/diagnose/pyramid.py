@@ -92,6 +92,10 @@ def backstep_weights(model: keras.Model, stream: str | None = None) -> BackStepW
     from tdf.models.contract import contract_of
     outputs = output_layers(model, stream)
     contract = contract_of(model)
+    if not contract.has_residual_chain():   # the back-step assumes X_l = S(X_{l-1}) + F(X_{l-1})
+        from tdf.errors import BadInput
+        raise BadInput(f"model {model.name!r} ({contract.family}) has no Res-TCN-like unit chain; the "
+                       f"class feature pyramid and the concept paths step back through residual units")
     kernel = _numpy(model.get_layer(contract.classifier).kernel)
     units, conv_inputs = [], {}
     for unit in contract.units(stream)[1:]:
