@@ -118,10 +118,11 @@ def _later_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
         page.p(esc(rel["note"]) + " (share of each group's |logit drop| when it alone is set to the mean "
                "skeleton).", "muted")
     _faithfulness_section(page, d.get("faithfulness"), d.get("relevance_choice"), folder)
+    from tdf.diagnose.views import VIEWS   # each view under diagnosis["views"] draws its own section
     views = d.get("views") or {}
-    _pyramid_section(page, views.get("pyramid"), folder)
-    _dissect_section(page, views.get("dissect"), folder)
-    _paths_section(page, views.get("paths"))
+    for view in VIEWS.values():
+        if view.place == "views" and view.section is not None:
+            view.section(page, views.get(view.name), folder)
 
 
 def _faithfulness_section(page: Page, f: dict | None, choice: dict | None, folder: Path) -> None:
@@ -162,7 +163,7 @@ def _faithfulness_section(page: Page, f: dict | None, choice: dict | None, folde
                   if files.get(k)])
 
 
-def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
+def pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
     """Class feature pyramids: selected channels per level, decoded skeletons per class."""
     if not v:
         return
@@ -180,7 +181,7 @@ def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
     page.images([(folder / f["file"], f"{f['class']} — {f['sample']}") for f in v.get("files", []) if f.get("file")])
 
 
-def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
+def dissect_section(page: Page, v: dict | None, folder: Path) -> None:
     """Unit dissection: interpretable units and concepts per layer."""
     if not v:
         return
@@ -205,7 +206,7 @@ def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
         page.images([(folder / v["chart"], "interpretable units per concept and layer")])
 
 
-def _paths_section(page: Page, v: dict | None) -> None:
+def paths_section(page: Page, v: dict | None, folder: Path | None = None) -> None:
     """Concept paths of misclassified samples."""
     if not v:
         return

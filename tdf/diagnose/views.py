@@ -1,7 +1,10 @@
 """The one registry of diagnose views: each view is `run(context) → result` over one
-`DiagnoseContext`, declares what it needs from the model's contract (tdf.models.contract) and
-where its result goes in diagnosis.json; the report draws each from there
-(tdf.diagnose.report_diagnosis).
+`DiagnoseContext`, declares what it needs from the model's contract (tdf.models.contract),
+where its result goes in diagnosis.json and its report section (tdf.diagnose.report_diagnosis).
+
+Views whose result lives under `views.<name>` name their report `section` here; the older
+top-level ones (decoder, relevance, faithfulness, responses, primitives) are drawn in their
+fixed places by the report.
 
 A view whose needs the model does not meet — the Feature Map Decoder on a model without a
 Res-TCN-like unit chain, say — is skipped with a one-line reason, recorded in diagnosis.json
@@ -20,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tdf.console import Output
+from tdf.diagnose import report_diagnosis as report
 from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
 from tdf.diagnose.relevance_methods import RELEVANCE_METHODS
 from tdf.errors import BadInput
@@ -73,7 +77,7 @@ class View:
     raw_input: bool = False       # reads the model input as the raw joint dims
     selectable: bool = True       # offered by --views (False: always run when the model allows)
     place: str | None = "views"
-    log: str | None = None
+    section: Callable[[Any, Any, Path], None] | None = None   # (page, result, folder): its report section
 
 
 def _safe(name: str) -> str:
@@ -273,9 +277,10 @@ VIEWS: dict[str, View] = {
     "primitives": View("primitives", primitives_view, needs=("units",), raw_input=True, selectable=False,
                        place=None),
     "responses": View("responses", responses_view, needs=("units",), place=None),
-    "pyramid": View("pyramid", pyramid_view, needs=("residual_chain",), raw_input=True),
-    "dissect": View("dissect", dissect_view, needs=("units",), raw_input=True),
-    "paths": View("paths", paths_view, needs=("residual_chain",), raw_input=True),
+    "pyramid": View("pyramid", pyramid_view, needs=("residual_chain",), raw_input=True,
+                    section=report.pyramid_section),
+    "dissect": View("dissect", dissect_view, needs=("units",), raw_input=True, section=report.dissect_section),
+    "paths": View("paths", paths_view, needs=("residual_chain",), raw_input=True, section=report.paths_section),
 }
 # --views choices, in the order the help lists them (the ranking is always computed)
 VIEW_CHOICES = ("decoder", "responses", "relevance", "ranking", "faithfulness", "pyramid", "dissect", "paths")
