@@ -48,7 +48,9 @@ def test_diagnose_ranks_and_explains_and_skips_what_needs_residual_units(run, tm
     assert r.exit_code == 0, r.output
     d = json.loads((out / "diagnosis.json").read_text())
     assert d["model_kind"] == "plain_tcn" and d["stream"] is None
-    assert d["ranking_status"]["status"] == "ranked" and len(d["groups"]) == 8   # the ranking ran
+    # the weak-class rule decides whether this tiny run has anything to rank; the ranking itself
+    # is checked on the model directly in the next test
+    assert d["ranking_status"]["status"] in ("ranked", "no_weak_class")
     assert set(d["skipped_views"]) == {"decoder", "pyramid", "paths"}
     assert all("unit chain" in why for why in d["skipped_views"].values())
     assert set(d["faithfulness"]["methods"]) == {"gradxinput", "occlusion"}   # LRP needs residual units
@@ -61,6 +63,26 @@ def test_diagnose_ranks_and_explains_and_skips_what_needs_residual_units(run, tm
     assert "Views skipped for this model" in report and "decoder" in report
     r = _cli("diagnose", run, "--out", tmp_path / "lrp", "--method", "lrp", "--render", "none")
     assert r.exit_code == 2 and "--method lrp needs" in r.output + r.stderr
+
+
+def test_the_ranking_reads_the_plain_models_pooled_features(run):
+    """The probe-gap ranking over the layout's groups, computed on the run's own model and data
+    (a tiny run may have no class the weak-class rule calls weak, and then diagnose ranks
+    nothing): every group gets a finite score with its interval."""
+    import numpy as np
+    from tdf.data.store import open_store
+    from tdf.diagnose.ranking import rank_groups
+    from tdf.train.run import load_model
+    model = load_model(run / "model.keras")
+    with open_store(run.parent / "toy.h5") as s:
+        idx = np.arange(min(s.n, 60))
+        x, y, layout = s.read(idx), s.label[idx], s.layout
+    rows = rank_groups(model, x, y, layout=layout, repeats=2, n_boot=50)
+    assert [r["rank"] for r in rows] == list(range(1, len(layout.groups) + 1))
+    for r in rows:
+        assert np.isfinite(r["score"]) and r["score_low"] <= r["score_high"]
+        assert r["score"] == pytest.approx(r["evidence"]["input_separability"] - r["evidence"]["model_separability"],
+                                           abs=1e-5)
 
 
 def test_fix_trains_the_ms_res_tcn_from_scratch_beside_it(run, tmp_path):
