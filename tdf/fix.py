@@ -187,7 +187,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, opts: FixOpt
     output = output or Output(quiet=True)
     plan = plan_fix(Path(run_dir), opts)  # everything cheap first: bad input never waits for TensorFlow
     load_backend()
-    baseline_model = _load_baseline(plan)
+    baseline_model = _load_baseline(plan, opts.init)
     base_metrics = _baseline_metrics(plan.run_dir, plan.info, baseline_model, plan.data, output)
     channels = len((plan.info.get("input") or {}).get("features") or ["joint"])
     per_dim = f" × {channels} input channels" if channels > 1 else ""
@@ -212,8 +212,9 @@ def plan_fix(run_dir: Path, opts: FixOptions) -> FixPlan:
     paths = RunPaths(run_dir)
     info = read_run_json(run_dir)
     opts.check()
-    if info.get("kind", "res_tcn") != "res_tcn":
-        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", run_dir)
+    if info.get("kind", "res_tcn") == "ms_res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline run (a Res-TCN, or any model "
+                       "family with --init scratch)", run_dir)
     check_model_file(paths.model)
     layout = run_layout(info, paths.run_json)
     targets, table, mask, diag = _targets(run_dir, info, layout, opts)
@@ -252,12 +253,17 @@ def _targets(run_dir: Path, info: dict[str, Any], layout: Layout, opts: FixOptio
     return targets, table, mask, None
 
 
-def _load_baseline(plan: FixPlan):
-    """The baseline model (the backend is loaded), checked to be a one-stream Res-TCN."""
-    from tdf.models import model_kind
+def _load_baseline(plan: FixPlan, init: str):
+    """The baseline model (the backend is loaded), checked by its own contract: any one-stream
+    family, and a Res-TCN when `--init baseline` copies it into the main stream."""
+    from tdf.models import contract_of
     model = load_model(RunPaths(plan.run_dir).model)
-    if model_kind(model) != "res_tcn":
-        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline Res-TCN run", plan.run_dir)
+    family = contract_of(model).family   # the model's own contract, not its run.json
+    if family == "ms_res_tcn":
+        raise BadInput("is an MS-Res-TCN run; tdf fix needs a baseline run", plan.run_dir)
+    if init == "baseline" and family != "res_tcn":
+        raise BadInput(f"is a {family} run; --init baseline copies a Res-TCN into the main stream "
+                       f"(use --init scratch)", plan.run_dir)
     return model
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from tdf.data.limits import excerpt
 from tdf.errors import BadInput
+from tdf.model_families import MODEL_FAMILIES as KINDS  # run.json's "kind": a registered model family
 
 # field → (accepted types, required)
 _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -27,7 +28,6 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "epochs_run": ((int,), False),
     "best_epoch": ((int,), False),
 }
-KINDS = ("res_tcn", "ms_res_tcn")
 
 
 def _type_name(types: tuple[type, ...]) -> str:

@@ -37,6 +37,7 @@ def bad_argument_cases(run, data, tmp) -> list[list[str]]:
         # unknown choices
         ["train", data, "--out", out, "--distribute", "bogus"],
         ["train", data, "--out", out, "--preset", "fast"],
+        ["train", data, "--out", out, "--model", "gcn"],
         ["evaluate", run, "--split", "bogus"],
         ["diagnose", run, "--out", out, "--method", "lrpp"],
         ["diagnose", run, "--out", out, "--render", "avi"],

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from tdf.console import get_output, output_options
+from tdf.commands.train_options import RegistryChoice
+from tdf.diagnose.pipeline import FAITHFULNESS_SAMPLES, VIEWS
+from tdf.diagnose.relevance_methods import method_choices
 from tdf.render_modes import DEFAULT_RENDER, RENDER_MODES
 from tdf.streams import STREAMS
-from tdf.diagnose.pipeline import FAITHFULNESS_SAMPLES, METHOD_CHOICES, VIEWS
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -23,7 +25,7 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--samples-per-class", default=2, show_default=True, type=int)
 @click.option("--groups", default=None, help="'standard' (default: the data layout's groups) or a TOML file of custom joint groups "
                    "named by the layout's joints (docs/layouts.md).")
-@click.option("--method", default="auto", show_default=True, type=click.Choice(METHOD_CHOICES),
+@click.option("--method", default="auto", show_default=True, type=RegistryChoice(method_choices),
               help="Relevance method shown; auto = the most faithful one on this model (deletion/insertion "
                    "margin over random orders, model-randomisation check).")
 @click.option("--faithfulness-samples", default=FAITHFULNESS_SAMPLES, show_default=True, type=click.IntRange(min=2),

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
+from tdf.commands.train_options import (model_builder, model_option, overrides_from, tensorboard_from,
+                                        train_options)
 from tdf.console import get_output, output_options
 
 
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
+@model_option
 @train_options
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @output_options
-def train(data, out, preset, config_file, resume, force, **kwargs):
-    """Train a Res-TCN on DATA.h5 and write model.keras, run.json, history.csv, metrics.json,
+def train(data, out, model, preset, config_file, resume, force, **kwargs):
+    """Train a model (a Res-TCN unless --model says otherwise) on DATA.h5 and write model.keras, run.json, history.csv, metrics.json,
     predictions.npz and checkpoints/ into --out (TensorBoard event files into --tensorboard)."""
     from tdf.train_config import resolve_config
     from tdf.train.fit import fit_run
@@ -25,8 +27,9 @@ def train(data, out, preset, config_file, resume, force, **kwargs):
     tensorboard = tensorboard_from(kwargs)
     given = overrides_from(kwargs)
     cfg = resolve_config(preset, config_file, given)
+    build_model, kind = model_builder(model)
     summary = fit_run(data, out, cfg, resume=resume, force=force, output=output, tensorboard=tensorboard,
-                      resume_epochs=given.get("epochs"))
+                      resume_epochs=given.get("epochs"), build_model=build_model, kind=kind)
 
     def human(console):
         m = summary.get("metrics")

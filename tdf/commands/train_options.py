@@ -80,6 +80,38 @@ def train_options(f):
     return f
 
 
+class RegistryChoice(click.Choice):
+    """A click.Choice whose choices are read from a registry when the option is parsed or shown,
+    so a plug-in registered after the command was defined is offered too."""
+
+    def __init__(self, names):
+        self._names = names
+        super().__init__(tuple(names()))
+
+    @property
+    def choices(self):
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, value):  # click.Choice.__init__ sets it; the registry stays the source
+        pass
+
+
+def model_option(f):
+    """`--model FAMILY` of `tdf train`: a model family from tdf.model_families (default res_tcn)."""
+    from tdf.model_families import DEFAULT_FAMILY, trainable_families
+    return click.option("--model", "model", type=RegistryChoice(trainable_families), default=DEFAULT_FAMILY,
+                        show_default=True,
+                        help="Model family to train (tdf.model_families; recorded in run.json as 'kind').")(f)
+
+
+def model_builder(name: str):
+    """(builder for fit_run, kind) of the model family `name`."""
+    from tdf.model_families import model_family
+    family = model_family(name)
+    return family.build_for_training, family.name
+
+
 def tensorboard_from(kwargs: dict[str, Any]) -> str | None:
     """The --tensorboard folder (removed from kwargs); checks the package is installed."""
     folder = kwargs.pop("tensorboard", None)

@@ -54,7 +54,7 @@ import numpy as np
 
 from tdf.diagnose.activations import Activations, count_inputs
 from tdf.errors import BadInput
-from tdf.models import layer_name, model_kind, unit_indices, unit_names
+from tdf.models.contract import ModelContract, contract_of
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -147,53 +147,54 @@ def _kernel(model: keras.Model, name: str) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float64)
 
 
-def output_layers(model: keras.Model, stream: str | None = None) -> dict[str, str]:
-    """{"conv1": …, "unit{l}": …}: the model layer holding each X_l of `stream`.
+def decodable_contract(model: keras.Model) -> ModelContract:
+    """The model's contract when the decoder can read it (a first conv followed by residual units,
+    1×1 shortcuts at block transitions); BadInput saying what is missing otherwise."""
+    contract = contract_of(model)
+    if not contract.has_residual_chain():
+        raise BadInput(f"model {model.name!r} ({contract.family}) has no Res-TCN-like unit chain "
+                       f"(first conv, then residual units); the Feature Map Decoder cannot read it")
+    return contract
 
-    For an MS-Res-TCN a stream's X_l is `{stream}_unit{l}_piped` where a pipe feeds it
-    (`tdf.models.unit_names`). BadInput when `stream` does not fit the model's kind.
-    """
-    kind = model_kind(model)
-    if kind == "res_tcn" and stream is not None:
-        raise BadInput(f"model {model.name!r} is a Res-TCN with one stream; do not pass a "
-                       f"stream (got {stream!r})")
-    if kind == "ms_res_tcn" and stream not in ("main", "ta"):
-        raise BadInput(f"model {model.name!r} is an MS-Res-TCN; choose stream 'main' or 'ta' "
-                       f"(got {stream!r})")
-    outputs = {"conv1": layer_name(model, "conv1", stream)}
-    outputs.update({f"unit{l}": out for l, out in zip(unit_indices(model),
-                                                       unit_names(model, stream))})
-    return outputs
+
+def output_layers(model: keras.Model, stream: str | None = None) -> dict[str, str]:
+    """{"conv1": …, "unit{l}": …}: the model layer holding each X_l of `stream`, from the
+    model's contract (for an MS-Res-TCN a stream's X_l is `{stream}_unit{l}_piped` where a pipe
+    feeds it). BadInput when `stream` is not one of the model's streams."""
+    return contract_of(model).outputs(stream)
 
 
 def decoder_weights(model: keras.Model, stream: str | None = None) -> DecoderWeights:
     """Read Ĉ1, the mean skeleton and every transition's Ĉ_b, S_b from `model` (one stream)."""
+    contract = decodable_contract(model)
     outputs = output_layers(model, stream)
-    names = {layer.name for layer in model.layers}
-    units = tuple(unit_indices(model))
+    units = contract.units(stream)
     transitions = []
-    for l in units:
-        short = layer_name(model, f"unit{l}_shortcut", stream)
-        if short not in names:
+    for unit in units[1:]:
+        if unit.shortcut is None:
             continue
-        s = _kernel(model, short)
+        s = _kernel(model, unit.shortcut)
         if s.shape[0] != 1:
-            raise BadInput(f"layer {short!r} has filter length {s.shape[0]}; the decoder needs a "
+            raise BadInput(f"layer {unit.shortcut!r} has filter length {s.shape[0]}; the decoder needs a "
                            f"1×1 shortcut (eq. 8)")
-        conv = compress_kernel(_kernel(model, layer_name(model, f"unit{l}_conv", stream)))
-        transitions.append(Transition(l, conv.astype(np.float32), s[0].astype(np.float32)))
-    mean = model.get_layer("normalize").mean_array().astype(np.float32)
-    c1 = compress_kernel(_kernel(model, outputs["conv1"])).astype(np.float32)
-    return DecoderWeights(c1, mean, tuple(transitions), units, outputs, stream)
+        conv = compress_kernel(_kernel(model, unit.conv))
+        transitions.append(Transition(unit.index, conv.astype(np.float32), s[0].astype(np.float32)))
+    from tdf.diagnose.relevance.common import mean_skeleton
+    mean = mean_skeleton(model).astype(np.float32)
+    c1 = compress_kernel(_kernel(model, units[0].conv)).astype(np.float32)
+    return DecoderWeights(c1, mean, tuple(transitions), tuple(u.index for u in units[1:]), outputs, stream)
 
 
 def default_layers(model: keras.Model) -> tuple[str, ...]:
     """conv1 and the last unit of every block: ("conv1", "unit4", "unit7", "unit10") for the
-    paper's Res-TCN (Fig. 4), and the same pattern for any width/depth."""
-    units = unit_indices(model)
-    stream = "main" if model_kind(model) == "ms_res_tcn" else None
-    names = {layer.name for layer in model.layers}
-    starts = [l for l in units if layer_name(model, f"unit{l}_shortcut", stream) in names]
+    paper's Res-TCN (Fig. 4), and the same pattern for any width/depth. A model whose units are
+    not residual (no block transitions declared) gives conv1 and its last unit."""
+    contract = contract_of(model)
+    chain = contract.units(contract.default_stream)[1:]
+    units = [u.index for u in chain]
+    if not units:
+        return ("conv1",)
+    starts = [u.index for u in chain if u.shortcut is not None]
     ends = [b - 1 for b in starts if b - 1 in units] + [units[-1]]
     return ("conv1",) + tuple(f"unit{l}" for l in ends)
 

@@ -298,8 +298,8 @@ def dissect(model, x: np.ndarray, layers: Sequence[str] | None = None, stream: s
 def default_dissect_layers(model, stream: str | None = None) -> list[str]:
     """conv1, each block's last unit and the unit before the last (the concept path needs it)."""
     from tdf.diagnose.decoder import default_layers
-    from tdf.models import unit_indices
-    units = unit_indices(model)
+    from tdf.models.contract import unit_indices
+    units = unit_indices(model, stream)
     extra = [f"unit{units[-2]}"] if len(units) > 1 else []
     layers = list(default_layers(model))
     return sorted(dict.fromkeys(layers + extra), key=lambda b: 1 if b == "conv1" else int(b[4:]))

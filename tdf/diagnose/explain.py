@@ -75,14 +75,16 @@ def explain_sample(run_dir: str | os.PathLike, sample: str, data: str | os.PathL
     from tdf.diagnose.dissect import dissect
     from tdf.diagnose.relevance import gradient_x_input, group_shares
     from tdf.diagnose.unit_class import concept_path
-    from tdf.models import model_kind
+    from tdf.models.contract import contract_of
     # decoder and relevance are exact in float32: a bf16 run is diagnosed on a float32 copy
     from tdf.train.precision import float32_copy
     model = float32_copy(load_model(paths.model))
-    kind = model_kind(model)
-    if kind == "res_tcn" and stream is not None:
-        raise BadInput(f"--stream applies to an MS-Res-TCN; {paths.model} is a Res-TCN")
-    stream = stream or ("main" if kind == "ms_res_tcn" else None)
+    contract = contract_of(model)
+    kind = contract.family
+    if stream is not None and stream not in contract.stream_names:
+        raise BadInput(f"--stream applies to a model with streams (an MS-Res-TCN); {paths.model} is a "
+                       f"{kind} with {'one stream' if contract.stream_names == (None,) else contract.stream_names}")
+    stream = stream or contract.default_stream
     if given is not None and given.get("stream") != stream:
         raise BadInput(f"the dissection is of stream {given.get('stream')!r}, not {stream!r}", dissection)
     frames = int(info.get("frames") or 0) or None

@@ -28,13 +28,14 @@ from tdf.diagnose.deletion import (area, curves, occlusion_relevance, random_ord
                                    segment_masks, unit_relevance)
 from tdf.diagnose.intervals import percentile_interval
 from tdf.diagnose.randomisation import RHO_FLAG, randomisation_check
+from tdf.diagnose.relevance_methods import RELEVANCE_METHODS
 
 FAITHFULNESS_SAMPLES = 24   # default --faithfulness-samples
 RANDOM_ORDERS = 3           # random orders per sample (the baseline)
 SEGMENTS = 8                # time segments of the frames axis
 STAGES = 3                  # randomisation cascade: classifier, the upper half of the layers, all
 RANDOMISATION_SAMPLES = 12  # the cascade recomputes every method per stage: on at most this many samples
-METHOD_LABELS = {"gradxinput": "gradient × input", "lrp": "LRP", "occlusion": "occlusion"}
+METHOD_LABELS = {name: m.label for name, m in RELEVANCE_METHODS.items()}
 
 
 def predictor(model, batch_size: int = 256):
@@ -55,19 +56,15 @@ def method_maps(model, method: str, x: np.ndarray, targets: np.ndarray, group_ma
                 seg_masks: np.ndarray | None, predict=None) -> tuple[np.ndarray, np.ndarray | None]:
     """(signed group relevance [N, G], signed segment relevance [N, S] or None) of one method."""
     from tdf.diagnose.relevance.common import mean_skeleton
-    if method == "occlusion":
+    if method not in RELEVANCE_METHODS:
+        raise ValueError(f"unknown relevance method {method!r}")
+    if RELEVANCE_METHODS[method].per_group:   # occlusion: the score drop of each masked unit
         predict = predict or predictor(model)
         ref = mean_skeleton(model)
         g = occlusion_relevance(predict, x, targets, group_masks, ref)
         s = occlusion_relevance(predict, x, targets, seg_masks, ref) if seg_masks is not None else None
         return g, s
-    if method == "gradxinput":
-        from tdf.diagnose.relevance.gradient_x_input import gradient_x_input as fn
-    elif method == "lrp":
-        from tdf.diagnose.relevance.lrp import lrp as fn
-    else:
-        raise ValueError(f"unknown relevance method {method!r}")
-    values = fn(model, x, target=targets).values
+    values = RELEVANCE_METHODS[method].load()(model, x, target=targets).values
     return unit_relevance(values, group_masks), (unit_relevance(values, seg_masks) if seg_masks is not None
                                                   else None)
 
@@ -131,7 +128,7 @@ def choose(methods: Sequence[str], summary: dict[str, Any]) -> tuple[str, str]:
 
 
 def faithfulness(model, x: np.ndarray, targets: np.ndarray, groups: Mapping[str, Sequence[str] | np.ndarray],
-                 methods: Sequence[str] = ("gradxinput", "lrp", "occlusion"), seed: int = 0,
+                 methods: Sequence[str] = tuple(RELEVANCE_METHODS), seed: int = 0,
                  random_k: int = RANDOM_ORDERS, segments: int = SEGMENTS, stages: int = STAGES,
                  frames_axis: bool = True, progress=None) -> dict[str, Any]:
     """The `faithfulness` section of diagnosis.json for samples x [N, T, D] and targets [N].

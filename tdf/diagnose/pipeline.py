@@ -17,29 +17,27 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from tdf import __version__
 from tdf.atomic import write_json
 from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.data.groups import custom_groups_record, resolve_groups
-from tdf.diagnose.animation import GIF_DPI, GIF_FPS, GIF_FRAMES
+from tdf.diagnose.relevance_methods import AUTO, DEFAULT_METHOD, RELEVANCE_METHODS, method_choices
+from tdf.diagnose.views import VIEW_CHOICES
+from tdf.render_modes import check_render_mode
 from tdf.errors import BadInput
-from tdf.skeleton import Layout
 
 DIAGNOSIS_SCHEMA = 1
-METHODS = ("gradxinput", "lrp", "occlusion")
-# --method: a relevance method, or "auto" = the most faithful one on this model (faithfulness.py)
-METHOD_CHOICES = ("auto",) + METHODS
-# Views of the diagnosis; the ranking is always computed (diagnosis.json is built on it).
-VIEWS = ("decoder", "responses", "relevance", "ranking", "faithfulness", "pyramid", "dissect", "paths")
-# Views that read the model input as the raw joint dims; skipped for runs with an input recipe.
-RAW_INPUT_VIEWS = frozenset({"pyramid", "dissect", "paths"})
+# --method: a registered relevance method, or "auto" = the most faithful one on this model
+# (tdf.diagnose.relevance_methods; faithfulness.py)
+METHOD_CHOICES = method_choices()
+# --views choices (tdf.diagnose.views registers the views; the ranking is always computed)
+VIEWS = VIEW_CHOICES
 FAITHFULNESS_SAMPLES = 24   # default --faithfulness-samples (cost grows linearly; bench/faithfulness_cost.py)
 
 
@@ -65,24 +63,6 @@ class DiagnoseOptions:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _relevance(method: str):
-    if method == "gradxinput":
-        from tdf.diagnose.relevance.gradient_x_input import gradient_x_input
-        return gradient_x_input
-    if method == "lrp":
-        from tdf.diagnose.relevance.lrp import lrp
-        return lrp
-    raise BadInput(f"unknown relevance --method {method!r}; choose from {', '.join(METHODS)}")
-
-
-def _group_shares(values: np.ndarray, layout: Layout) -> dict[str, float]:
-    """Share of |relevance| per group (of the total over all joints), from [N, T, D]."""
-    total = np.abs(values).sum()
-    if total <= 0:
-        return {g: 0.0 for g in layout.groups}
-    return {g: float(np.abs(values[..., layout.group_mask(g)]).sum() / total) for g in layout.groups}
-
-
 # Weak classes shown in the per-class views (decoded, responses, relevance, pyramids) by default;
 # the report names any left out.
 MAX_SHOWN_WEAK = 6
@@ -98,10 +78,6 @@ def selected_views(opts: DiagnoseOptions) -> set[str]:
     return views | {"ranking"}
 
 
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-
-
 def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | None, out_dir: str | os.PathLike,
                   opts: DiagnoseOptions, force: bool = False, output: Output | None = None) -> dict[str, Any]:
     """Diagnose the model of `run_dir` on its data; returns the diagnosis document."""
@@ -112,8 +88,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
 
     output = output or Output(quiet=True)
     t_start = time.perf_counter()
-    if opts.render not in ("gif", "mp4", "none"):
-        raise BadInput(f"--render must be gif, mp4 or none, got {opts.render!r}")
+    check_render_mode(opts.render)
     if opts.dissect_on not in ("all", "weak"):
         raise BadInput(f"--dissect-on must be 'all' or 'weak', got {opts.dissect_on!r}")
     if opts.samples_per_class < 1:
@@ -133,33 +108,26 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     check_model_file(paths.model)
     with open_store(data_path) as store:  # a missing or malformed data file is refused before the backend loads
         layout = resolve_groups(opts.groups, store.layout)  # --groups names the data's joints
-    groups = dict(layout.groups)
     # Only the diagnosis folder is written (staged, swapped in when complete; tdf.outputs):
     # the run is read, never modified.
     with OutputFolder(out, "diagnosis", inputs=[paths.root, data_path]) as folder:
         work = folder.create(force=force)
         load_backend()  # after every cheap check: bad input never waits for TensorFlow
-        from tdf.diagnose.decoder import decode, default_layers
+        from tdf.diagnose.decoder import default_layers
         from tdf.diagnose.ranking import diagnose_ranking, select_samples
         from tdf.diagnose.weak_classes import best_classes
-        from tdf.models import model_kind
+        from tdf.models.contract import contract_of
         from tdf.train.evaluate import own_metrics
         # decoder and relevance are exact in float32: a bf16 run is diagnosed on a float32 copy
         from tdf.train.precision import float32_copy
         model = float32_copy(load_model(paths.model))
-        kind = model_kind(model)
-        stream = opts.stream or ("main" if kind == "ms_res_tcn" else None)
+        contract = contract_of(model)
+        kind = contract.family
+        stream = contract.default_stream if opts.stream is None else contract.check_stream(opts.stream)
         from tdf.data.model_input import run_recipe, view_for_run
         recipe = run_recipe(info, paths.run_json)
         recipe = None if recipe is None or recipe.is_raw else recipe
-        skipped: dict[str, str] = {}
-        if recipe is not None:  # input channels beyond joint positions (docs/real-baseline.md)
-            for v in sorted(views & RAW_INPUT_VIEWS):
-                skipped[v] = ("reads the 150 joint dims of the model input; this run's input has "
-                              f"{recipe.n_features} channels per joint ({', '.join(recipe.features)})")
-            views = views - RAW_INPUT_VIEWS
-            if skipped:
-                output.log(f"views {', '.join(skipped)} skipped: the run's input has more than joint positions")
+        plan, skipped, input_skipped = _plan_views(views, contract, recipe, opts, output)
         with open_store(data_path) as raw_store:
             store = view_for_run(raw_store, info, paths.run_json)
             check_model_matches_data(model, store, info, paths.model)
@@ -200,51 +168,25 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
                                 f"{MAX_SHOWN_WEAK} (choose others with --classes)")
             ids = [store.class_names.index(c) for c in shown]
             sel = select_samples(store.label, indices, ids, opts.samples_per_class, opts.seed)
-            x = store.read(sel, frames=frames)
-            labels = store.label[sel]
-            names = [store.names[i] for i in sel]
-            lengths = store.length[sel]
+            from tdf.diagnose.views import DiagnoseContext
+            ctx = DiagnoseContext(model, contract, store, indices, layout, frames, opts, work, output, recipe,
+                                  stream, metrics, ranking, shown, store.read(sel, frames=frames), store.label[sel],
+                                  [store.names[i] for i in sel], store.length[sel],
+                                  opts.layers or list(default_layers(model)))
 
-            # 3. decoder
-            layers = opts.layers or list(default_layers(model))
-            decoded = {}
-            if "decoder" in views:
-                output.log(f"decoding layers {', '.join(layers)} for {len(sel)} samples…")
-                decoded = decode(model, x, layers=layers, stream=stream)
-                if recipe is not None:  # the joint-position channels, in the store's units
-                    decoded = {k: recipe.joint_channels(v) for k, v in decoded.items()}
-                with open(work / "decoded.npz", "wb") as f:
-                    np.savez_compressed(f, x=x if recipe is None else recipe.joint_channels(x),
-                                        names=np.array(names), labels=labels, lengths=lengths,
-                                        class_names=np.array(store.class_names),
-                                        layout=np.array(store.layout.to_toml()), **decoded)
-
-            # 4. faithfulness of the relevance methods on this model; `auto` picks the most faithful
-            faith, method, why = None, opts.method, "forced with --method"
-            if "faithfulness" in views:
-                faith = _faithfulness_section(model, store, indices, layout, frames, opts, work, output, recipe)
-                if opts.method == "auto":
-                    method, why = faith["chosen"], faith["why"]
-            elif opts.method == "auto":
-                method, why = "gradxinput", "auto without the faithfulness view: gradient × input (the default)"
-            if opts.method == "auto":
-                output.log(why)
-
-            # 5. relevance on the shown samples and on the ranking's samples (group shares)
-            relevance_summary = {}
-            if "relevance" in views:
-                output.log(f"relevance ({method})…")
-                relevance_summary = _relevance_section(model, store, x, labels, names, lengths, shown, layout,
-                                                       replace(opts, method=method), work, metrics, recipe)
-
-            # 6. pictures
-            pictures = _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream,
-                                 work, output, views, recipe)
-
-            # 7. beyond the paper: class feature pyramids, unit dissection, concept paths
-            extra_views = _extra_views(model, store, indices, x, labels, names, shown, stream, frames,
-                                       opts, views, work, output, ranking["ranking_samples"]["classes"])
-
+            # 3. the views, in the registry's order (tdf.diagnose.views)
+            for view in plan:
+                if view.name == "relevance":
+                    ctx.method, why = _choose_method(ctx, opts, output)
+                result = view.run(ctx)
+                if view.place is not None:
+                    ctx.results[view.name] = result
+            if "relevance" not in ctx.results:
+                ctx.method, why = _choose_method(ctx, opts, output)
+        relevance_summary = ctx.results.get("relevance") or {}
+        faith, method, layers = ctx.results.get("faithfulness"), ctx.method, ctx.layers
+        extra_views = {v.name: ctx.results[v.name] for v in plan if v.place == "views"}
+        pictures, names = ctx.files, ctx.names
         rel_by_group = relevance_summary.get("group_share_weak", {})
         for g in ranking["groups"]:
             if g["name"] in rel_by_group:
@@ -272,9 +214,11 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
             "relevance": relevance_summary, "files": pictures, "views": extra_views,
             "seconds": round(time.perf_counter() - t_start, 2),
         }
+        if skipped:
+            diagnosis["skipped_views"] = skipped
         if recipe is not None:
             diagnosis["input"] = {"features": list(recipe.features), "normalize": recipe.normalize,
-                                  "frames": recipe.frames, "skipped_views": skipped}
+                                  "frames": recipe.frames, "skipped_views": input_skipped}
         write_json(work / "diagnosis.json", diagnosis)
         from tdf.diagnose.report_diagnosis import write_report
         write_report(diagnosis, work, work / "report.html")
@@ -282,156 +226,43 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     return diagnosis
 
 
-def _faithfulness_section(model, store, indices, layout: Layout, frames, opts, work: Path, output: Output,
-                          recipe=None) -> dict[str, Any]:
-    """Deletion/insertion curves and the randomisation check for every method (faithfulness.py),
-    on `faithfulness_samples` rows of the split spread over its classes, and their charts. With
-    an input recipe a group covers all of its joints' channels, and occlusion is not offered by
-    `auto` (its relevance view needs raw input)."""
-    from tdf.diagnose.faithfulness import choose, faithfulness, select_faithfulness_samples
-    from tdf.diagnose.faithfulness_charts import faithfulness_charts
-    t0 = time.perf_counter()
-    sel = select_faithfulness_samples(store.label, np.asarray(indices), opts.faithfulness_samples, opts.seed)
-    x = store.read(sel, frames=frames)
-    masks = {g: layout.group_mask(g) if recipe is None else recipe.expand_mask(layout.group_mask(g))
-             for g in layout.groups}
-    out = faithfulness(model, x, store.label[sel], masks, METHODS, seed=opts.seed, progress=output.log)
-    offered = METHODS if recipe is None else tuple(m for m in METHODS if m != "occlusion")
-    out["chosen"], out["why"] = choose(offered, out)
-    out["files"] = faithfulness_charts(out, work)
-    out["seconds"] = round(time.perf_counter() - t0, 2)
-    return out
+def _plan_views(views: set[str], contract, recipe, opts, output: Output):
+    """(views to run in order, {view: reason} skipped for what the model lacks, {view: reason}
+    skipped because the run's input has more than joint positions)."""
+    from tdf.diagnose.relevance_methods import missing_capability
+    from tdf.diagnose.views import VIEWS as REGISTRY
+    plan, skipped, input_skipped = [], {}, {}
+    for view in REGISTRY.values():
+        if view.selectable and view.name not in views:
+            continue
+        missing = missing_capability(view.needs, contract)
+        if missing is not None:
+            if view.selectable:
+                skipped[view.name] = missing
+        elif view.raw_input and recipe is not None:   # input channels beyond joint positions
+            if view.selectable:                       # (docs/real-baseline.md)
+                input_skipped[view.name] = ("reads the 150 joint dims of the model input; this run's input has "
+                                            f"{recipe.n_features} channels per joint ({', '.join(recipe.features)})")
+        else:
+            plan.append(view)
+    if input_skipped:
+        output.log(f"views {', '.join(input_skipped)} skipped: the run's input has more than joint positions")
+    for name, reason in skipped.items():
+        output.log(f"view {name} skipped: {reason}")
+    if opts.method != AUTO:
+        missing = RELEVANCE_METHODS[opts.method].missing(contract)
+        if missing is not None:
+            raise BadInput(f"--method {opts.method} {missing}; choose another method or auto")
+    return plan, skipped, input_skipped
 
 
-def _relevance_section(model, store, x, labels, names, lengths, shown, layout: Layout, opts, work: Path,
-                       metrics, recipe=None) -> dict[str, Any]:
-    """Relevance of the shown samples for their true class: group shares and GIFs. With an input
-    recipe, a joint coordinate's relevance is the sum over its feature channels."""
-    if opts.method == "occlusion":
-        if recipe is not None:
-            raise BadInput("--method occlusion needs a raw-input run (this run's input has "
-                           f"{recipe.n_features} channels per joint); use gradxinput or lrp")
-        from tdf.diagnose.relevance.occlusion import group_occlusion
-        occ = group_occlusion(model, x, target=labels, layout=layout)
-        effects = np.abs(np.asarray(occ.values if hasattr(occ, "values") else occ, np.float64))
-        names_g = list(layout.groups)
-
-        def shares(rows):   # each group's part of the summed |logit drop| (occlusion is per group only)
-            total = rows.sum()
-            return {g: float(rows[:, i].sum() / total) if total > 0 else 0.0 for i, g in enumerate(names_g)}
-        per_class = {c: shares(effects[labels == store.class_names.index(c)]) for c in shown
-                     if (labels == store.class_names.index(c)).any()}
-        return {"method": "occlusion", "explained": "true class logit", "group_share_by_class": per_class,
-                "group_share_weak": shares(effects),
-                "group_effect_mean": {g: float(effects[:, i].mean()) for i, g in enumerate(names_g)},
-                "files": [], "note": "occlusion gives one value per joint group: no per-joint pictures"}
-    attribution = _relevance(opts.method)(model, x, target=labels)
-    values = attribution.values
-    if recipe is not None:
-        values = values.reshape(values.shape[:-1] + (-1, recipe.n_features)).sum(-1)
-        x = recipe.joint_channels(x)
-    per_class = {}
-    for c in shown:
-        m = labels == store.class_names.index(c)
-        if m.any():
-            per_class[c] = _group_shares(values[m], layout)
-    shares_all = _group_shares(values, layout)
-    out = {"method": opts.method, "explained": "true class logit", "group_share_by_class": per_class,
-           "group_share_weak": shares_all, "files": []}
-    if opts.render != "none":
-        from tdf.diagnose.relevance.aggregate import relevance_gif
-        rel_dir = work / "relevance"
-        rel_dir.mkdir(exist_ok=True)
-        firsts = {}  # the first sample of each shown class
-        for i, label in enumerate(labels):
-            firsts.setdefault(int(label), i)
-        for i in sorted(firsts.values()):
-            name = names[i]
-            t = int(lengths[i])
-            path = rel_dir / f"{_safe(name)}.{opts.render}"
-            relevance_gif(x[i, :t], values[i, :t], path,
-                          title=f"{name} ({store.class_names[labels[i]]}) relevance", max_frames=GIF_FRAMES,
-                          fps=GIF_FPS, layout=store.layout)
-            out["files"].append(str(path.relative_to(work)))
-    return out
-
-
-def _extra_views(model, store, indices, x, labels, names, shown, stream, frames, opts, views, work: Path,
-                 output: Output, weak_set: list[str]) -> dict[str, Any]:
-    """Pyramid, dissection and concept paths (tdf.diagnose.pyramid/dissect/unit_class)."""
-    out: dict[str, Any] = {}
-    if "pyramid" in views:
-        from tdf.diagnose.pyramid import pyramid_view
-        output.log(f"class feature pyramids (θ = {opts.theta})…")
-        out["pyramid"] = pyramid_view(model, store, indices, shown, stream, work, theta=opts.theta,
-                                      depth=opts.depth, frames=frames, render=opts.render, seed=opts.seed)
-    dissection = None
-    if "dissect" in views:
-        from tdf.diagnose.dissect import dissect_view
-        on, samples_from = indices, "all classes"
-        if opts.dissect_on == "weak":
-            ids = [store.class_names.index(c) for c in weak_set]
-            weak_rows = indices[np.isin(store.label[indices], ids)]
-            if len(weak_rows):
-                on, samples_from = weak_rows, weak_set
-            else:
-                output.warn("--dissect-on weak: no weak class has samples in the split; dissecting all classes")
-        output.log(f"dissecting units against joint-group motion concepts ({opts.dissect_on} classes)…")
-        out["dissect"], dissection = dissect_view(model, store, on, stream, work, frames=frames, seed=opts.seed)
-        out["dissect"]["samples_from"] = samples_from
-    if "paths" in views:
-        from tdf.diagnose.unit_class import paths_view
-        output.log("unit → class relationships and concept paths of mistakes…")
-        out["paths"] = paths_view(model, x, labels, names, store.class_names, stream, work, dissection)
-    return out
-
-
-def _pictures(model, store, x, labels, names, lengths, decoded, shown, opts, stream, work: Path,
-              output: Output, views=VIEWS, recipe=None) -> dict[str, Any]:
-    """Decoded GIFs, primitives, responses and the ranking chart; returns relative paths. With an
-    input recipe the pictures show the joint-position channels and the primitives are skipped
-    (a first-layer filter spans every channel of a joint, not a motion of the skeleton)."""
-    from tdf.diagnose.primitives import primitive_gif, primitive_heatmaps, first_layer_filters
-    from tdf.diagnose.responses import filter_responses, plot_class_responses
-    files: dict[str, Any] = {"decoded": [], "primitives": None, "primitive_gifs": [], "responses": []}
-    layout = store.layout
-    model_x = x
-    if recipe is None:
-        primitive_heatmaps(model, work / "primitives.png", stream=stream, layout=layout)
-        files["primitives"] = "primitives.png"
-    else:
-        x = recipe.joint_channels(x)
-    if opts.render != "none":
-        from tdf.render import hide_absent_bodies, render_sequences_grid
-        (work / "decoded").mkdir(exist_ok=True)
-        seen = set()
-        for i, name in enumerate(names if decoded else []):
-            cls = store.class_names[labels[i]]
-            if cls in seen:
-                continue
-            seen.add(cls)
-            t = int(lengths[i])
-            seqs = {"input": x[i, :t], **{f"decoded {k}": hide_absent_bodies(v[i, :t], x[i, :t], layout)
-                                          for k, v in decoded.items()}}
-            path = work / "decoded" / f"{_safe(cls)}__{_safe(name)}.{opts.render}"
-            render_sequences_grid(seqs, path, title=f"{name}: {cls}", max_frames=GIF_FRAMES, fps=GIF_FPS,
-                                  dpi=GIF_DPI, layout=layout)
-            files["decoded"].append({"class": cls, "sample": name, "file": str(path.relative_to(work))})
-        (work / "primitives").mkdir(exist_ok=True)
-        kernel = first_layer_filters(model, stream=stream)
-        order = np.argsort(-np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), axis=0))[:3]
-        for f in (order if recipe is None else []):
-            path = work / "primitives" / f"filter{int(f):03d}.{opts.render}"
-            primitive_gif(model, int(f), path, stream=stream, layout=layout)
-            files["primitive_gifs"].append(str(path.relative_to(work)))
-    if "responses" not in views:
-        return files
-    # responses of the last unit, per shown class
-    from tdf.diagnose.decoder import default_layers
-    last = default_layers(model)[-1]
-    resp = filter_responses(model, model_x, last, stream=stream)
-    by_class = {c: resp[labels == store.class_names.index(c)] for c in shown
-                if (labels == store.class_names.index(c)).any()}
-    written = plot_class_responses(by_class, work / "responses", layer=last)
-    files["responses"] = [str(Path(p).relative_to(work)) for p in written]
-    return files
+def _choose_method(ctx, opts, output: Output) -> tuple[str, str]:
+    """(relevance method, why): forced with --method, else the faithfulness view's choice, else
+    the default."""
+    if opts.method != AUTO:
+        return opts.method, "forced with --method"
+    faith = ctx.results.get("faithfulness")
+    method, why = ((faith["chosen"], faith["why"]) if faith is not None else
+                   (DEFAULT_METHOD, "auto without the faithfulness view: gradient × input (the default)"))
+    output.log(why)
+    return method, why

@@ -137,7 +137,8 @@ def primitive_frames(model: keras.Model, filter_index: int, scale: float | None 
         raise BadInput(f"filter index {filter_index!r} outside 0..{n_filters - 1} of conv1")
     if bodies not in (1, 2):
         raise ValueError(f"bodies must be 1 or 2, got {bodies!r}")
-    mean = model.get_layer("normalize").mean_array().astype(np.float64)
+    from tdf.diagnose.relevance.common import mean_skeleton
+    mean = mean_skeleton(model).astype(np.float64)
     w = kernel[:, :, int(filter_index)].astype(np.float64)
     if scale is None:
         body1 = mean[: N_JOINTS * N_COORDS].reshape(N_JOINTS, N_COORDS)

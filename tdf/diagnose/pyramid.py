@@ -82,25 +82,27 @@ def stream_slice(model: keras.Model, stream: str | None) -> slice:
     """Rows of the classifier kernel that read `stream`'s pooled channels."""
     if stream is None:
         return slice(None)
-    width_main = model.get_layer("main_head_relu").output.shape[-1]
-    width_ta = model.get_layer("ta_head_relu").output.shape[-1]
-    return slice(0, width_main) if stream == "main" else slice(width_main, width_main + width_ta)
+    from tdf.models.contract import contract_of
+    return contract_of(model).feature_slice(stream)
 
 
 def backstep_weights(model: keras.Model, stream: str | None = None) -> BackStepWeights:
     """Read the classifier rows and every unit's pooled kernels of `stream` (None for a Res-TCN)."""
     from tdf.diagnose.decoder import output_layers
-    from tdf.models import layer_name, unit_indices
+    from tdf.models.contract import contract_of
     outputs = output_layers(model, stream)
-    names = {layer.name for layer in model.layers}
-    kernel = _numpy(model.get_layer("classifier").kernel)
+    contract = contract_of(model)
+    if not contract.has_residual_chain():   # the back-step assumes X_l = S(X_{l-1}) + F(X_{l-1})
+        from tdf.errors import BadInput
+        raise BadInput(f"model {model.name!r} ({contract.family}) has no Res-TCN-like unit chain; the "
+                       f"class feature pyramid and the concept paths step back through residual units")
+    kernel = _numpy(model.get_layer(contract.classifier).kernel)
     units, conv_inputs = [], {}
-    for l in unit_indices(model):
-        conv = _numpy(model.get_layer(layer_name(model, f"unit{l}_conv", stream)).kernel).sum(axis=0)
-        short_name = layer_name(model, f"unit{l}_shortcut", stream)
-        short = _numpy(model.get_layer(short_name).kernel).sum(axis=0) if short_name in names else None
-        units.append(UnitWeights(l, conv, short))
-        conv_inputs[l] = layer_name(model, f"unit{l}_relu", stream)
+    for unit in contract.units(stream)[1:]:
+        conv = _numpy(model.get_layer(unit.conv).kernel).sum(axis=0)
+        short = _numpy(model.get_layer(unit.shortcut).kernel).sum(axis=0) if unit.shortcut else None
+        units.append(UnitWeights(unit.index, conv, short))
+        conv_inputs[unit.index] = unit.relu
     return BackStepWeights(kernel[stream_slice(model, stream)], tuple(units), stream, outputs, conv_inputs)
 
 
@@ -117,7 +119,8 @@ def pooled_activations(model: keras.Model, x: np.ndarray, stream: str | None = N
     from tdf.diagnose.activations import Activations
     weights = weights or backstep_weights(model, stream)
     rows = stream_slice(model, stream)
-    want = {"feature": "pool"}
+    from tdf.models.contract import contract_of
+    want = {"feature": contract_of(model).pooled}
     want.update({f"conv_in{l}": name for l, name in weights.conv_inputs.items()})
     levels = [1] + [u.index for u in weights.units]
     want.update({f"x{l}": weights.layers[weights.base(l)] for l in levels})

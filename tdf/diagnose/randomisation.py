@@ -47,15 +47,19 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def weighted_layers(model) -> list:
-    """Layers with trainable weights, in the model's (topological) order, except `normalize`."""
-    return [layer for layer in model.layers if layer.trainable_weights and layer.name != "normalize"]
+    """Layers with trainable weights, in the model's (topological) order, except the
+    normalisation layer its contract names."""
+    from tdf.models.contract import contract_of
+    normalize = contract_of(model).normalize
+    return [layer for layer in model.layers if layer.trainable_weights and layer.name != normalize]
 
 
 def cascade_stages(model, stages: int = 4) -> list[tuple[str, list[str]]]:
     """[(label, layer names randomised at this stage)], top down: the classifier alone, then the
     remaining weighted layers in `stages − 1` contiguous chunks from the top."""
+    from tdf.models.contract import contract_of
     layers = [layer.name for layer in weighted_layers(model)][::-1]
-    top = [n for n in layers if n == "classifier"] or layers[:1]
+    top = [n for n in layers if n == contract_of(model).classifier] or layers[:1]
     rest = [n for n in layers if n not in top]
     out = [(top[0], top)]
     for chunk in np.array_split(np.array(rest, dtype=object), max(1, min(stages - 1, len(rest)))):

@@ -58,12 +58,6 @@ from tdf.diagnose.weak_classes import (MIN_SAMPLES_PER_CLASS, confusion_set, no_
 from tdf.skeleton import Layout, layout_or_default
 
 
-def pooled_feature_model(model):
-    """A model giving the globally pooled features (output of layer `pool`)."""
-    import keras
-    return keras.Model(model.inputs[0], model.get_layer("pool").output)
-
-
 def pooled_features(feature_model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
     """Pooled features for inputs x, batch by batch (one traced function for every call)."""
     out = [np.asarray(feature_model(x[i:i + batch_size], training=False), np.float64)
@@ -200,7 +194,8 @@ def rank_groups(model, x: np.ndarray, y: np.ndarray, groups: Mapping[str, Sequen
     two probes.
     """
     lay = layout_or_default(layout, groups)
-    features = pooled_feature_model(model)
+    from tdf.diagnose.relevance.common import feature_model
+    features = feature_model(model)
     positions = x if recipe is None else recipe.joint_channels(x)
     y = np.asarray(y)
     class_ids = np.unique(y)

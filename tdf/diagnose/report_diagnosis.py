@@ -33,6 +33,9 @@ def diagnosis_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
     page.raw("<ul class='summary'>" + "".join(f"<li>{esc(line)}</li>" for line in summarise(d, d.get("run", "RUN")))
              + "</ul>")
 
+    if d.get("skipped_views"):   # views the model's contract cannot answer (tdf.diagnose.views)
+        page.p("Views skipped for this model: " + "; ".join(f"<b>{esc(v)}</b> — {esc(why)}"
+                                                             for v, why in d["skipped_views"].items()) + ".", "muted")
     page.h2("Weak-group ranking", "ranking")
     if not d["groups"]:
         page.p("Not ranked: " + esc(status["message"] or "no groups"), "muted")
@@ -117,10 +120,11 @@ def _later_sections(page: Page, d: dict[str, Any], folder: Path) -> None:
         page.p(esc(rel["note"]) + " (share of each group's |logit drop| when it alone is set to the mean "
                "skeleton).", "muted")
     _faithfulness_section(page, d.get("faithfulness"), d.get("relevance_choice"), folder)
+    from tdf.diagnose.views import VIEWS   # each view under diagnosis["views"] draws its own section
     views = d.get("views") or {}
-    _pyramid_section(page, views.get("pyramid"), folder)
-    _dissect_section(page, views.get("dissect"), folder)
-    _paths_section(page, views.get("paths"))
+    for view in VIEWS.values():
+        if view.place == "views" and view.section is not None:
+            view.section(page, views.get(view.name), folder)
 
 
 def _faithfulness_section(page: Page, f: dict | None, choice: dict | None, folder: Path) -> None:
@@ -161,7 +165,7 @@ def _faithfulness_section(page: Page, f: dict | None, choice: dict | None, folde
                   if files.get(k)])
 
 
-def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
+def pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
     """Class feature pyramids: selected channels per level, decoded skeletons per class."""
     if not v:
         return
@@ -179,7 +183,7 @@ def _pyramid_section(page: Page, v: dict | None, folder: Path) -> None:
     page.images([(folder / f["file"], f"{f['class']} — {f['sample']}") for f in v.get("files", []) if f.get("file")])
 
 
-def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
+def dissect_section(page: Page, v: dict | None, folder: Path) -> None:
     """Unit dissection: interpretable units and concepts per layer."""
     if not v:
         return
@@ -204,7 +208,7 @@ def _dissect_section(page: Page, v: dict | None, folder: Path) -> None:
         page.images([(folder / v["chart"], "interpretable units per concept and layer")])
 
 
-def _paths_section(page: Page, v: dict | None) -> None:
+def paths_section(page: Page, v: dict | None, folder: Path | None = None) -> None:
     """Concept paths of misclassified samples."""
     if not v:
         return

@@ -27,13 +27,16 @@ import keras
 import numpy as np
 
 from tdf.diagnose.dissect import unit_concepts
+from tdf.diagnose.relevance.common import classifier_weights, feature_model
+from tdf.models.contract import contract_of
 from tdf.diagnose.pyramid import BackStepWeights, backstep_weights, pooled_activations, stream_slice
 
 
 def classifier_readout(model: keras.Model, stream: str | None = None) -> np.ndarray:
     """[C_L, K]: class scores with one pooled feature of the stream set to 1, the rest and the
     bias 0 (= the stream's rows of the classifier kernel)."""
-    kernel = np.asarray(keras.ops.convert_to_numpy(model.get_layer("classifier").kernel), np.float64)
+    kernel = np.asarray(keras.ops.convert_to_numpy(
+        model.get_layer(contract_of(model).classifier).kernel), np.float64)
     return kernel[stream_slice(model, stream)]
 
 
@@ -108,10 +111,7 @@ def concept_path(model: keras.Model, x: np.ndarray, true: int, wrong: int, class
                                      iou=concepts_below.get(f["unit"], {}).get("iou"))
                                 for f in found]
         units.append(entry)
-    kernel = np.asarray(keras.ops.convert_to_numpy(model.get_layer("classifier").kernel), np.float64)
-    bias_layer = model.get_layer("classifier")
-    bias = (np.asarray(keras.ops.convert_to_numpy(bias_layer.bias), np.float64) if bias_layer.use_bias
-            else np.zeros(kernel.shape[1]))
+    kernel, bias = (np.asarray(a, np.float64) for a in classifier_weights(model))
     full = _full_feature(model, x)
     gap = float(full @ (kernel[:, wrong] - kernel[:, true]) + bias[wrong] - bias[true])
     return {"true": class_names[true], "wrong": class_names[wrong], "stream": stream,
@@ -124,8 +124,7 @@ def concept_path(model: keras.Model, x: np.ndarray, true: int, wrong: int, class
 
 def _full_feature(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """The whole pooled feature (both streams) of one sample, [F]."""
-    features = keras.Model(model.input, model.get_layer("pool").output)
-    return np.asarray(keras.ops.convert_to_numpy(features(x, training=False)), np.float64)[0]
+    return np.asarray(keras.ops.convert_to_numpy(feature_model(model)(x, training=False)), np.float64)[0]
 
 
 def path_text(path: Mapping) -> list[str]:

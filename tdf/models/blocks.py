@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from tdf.errors import BadInput
+from tdf.models.contract import Stream, Unit
 
 
 class ConfigError(BadInput, ValueError):
@@ -134,3 +135,28 @@ def apply_head_activation(x, prefix: str = "", bn_momentum: float = 0.99):
     """The final BN + ReLU of a stream (`{prefix}head_bn`, `{prefix}head_relu`)."""
     x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}head_bn")(x)
     return keras.layers.ReLU(name=f"{prefix}head_relu")(x)
+
+
+# ----------------------------------------------------------------------------- contract records
+
+
+def first_conv_record(prefix: str = "") -> Unit:
+    """The contract's record of a stream's `{prefix}conv1` (X_1)."""
+    return Unit(1, "first_conv", f"{prefix}conv1", f"{prefix}conv1")
+
+
+def residual_unit_record(index: int, has_shortcut: bool, prefix: str = "",
+                         output: str | None = None) -> Unit:
+    """The contract's record of the layers `apply_residual_unit` names; `output` is the layer
+    holding X_l when it is not the sum itself (an MS-Res-TCN stream's piped sum)."""
+    base = f"{prefix}unit{index}"
+    return Unit(index, "transition" if has_shortcut else "residual", output or base, f"{base}_conv",
+                bn=f"{base}_bn", relu=f"{base}_relu", dropout=f"{base}_dropout", add=base,
+                shortcut=f"{base}_shortcut" if has_shortcut else None)
+
+
+def stream_record(name: str | None, prefix: str, source: str, units: list[Unit],
+                  features: tuple[int, int], mask: str | None = None) -> Stream:
+    """A stream of the contract: conv1, its residual units, then `apply_head_activation`'s layers."""
+    return Stream(name, source, (first_conv_record(prefix), *units),
+                  (f"{prefix}head_bn", f"{prefix}head_relu"), mask, features)

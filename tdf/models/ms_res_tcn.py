@@ -33,9 +33,35 @@ import numpy as np
 from tdf.errors import BadInput
 from tdf.models.blocks import (
     ConfigError, is_int, apply_head_activation, apply_residual_unit, check_config, conv1d,
-    mean_vector, unit_plan)
-from tdf.models.names import model_kind
+    mean_vector, residual_unit_record, stream_record, unit_plan)
+from tdf.models.contract import ModelContract, Pipe, contract_of, make_model
 from tdf.models.normalize import DimensionMask, MeanSkeletonNormalization
+
+
+def _feeds(stream: str, index: int) -> bool:
+    """Whether a pipe feeds `stream` at unit `index` (eq. 15: main at even l; eq. 16: ta at odd l)."""
+    return (index % 2 == 0) == (stream == "main")
+
+
+def ms_res_tcn_contract(units: list[tuple[int, bool]], width: int, input_dim: int,
+                        layout: str | None = None) -> ModelContract:
+    """The contract of an MS-Res-TCN whose residual units are `units` [(l, has_shortcut)] and
+    whose last block has `width` channels per stream (also used for models saved before
+    contracts existed)."""
+    streams = []
+    for position, (stream, source, mask) in enumerate((("main", "normalize", None),
+                                                       ("ta", "ta_mask", "ta_mask"))):
+        records = [residual_unit_record(l, shortcut, f"{stream}_",
+                                        f"{stream}_unit{l}_piped" if _feeds(stream, l) else None)
+                   for l, shortcut in units]
+        streams.append(stream_record(stream, f"{stream}_", source, records,
+                                     (position * width, (position + 1) * width), mask))
+    pipes = []
+    for l, _ in units:
+        source, target = ("ta", "main") if _feeds("main", l) else ("main", "ta")
+        pipes.append(Pipe(l, source, target, f"pipe{l}", f"pipe{l}_relu", f"{target}_unit{l}_piped"))
+    return ModelContract("ms_res_tcn", input_dim, "pool", "classifier", tuple(streams),
+                         normalize="normalize", layout=layout, pipes=tuple(pipes), merge="concat")
 
 
 def _check_mask(ta_mask, input_dim: int) -> np.ndarray:
@@ -54,12 +80,13 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
                      filters=(64, 128, 256), units_per_block: int = 3, kernel_size: int = 8,
                      dropout: float = 0.5, l1: float = 1e-4, pipe_kernel_size: int = 1,
                      mean_skeleton=None, bn_momentum: float = 0.99,
-                     name: str = "ms_res_tcn") -> keras.Model:
+                     name: str = "ms_res_tcn", layout: str | None = None) -> keras.Model:
     """Build the (uncompiled) MS-Res-TCN; arguments as `build_res_tcn`, plus:
 
     Args:
         ta_mask: bool[input_dim], True for the dims the TA stream sees (the targeted groups).
         pipe_kernel_size: temporal length of the pipe convs (1).
+        layout: the data layout's name, recorded in the model contract (None: not known).
 
     Raises:
         ConfigError (a ValueError and a tdf BadInput) for a bad argument.
@@ -79,7 +106,8 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
     main = conv1d(filters[0], kernel_size, 1, l1, "main_conv1")(x0)
     ta = conv1d(filters[0], kernel_size, 1, l1, "ta_conv1")(ta0)
     unit = dict(kernel_size=kernel_size, dropout=dropout, l1=l1, bn_momentum=bn_momentum)
-    for spec in unit_plan(filters, units_per_block):
+    plan = unit_plan(filters, units_per_block)
+    for spec in plan:
         main = apply_residual_unit(main, spec, prefix="main_", **unit)
         ta = apply_residual_unit(ta, spec, prefix="ta_", **unit)
         l = spec.index
@@ -95,14 +123,17 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
     x = keras.layers.Concatenate(axis=-1, name="concat")([main, ta])
     x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name)
+    contract = ms_res_tcn_contract([(u.index, u.has_shortcut) for u in plan], filters[-1], input_dim, layout)
+    return make_model(inputs, outputs, contract, name)
 
 
 def ta_mask_of(model: keras.Model) -> np.ndarray:
     """The bool[D] mask of an MS-Res-TCN's TA stream."""
-    if model_kind(model) != "ms_res_tcn":
-        raise BadInput(f"model {model.name!r} is a Res-TCN; only an MS-Res-TCN has a TA mask")
-    return model.get_layer("ta_mask").mask_array()
+    contract = contract_of(model)
+    mask = contract.stream("ta").mask if "ta" in contract.stream_names else None
+    if mask is None:
+        raise BadInput(f"model {model.name!r} is a {contract.family}; only an MS-Res-TCN has a TA mask")
+    return model.get_layer(mask).mask_array()
 
 
 def init_main_from_baseline(ms_model: keras.Model, baseline_model: keras.Model) -> list[str]:
@@ -114,11 +145,11 @@ def init_main_from_baseline(ms_model: keras.Model, baseline_model: keras.Model) 
     wrong kind, a missing layer or a shape mismatch raises BadInput and leaves `ms_model` as it
     was.
     """
-    if model_kind(baseline_model) != "res_tcn":
-        raise BadInput(f"the baseline {baseline_model.name!r} is an MS-Res-TCN; "
-                       f"the main stream can only start from a plain Res-TCN")
-    if model_kind(ms_model) != "ms_res_tcn":
-        raise BadInput(f"{ms_model.name!r} is a Res-TCN, not an MS-Res-TCN to initialise")
+    if contract_of(baseline_model).family != "res_tcn":
+        raise BadInput(f"the baseline {baseline_model.name!r} is a {contract_of(baseline_model).family} "
+                       f"model; the MS-Res-TCN's main stream can only start from a plain Res-TCN")
+    if contract_of(ms_model).family != "ms_res_tcn":
+        raise BadInput(f"{ms_model.name!r} is a {contract_of(ms_model).family}, not an MS-Res-TCN to initialise")
     ms_names = {layer.name for layer in ms_model.layers}
     pairs = []
     for layer in baseline_model.layers:

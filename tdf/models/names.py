@@ -1,9 +1,12 @@
-"""Find a model's kind and the layers that hold each residual unit's output X_l, by name.
+"""The legacy fallback: the contract of a model saved before models carried one, inferred from
+tdf's layer names.
 
-Tools that read hidden layers (the decoder, the fix) go through these helpers instead of
-guessing names: a Res-TCN's X_l is layer `unit{l}`; an MS-Res-TCN stream's X_l is
-`{stream}_unit{l}_piped` where a pipe feeds that stream at unit l, else `{stream}_unit{l}`
-(see tdf/models/ms_res_tcn.py).
+Models built by this tdf declare their structure (tdf.models.contract); only a `model.keras` or
+checkpoint written earlier — a plain functional model — comes here. Its layer names are those
+the builders have always used: a Res-TCN has `normalize`, `conv1`, `unit{l}` (with
+`unit{l}_shortcut` at block transitions); an MS-Res-TCN has `main_conv1`, `ta_conv1`, `ta_mask`
+and `{stream}_unit{l}` (tdf/models/res_tcn.py, tdf/models/ms_res_tcn.py). Nothing else asks
+for names by pattern.
 """
 
 from __future__ import annotations
@@ -12,51 +15,36 @@ import re
 
 import keras
 
-from tdf.errors import BadInput
-from tdf.streams import STREAMS
+from tdf.models.contract import ContractError, ModelContract
 
 _UNIT = re.compile(r"^(?:(main|ta)_)?unit(\d+)$")
 
 
-def model_kind(model: keras.Model) -> str:
-    """"res_tcn" or "ms_res_tcn", from the layer names; BadInput for anything else."""
+def _units(names: set[str], stream: str | None) -> list[tuple[int, bool]]:
+    """[(l, has_shortcut)] of the residual units `{stream}_unit{l}` (`unit{l}` for None)."""
+    prefix = f"{stream}_" if stream else ""
+    found = sorted({int(m.group(2)) for m in map(_UNIT.match, names) if m and m.group(1) == stream})
+    return [(l, f"{prefix}unit{l}_shortcut" in names) for l in found]
+
+
+def infer_contract(model: keras.Model) -> ModelContract:
+    """The contract a legacy tdf model's layer names imply; ContractError for any other model."""
     names = {layer.name for layer in model.layers}
+    input_dim = int(model.input_shape[-1])
     if {"normalize", "main_conv1", "ta_conv1", "ta_mask"} <= names:
-        return "ms_res_tcn"
-    if {"normalize", "conv1", "unit2"} <= names:
-        return "res_tcn"
-    raise BadInput(f"model {model.name!r} is neither a tdf Res-TCN nor an MS-Res-TCN "
-                   f"(no 'normalize'/'conv1'/'unit2' or 'main_conv1'/'ta_conv1' layers)")
-
-
-def _check_stream(model: keras.Model, stream: str | None) -> str:
-    kind = model_kind(model)
-    if kind == "res_tcn" and stream is not None:
-        raise ValueError(f"a Res-TCN has one stream; pass stream=None, not {stream!r}")
-    if kind == "ms_res_tcn" and stream not in STREAMS:
-        raise ValueError(f"an MS-Res-TCN has streams {STREAMS}; pass one of them, not {stream!r}")
-    return kind
-
-
-def layer_name(model: keras.Model, base: str, stream: str | None = None) -> str:
-    """The name of layer `base` (e.g. "conv1", "head_relu") in `stream` of `model`."""
-    _check_stream(model, stream)
-    return base if stream is None else f"{stream}_{base}"
-
-
-def unit_indices(model: keras.Model) -> list[int]:
-    """The residual unit indices l (2 … N+1) of `model`, ascending."""
-    model_kind(model)
-    found = {int(m.group(2)) for m in map(_UNIT.match, (layer.name for layer in model.layers)) if m}
-    return sorted(found)
-
-
-def unit_names(model: keras.Model, stream: str | None = None) -> list[str]:
-    """Names of the layers whose outputs are X_2 … X_N of `model` (of `stream` for an MS model)."""
-    _check_stream(model, stream)
-    names = {layer.name for layer in model.layers}
-    result = []
-    for index in unit_indices(model):
-        base = f"unit{index}" if stream is None else f"{stream}_unit{index}"
-        result.append(f"{base}_piped" if f"{base}_piped" in names else base)
-    return result
+        from tdf.models.ms_res_tcn import ms_res_tcn_contract
+        units = _units(names, "main")
+        width = int(model.get_layer("main_head_relu").output.shape[-1])
+        contract = ms_res_tcn_contract(units, width, input_dim)
+    elif {"normalize", "conv1", "unit2"} <= names:
+        from tdf.models.res_tcn import res_tcn_contract
+        width = int(model.get_layer("head_relu").output.shape[-1])
+        contract = res_tcn_contract(_units(names, None), width, input_dim)
+    else:
+        raise ContractError(f"model {model.name!r} declares no tdf model contract and is neither a tdf "
+                            f"Res-TCN nor an MS-Res-TCN (no 'normalize'/'conv1'/'unit2' or "
+                            f"'main_conv1'/'ta_conv1' layers)")
+    missing = sorted(contract.layer_names() - names)
+    if missing:
+        raise ContractError(f"model {model.name!r} looks like a tdf {contract.family} but lacks layers {missing}")
+    return ModelContract(**{**contract.__dict__, "legacy": True})

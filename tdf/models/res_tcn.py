@@ -28,14 +28,27 @@ from __future__ import annotations
 import keras
 
 from tdf.models.blocks import (
-    apply_head_activation, apply_residual_unit, check_config, conv1d, mean_vector, unit_plan)
+    apply_head_activation, apply_residual_unit, check_config, conv1d, mean_vector, residual_unit_record,
+    stream_record, unit_plan)
+from tdf.models.contract import ModelContract, make_model
 from tdf.models.normalize import MeanSkeletonNormalization
+
+
+def res_tcn_contract(units: list[tuple[int, bool]], width: int, input_dim: int,
+                     layout: str | None = None) -> ModelContract:
+    """The contract of a Res-TCN whose residual units are `units` [(l, has_shortcut)] and whose
+    last block has `width` channels (also used for models saved before contracts existed)."""
+    records = [residual_unit_record(l, shortcut) for l, shortcut in units]
+    return ModelContract("res_tcn", input_dim, "pool", "classifier",
+                         (stream_record(None, "", "normalize", records, (0, width)),),
+                         normalize="normalize", layout=layout)
 
 
 def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 150,
                   filters=(64, 128, 256), units_per_block: int = 3, kernel_size: int = 8,
                   dropout: float = 0.5, l1: float = 1e-4, mean_skeleton=None,
-                  bn_momentum: float = 0.99, name: str = "res_tcn") -> keras.Model:
+                  bn_momentum: float = 0.99, name: str = "res_tcn",
+                  layout: str | None = None) -> keras.Model:
     """Build the (uncompiled) Res-TCN; input `[batch, frames, input_dim]`, output class scores.
 
     Args:
@@ -53,6 +66,9 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
             With few steps per epoch (small data sets) 0.99 leaves the running variance far
             from the data's for many epochs, so inference-mode validation is wrong; 0.9 fixes it.
         name: the model's name.
+        layout: the data layout's name, recorded in the model contract (None: not known).
+
+    Returns a `ContractModel` whose contract (tdf.models.contract) lists these layers.
 
     Raises:
         ConfigError (a ValueError and a tdf BadInput) for a bad argument.
@@ -66,11 +82,23 @@ def build_res_tcn(num_classes: int, frames: int | None = None, input_dim: int = 
     inputs = keras.Input(shape=(frames, input_dim), name="skeleton")
     x = MeanSkeletonNormalization(mean, name="normalize", dtype="float32")(inputs)
     x = conv1d(filters[0], kernel_size, 1, l1, "conv1")(x)
-    for spec in unit_plan(filters, units_per_block):
+    plan = unit_plan(filters, units_per_block)
+    for spec in plan:
         x = apply_residual_unit(x, spec, kernel_size=kernel_size, dropout=dropout, l1=l1,
                                 bn_momentum=bn_momentum)
     x = apply_head_activation(x, bn_momentum=bn_momentum)
     x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier",
                                  dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name)
+    contract = res_tcn_contract([(u.index, u.has_shortcut) for u in plan], filters[-1], input_dim, layout)
+    return make_model(inputs, outputs, contract, name)
+
+
+def build_from_config(cfg, num_classes: int, frames: int | None, mean) -> keras.Model:
+    """The Res-TCN `tdf train` trains: widths, depth and regularisation from the training config
+    `cfg` (tdf.train_config.TrainConfig), any sequence length, the training set's mean skeleton
+    inside (`mean` has the input's dims: the store's, or the input recipe's features)."""
+    return build_res_tcn(num_classes, frames=None, input_dim=len(mean), filters=cfg.filters,
+                         units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
+                         dropout=cfg.dropout, l1=cfg.l1, bn_momentum=cfg.bn_momentum,
+                         mean_skeleton=mean)

@@ -38,11 +38,8 @@ ModelBuilder = Callable[[TrainConfig, int, int, np.ndarray], Any]
 def build_baseline(cfg: TrainConfig, num_classes: int, frames: int, mean: np.ndarray):
     """The default model: the paper's Res-TCN with the training set's mean skeleton inside
     (`mean` has the input's dims: the store's, or the input recipe's features)."""
-    from tdf.models import build_res_tcn
-    return build_res_tcn(num_classes, frames=None, input_dim=len(mean), filters=cfg.filters,
-                         units_per_block=cfg.units_per_block, kernel_size=cfg.kernel_size,
-                         dropout=cfg.dropout, l1=cfg.l1, bn_momentum=cfg.bn_momentum,
-                         mean_skeleton=mean)
+    from tdf.model_families import DEFAULT_FAMILY, model_family
+    return model_family(DEFAULT_FAMILY).build_for_training(cfg, num_classes, frames, mean)
 
 
 def default_split_name(store) -> str:

@@ -11,6 +11,8 @@ one score per joint group):
 - `aggregate`: per joint / frame / group sums and shares, and the relevance GIF.
 
 Every method explains the pre-softmax score z_c of the predicted class unless told otherwise.
+The registry of methods (what `--method` offers) is `tdf.diagnose.relevance_methods`, outside
+this package so that reading it does not load the backend.
 """
 
 from tdf.diagnose.relevance.aggregate import (
@@ -20,7 +22,5 @@ from tdf.diagnose.relevance.gradient_x_input import gradient_x_input
 from tdf.diagnose.relevance.lrp import lrp
 from tdf.diagnose.relevance.occlusion import Occlusion, group_occlusion
 
-METHODS = {"lrp": lrp, "gradient_x_input": gradient_x_input}
-
-__all__ = ["Attribution", "METHODS", "Occlusion", "gradient_x_input", "group_occlusion",
+__all__ = ["Attribution", "Occlusion", "gradient_x_input", "group_occlusion",
            "group_shares", "lrp", "per_frame", "per_group", "per_joint", "relevance_gif"]

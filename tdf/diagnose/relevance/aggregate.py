@@ -52,16 +52,29 @@ def per_group(values, groups: Mapping[str, Iterable[str]] | None = None,
 
 
 def group_shares(values, groups: Mapping[str, Iterable[str]] | None = None,
-                 names: Iterable[str] | None = None, absolute: bool = True, layout: Layout | None = None):
-    """(names, [N, G]): each group's part of the sample's total relevance.
+                 names: Iterable[str] | None = None, absolute: bool = True, layout: Layout | None = None,
+                 pooled: bool = False):
+    """(names, shares): each group's part of the total relevance — per sample ([N, G], or [G] for
+    one sample [T, D]) or, with `pooled`, of everything in `values` at once ([G]: the diagnosis'
+    relevance view, where a class's share is its samples' summed relevance per group).
 
-    The denominator is the total over all joints, so over a partition of the joints (the
-    standard base groups) the shares sum to 1. With `absolute=True` they lie in [0, 1]; signed
-    shares can be negative or above 1 when evidence for and against cancels. A sample with no
-    relevance at all gets shares of 0.
+    A group's relevance is the sum over its input dims (the layout's `group_mask`: every
+    coordinate of its joints, in every body); the denominator is the total over all dims, so over
+    a partition of the joints (the standard base groups) the shares sum to 1. With
+    `absolute=True` they lie in [0, 1]; signed shares can be negative or above 1 when evidence
+    for and against cancels. No relevance at all gives shares of 0. The one home of group shares.
     """
-    names, sums = per_group(values, groups, names, absolute, layout)
-    total = per_joint(_check(values, layout), absolute, layout).sum(axis=(-2, -1))[..., None]
+    lay = layout_or_default(layout, groups)
+    values = _check(values, lay)
+    names = tuple(lay.groups) if names is None else tuple(names)
+    v = np.abs(values) if absolute else values
+    if pooled:   # one float32 sum per group over every value, divided once
+        total = v.sum()
+        sums = np.stack([v[..., lay.group_mask(name)].sum() for name in names])
+        return names, (sums / total if total > 0 else np.zeros(len(names), sums.dtype))
+    axes = tuple(range(1, v.ndim)) if v.ndim == 3 else None
+    total = np.asarray(v.sum(axis=axes))[..., None]
+    sums = np.stack([v[..., lay.group_mask(name)].sum(axis=axes) for name in names], axis=-1)
     shares = np.divide(sums, total, out=np.zeros_like(sums, dtype=np.float64), where=total != 0)
     return names, shares
 

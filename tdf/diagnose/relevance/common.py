@@ -1,8 +1,10 @@
 """What every attribution method shares: input checks, the explained class, the logit, the result.
 
 All methods explain the *pre-softmax score* (logit) z_c of one class c per sample: the
-classifier's Dense pre-activation, read as `pool` features · W[:, c] + b[c], so a saturated
-softmax does not flatten the explanation. The class is the predicted one by default.
+classifier's Dense pre-activation, read as pooled features · W[:, c] + b[c], so a saturated
+softmax does not flatten the explanation. The class is the predicted one by default. The pooled
+layer, the classifier and the normalisation layer are the ones the model's contract names
+(tdf.models.contract), so any registered model family is explained the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from tdf.models.names import model_kind
+from tdf.models.contract import contract_of
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Attribution:
 
 def check_inputs(model: keras.Model, x) -> np.ndarray:
     """`x` as float32 [N, T, D] matching `model`'s input, or a ValueError saying what is wrong."""
-    model_kind(model)
+    contract_of(model)
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"x must be a batch of sequences [N, T, D], got shape {x.shape}")
@@ -64,8 +66,12 @@ def check_batch_size(batch_size) -> int:
 
 
 def mean_skeleton(model: keras.Model) -> np.ndarray:
-    """The model's mean skeleton (float32[D]) from its `normalize` layer."""
-    return model.get_layer("normalize").mean_array()
+    """The model's mean skeleton (float32[D]) from the normalisation layer its contract names;
+    zeros for a model without one (its input is used as it is)."""
+    contract = contract_of(model)
+    if contract.normalize is None:
+        return np.zeros(contract.input_dim, np.float32)
+    return model.get_layer(contract.normalize).mean_array()
 
 
 def valid_frames(x: np.ndarray) -> np.ndarray:
@@ -79,8 +85,8 @@ def normalized_input(model: keras.Model, x: np.ndarray) -> np.ndarray:
 
 
 def classifier_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
-    """The `classifier` Dense kernel [F, C] and bias [C] as numpy arrays."""
-    layer = model.get_layer("classifier")
+    """The classifier's Dense kernel [F, C] and bias [C] as numpy arrays."""
+    layer = model.get_layer(contract_of(model).classifier)
     kernel = keras.ops.convert_to_numpy(layer.kernel)
     bias = (keras.ops.convert_to_numpy(layer.bias) if layer.use_bias
             else np.zeros(kernel.shape[1], kernel.dtype))
@@ -88,8 +94,10 @@ def classifier_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
 
 
 def feature_model(model: keras.Model) -> keras.Model:
-    """input → `pool` output (the classifier's input features), sharing `model`'s weights."""
-    return keras.Model(model.input, model.get_layer("pool").output, name=f"{model.name}_features")
+    """input → pooled features (the classifier's input, the contract's `pooled` layer), sharing
+    `model`'s weights. The one pooled-feature model of diagnose (ranking, relevance, paths)."""
+    pooled = model.get_layer(contract_of(model).pooled).output
+    return keras.Model(model.inputs[0], pooled, name=f"{model.name}_features")
 
 
 def logits_of(model: keras.Model, x: np.ndarray, batch_size: int = 64,

@@ -1,4 +1,5 @@
-"""A tdf model as an explicit numpy graph, read from its stable layer names, with a forward pass.
+"""A tdf model as an explicit numpy graph, read from its contract (tdf.models.contract), with a
+forward pass.
 
 LRP needs every layer's input activations and a per-layer backward rule, so the Res-TCN and
 the MS-Res-TCN are rebuilt here as a list of nodes in topological order (ops: normalize,
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from tdf.models.names import model_kind, unit_indices
+from tdf.models.contract import contract_of
 
 
 @dataclass
@@ -75,8 +76,12 @@ def _check_relu(layer) -> None:
 
 
 def build_graph(model: keras.Model, dtype=np.float32) -> list[Node]:
-    """The nodes of a tdf Res-TCN or MS-Res-TCN, in topological order, from `normalize` on."""
-    kind = model_kind(model)
+    """The nodes of a model with a residual unit chain (a Res-TCN or an MS-Res-TCN), in
+    topological order from the normalised input on, read from the model's contract."""
+    contract = contract_of(model)
+    if not contract.has_residual_chain():
+        raise ValueError(f"model {model.name!r} ({contract.family}) has no residual unit chain; "
+                         f"LRP explains models made of first convs, residual units and pipes only")
     layers = {layer.name: layer for layer in model.layers}
     nodes: list[Node] = []
     by_name: dict[str, Node] = {}
@@ -89,54 +94,42 @@ def build_graph(model: keras.Model, dtype=np.float32) -> list[Node]:
         by_name[name] = node
         return name
 
-    def layer(name):
-        if name not in layers:
-            raise ValueError(f"model {model.name!r} has no layer {name!r}; not a tdf {kind}")
-        return layers[name]
+    def relu(name, previous):
+        _check_relu(layers[name])
+        return add(name, "relu", [previous])
 
-    def unit(prefix, index, previous):
-        base = f"{prefix}unit{index}"
-        y = add(f"{base}_bn", "bn", [previous], _bn_params(layer(f"{base}_bn"), dtype))
-        _check_relu(layer(f"{base}_relu"))
-        y = add(f"{base}_relu", "relu", [y])
-        layer(f"{base}_dropout")
-        y = add(f"{base}_dropout", "identity", [y])    # inference: dropout is the identity
-        y = add(f"{base}_conv", "conv", [y], _conv_params(layer(f"{base}_conv"), dtype))
+    def unit(u, previous):
+        y = add(u.bn, "bn", [previous], _bn_params(layers[u.bn], dtype))
+        y = relu(u.relu, y)
+        y = add(u.dropout, "identity", [y])    # inference: dropout is the identity
+        y = add(u.conv, "conv", [y], _conv_params(layers[u.conv], dtype))
         shortcut = previous
-        if f"{base}_shortcut" in layers:
-            shortcut = add(f"{base}_shortcut", "conv", [previous],
-                           _conv_params(layers[f"{base}_shortcut"], dtype))
-        return add(base, "add", [shortcut, y])
+        if u.shortcut is not None:
+            shortcut = add(u.shortcut, "conv", [previous], _conv_params(layers[u.shortcut], dtype))
+        return add(u.add, "add", [shortcut, y])
 
-    def head(prefix, previous):
-        y = add(f"{prefix}head_bn", "bn", [previous], _bn_params(layer(f"{prefix}head_bn"), dtype))
-        _check_relu(layer(f"{prefix}head_relu"))
-        return add(f"{prefix}head_relu", "relu", [y])
-
-    add("normalize", "input", [])
-    if kind == "res_tcn":
-        streams = {"": add("conv1", "conv", ["normalize"], _conv_params(layer("conv1"), dtype))}
-    else:
-        mask = layer("ta_mask").mask_array()
-        add("ta_mask", "mask", ["normalize"], {"mask": mask})
-        streams = {"main_": add("main_conv1", "conv", ["normalize"],
-                                _conv_params(layer("main_conv1"), dtype)),
-                   "ta_": add("ta_conv1", "conv", ["ta_mask"], _conv_params(layer("ta_conv1"), dtype))}
-    for index in unit_indices(model):
-        for prefix in streams:
-            streams[prefix] = unit(prefix, index, streams[prefix])
-        if kind == "ms_res_tcn":   # even l: main ← pipe(ta); odd l: ta ← pipe(main)
-            source, target = ("ta_", "main_") if index % 2 == 0 else ("main_", "ta_")
-            pipe = add(f"pipe{index}", "conv", [streams[source]],
-                       _conv_params(layer(f"pipe{index}"), dtype))
-            _check_relu(layer(f"pipe{index}_relu"))
-            pipe = add(f"pipe{index}_relu", "relu", [pipe])
-            streams[target] = add(f"{target}unit{index}_piped", "add", [streams[target], pipe])
-    outs = [head(prefix, out) for prefix, out in streams.items()]
-    top = outs[0] if len(outs) == 1 else add("concat", "concat", outs)
-    layer("pool")
-    add("pool", "gap", [top])
-    add("classifier", "dense", ["pool"], _dense_params(layer("classifier"), dtype))
+    top = add(contract.normalize or model.layers[0].name, "input", [])
+    sources = {s.name: add(s.mask, "mask", [top], {"mask": layers[s.mask].mask_array()}) if s.mask else top
+               for s in contract.streams}
+    heads = {s.name: add(s.units[0].conv, "conv", [sources[s.name]], _conv_params(layers[s.units[0].conv], dtype))
+             for s in contract.streams}
+    pipes = {p.index: p for p in contract.pipes}
+    for position in range(1, len(contract.streams[0].units)):
+        for stream in contract.streams:
+            heads[stream.name] = unit(stream.units[position], heads[stream.name])
+        pipe = pipes.get(contract.streams[0].units[position].index)
+        if pipe is not None:
+            y = add(pipe.conv, "conv", [heads[pipe.source]], _conv_params(layers[pipe.conv], dtype))
+            y = relu(pipe.relu, y)
+            heads[pipe.target] = add(pipe.output, "add", [heads[pipe.target], y])
+    outs = []
+    for stream in contract.streams:
+        bn, relu_name = stream.head
+        y = add(bn, "bn", [heads[stream.name]], _bn_params(layers[bn], dtype))
+        outs.append(relu(relu_name, y))
+    merged = outs[0] if len(outs) == 1 else add(contract.merge, "concat", outs)
+    add(contract.pooled, "gap", [merged])
+    add(contract.classifier, "dense", [contract.pooled], _dense_params(layers[contract.classifier], dtype))
 
     weighted = {name for name, lay in layers.items() if lay.weights}
     missing = sorted(weighted - set(by_name))

@@ -106,11 +106,11 @@ def propagate(nodes: list[Node], acts: dict[str, np.ndarray], targets: np.ndarra
     Consumes `acts`: a node's activations are dropped once it is processed (its consumers
     already were), so memory falls as the pass goes down.
     """
-    logits = acts["classifier"]
+    logits = acts[nodes[-1].name]
     top = np.zeros_like(logits)
     rows = np.arange(len(targets))
     top[rows, targets] = logits[rows, targets]
-    relevance = {"classifier": top}
+    relevance = {nodes[-1].name: top}
     for node in reversed(nodes):
         r = relevance.pop(node.name)
         if node.op == "input":
@@ -166,8 +166,9 @@ def lrp(model: keras.Model, x, target=None, *, epsilon: float = 0.01, relu_rule:
         xb = x[start:stop].astype(dtype)
         x_norm = np.where(valid_frames(xb), xb - mean, 0).astype(dtype)
         acts = forward(nodes, x_norm)
-        tb = (np.argmax(acts["classifier"], axis=1) if chosen is None else chosen[start:stop])
-        logits[start:stop] = acts["classifier"][np.arange(stop - start), tb]
+        scores = acts[nodes[-1].name]   # the classifier's pre-softmax scores
+        tb = (np.argmax(scores, axis=1) if chosen is None else chosen[start:stop])
+        logits[start:stop] = scores[np.arange(stop - start), tb]
         targets[start:stop] = tb
         values[start:stop] = propagate(nodes, acts, tb, rules)
         if progress is not None:
