@@ -71,7 +71,7 @@ def test_the_ranking_reads_the_plain_models_pooled_features(run):
     nothing): every group gets a finite score with its interval."""
     import numpy as np
     from tdf.data.store import open_store
-    from tdf.diagnose.ranking import rank_groups
+    from tdf.diagnose.ranking import RULE, RULES, rank_groups
     from tdf.run_folder import load_model
     model = load_model(run / "model.keras")
     with open_store(run.parent / "toy.h5") as s:
@@ -81,8 +81,11 @@ def test_the_ranking_reads_the_plain_models_pooled_features(run):
     assert [r["rank"] for r in rows] == list(range(1, len(layout.groups) + 1))
     for r in rows:
         assert np.isfinite(r["score"]) and r["score_low"] <= r["score_high"]
-        assert r["score"] == pytest.approx(r["evidence"]["input_separability"] - r["evidence"]["model_separability"],
-                                           abs=1e-5)
+        comps = r["evidence"]["components"]
+        # the score is the ranking rule applied to its components, and the model-side
+        # components were computed on this model (its pooled features and its own classifier)
+        assert r["score"] == pytest.approx(RULES[RULE](comps), abs=1e-5)
+        assert all(np.isfinite(comps[k]) for k in ("model_only", "model_full", "own_without"))
 
 
 def test_fix_trains_the_ms_res_tcn_from_scratch_beside_it(run, tmp_path):
