@@ -140,12 +140,13 @@ def measure_bare(store: Path, args) -> dict:
 def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
     """`fit_run` for two epochs; epoch 2 timed from the end of checkpoint 1 to the end of
     checkpoint 2 (so validation, history and the checkpoint are inside). `off` switches one
-    part off: determinism | checkpoint | validation | prefetch ('' = nothing; 'compression' is
+    part off: determinism | checkpoint | validation ('' = nothing; 'compression' is
     a different store, chosen by the parent)."""
+    import tdf.train.callbacks as callbacks
     import tdf.train.fit as fit
     from tdf.train_config import resolve_config
     marks, ckpt_seconds = [], []
-    real_save = fit.save_checkpoint
+    real_save = callbacks.save_checkpoint
 
     def timed_save(*a, **kw):
         t = time.perf_counter()
@@ -153,7 +154,7 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
             real_save(*a, **kw)
         ckpt_seconds.append(time.perf_counter() - t)
         marks.append(time.perf_counter())
-    fit.save_checkpoint = timed_save
+    callbacks.save_checkpoint = timed_save   # the epoch callback's reference to it
     if off == "determinism":
         real_seed = fit.seed_everything
         fit.seed_everything = lambda seed, deterministic_ops=True: real_seed(seed, deterministic_ops=False)
@@ -165,8 +166,6 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
             kw["validation_data"] = None
             return real_fit(self, *a, **kw)
         keras.Model.fit = fit_without_validation
-    if off == "prefetch":
-        os.environ["TDF_READ_AHEAD"] = "0"
     overrides = {"epochs": 2, "batch_size": args.batch_size, "val_fraction": VAL_FRACTION, "split": "random",
                  "jit": args.jit == "on", "precision": args.precision}
     cfg = resolve_config(None, None, overrides)
@@ -254,6 +253,72 @@ def measure_inprocess(store: Path, args) -> None:
         print(f"| {k} | {med[k]:.1f} [{min(v):.1f}–{max(v):.1f}] | {rtxt} |")
 
 
+def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
+    """`tdf train`'s own epoch and a bare fit's epoch, alternating in one process (on a noisy
+    machine two processes can differ by 2× at the same load; one process sees the same
+    neighbours on both sides of a pair).
+
+    `fit_run` runs as `tdf train` does — store, split, model, compile, loop callback with the
+    crash-safe checkpoint and history, validation — except that its training call is replaced
+    by this loop: one warm-up epoch of each, then `--repeat` rounds of one tdf epoch (timed from
+    the epoch's start to the end of its checkpoint) and one bare epoch (in-memory arrays of the
+    same training rows, the bench's own Res-TCN). Op determinism is on for both (fit_run turns it
+    on for the process: its cost is measured by `--compare breakdown`)."""
+    import keras
+    import tdf.train.fit as fit
+    from tdf.train_config import resolve_config
+    x, y = _training_rows(store, args.frames)
+    got: dict[str, list] = {"tdf": [], "bare": []}
+
+    def alternate(model, cfg, strategy, state, train_batches, val_batches, callbacks) -> float:
+        tdf_clock, bare_clock = EpochClock(), EpochClock()
+        _policy(args.precision)
+        bare = bare_res_tcn(args.classes, args.frames)
+        _policy("fp32")
+        bare.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                     "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=args.jit == "on")
+
+        def tdf_epoch(e):
+            model.fit(train_batches, validation_data=val_batches, epochs=e + 1, initial_epoch=e,
+                      callbacks=[*callbacks, tdf_clock.callback], verbose=0, shuffle=False)
+
+        def bare_epoch():
+            bare.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True,
+                     callbacks=[bare_clock.callback])
+        tdf_epoch(0)
+        bare_epoch()  # warm-up: tracing
+        n_train = len(train_batches.indices)
+        for r in range(args.repeat):
+            first = (tdf_epoch, bare_epoch) if r % 2 == 0 else (bare_epoch, tdf_epoch)
+            for f in first:
+                f(r + 1) if f is tdf_epoch else f()
+            got["tdf"].append(n_train / tdf_clock.times[-1])
+            got["bare"].append(len(x) / bare_clock.times[-1])
+            load = round(os.getloadavg()[0], 1)
+            print(f"  round {r + 1} (load {load}): tdf {got['tdf'][-1]:.1f}, bare {got['bare'][-1]:.1f}, "
+                  f"ratio {got['tdf'][-1] / got['bare'][-1]:.3f}", flush=True)
+            if args.out:
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps({"compare": "inprocess-pipeline", "round": r + 1, "load1": load,
+                                         "frames": args.frames, "n": n_train, "precision": args.precision,
+                                         "tdf": got["tdf"][-1], "bare": got["bare"][-1]}) + "\n")
+        return 0.0
+
+    fit._train = alternate
+    overrides = {"epochs": args.repeat + 1, "batch_size": args.batch_size, "val_fraction": VAL_FRACTION,
+                 "split": "random", "jit": args.jit == "on", "precision": args.precision}
+    fit.fit_run(store, workdir / "run-inprocess", resolve_config(None, None, overrides), evaluate=False, force=True)
+    ratios = [a / b for a, b in zip(got["tdf"], got["bare"])]
+    print(f"\ntdf train's epoch vs a bare fit's, Res-TCN 64/128/256, T={args.frames}, batch {args.batch_size}, "
+          f"{args.precision}; {args.repeat} alternating rounds in one process\n")
+    print("| | samples/s, median [min–max] | tdf / bare, pair by pair: median [min–max] |\n|---|---|---|")
+    print(f"| tdf train (store, validation, checkpoint) | {np.median(got['tdf']):.1f} "
+          f"[{min(got['tdf']):.1f}–{max(got['tdf']):.1f}] | {np.median(ratios):.3f} "
+          f"[{min(ratios):.3f}–{max(ratios):.3f}] |")
+    print(f"| bare model.fit (in-memory arrays) | {np.median(got['bare']):.1f} "
+          f"[{min(got['bare']):.1f}–{max(got['bare']):.1f}] | |")
+
+
 # ------------------------------------------------------------------ the parent
 
 
@@ -275,7 +340,7 @@ def kinds_for(args) -> list[tuple[str, dict]]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess"])
+    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess", "inprocess-pipeline"])
     ap.add_argument("--train-samples", type=int, default=2280, help="training samples per epoch (issue: 2,280)")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--classes", type=int, default=60)
@@ -303,10 +368,13 @@ def main():
 
     # samples in the store so that the random split leaves --train-samples for training
     n = int(np.ceil(args.train_samples / ((1 - TEST_FRACTION) * (1 - VAL_FRACTION))))
-    if args.compare == "inprocess":
+    if args.compare in ("inprocess", "inprocess-pipeline"):
         with tempfile.TemporaryDirectory(dir=os.environ.get("TDF_BENCH_TMP")) as tmp:
             make_store(Path(tmp) / "lzf.h5", n, args.frames, args.classes)
-            measure_inprocess(Path(tmp) / "lzf.h5", args)
+            if args.compare == "inprocess":
+                measure_inprocess(Path(tmp) / "lzf.h5", args)
+            else:
+                measure_pipeline_inprocess(Path(tmp) / "lzf.h5", Path(tmp), args)
         return
     kinds = kinds_for(args)
     best: dict[str, dict] = {}
