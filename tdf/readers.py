@@ -14,20 +14,26 @@ from tdf.errors import BadInput
 MAX_SETTINGS_BYTES = 1 << 20
 
 
-def _read_small(path: str | os.PathLike, what: str) -> bytes:
-    p = Path(path)
-    if p.is_dir():
-        raise BadInput(f"is a folder, expected a {what}", p)
+def _read_bounded(path: Path, limit: int, what: str, too_big: str) -> bytes:
+    """At most `limit` bytes of a file, with one BadInput naming it when it is missing,
+    unreadable or larger (`too_big` ends the message: what the file therefore is not)."""
     try:
-        with open(p, "rb") as f:
-            raw = f.read(MAX_SETTINGS_BYTES + 1)
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
     except FileNotFoundError:
         raise BadInput(f"{what} not found", path) from None
     except OSError as e:
         raise BadInput(f"cannot read the {what} ({e.strerror or e})", path) from None
-    if len(raw) > MAX_SETTINGS_BYTES:
-        raise BadInput(f"is larger than {MAX_SETTINGS_BYTES >> 20} MB: not a {what}", path)
+    if len(raw) > limit:
+        raise BadInput(f"is larger than {limit >> 20} MB: {too_big}", path)
     return raw
+
+
+def _read_small(path: str | os.PathLike, what: str) -> bytes:
+    p = Path(path)
+    if p.is_dir():
+        raise BadInput(f"is a folder, expected a {what}", p)
+    return _read_bounded(p, MAX_SETTINGS_BYTES, what, f"not a {what}")
 
 
 def read_toml(path: str | os.PathLike, what: str = "file") -> dict[str, Any]:
@@ -56,15 +62,7 @@ def read_json_in(path: str | os.PathLike, filename: str, missing: str) -> tuple[
 def read_json(path: str | os.PathLike, what: str = "JSON file", limit: int = 64 << 20) -> Any:
     """Parse a JSON file tdf wrote (at most `limit` bytes); broken → one BadInput naming it."""
     p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            raw = f.read(limit + 1)
-    except FileNotFoundError:
-        raise BadInput(f"{what} not found", p) from None
-    except OSError as e:
-        raise BadInput(f"cannot read {what} ({e.strerror or e})", p) from None
-    if len(raw) > limit:
-        raise BadInput(f"is larger than {limit >> 20} MB: not a {what} written by tdf", p)
+    raw = _read_bounded(p, limit, what, f"not a {what} written by tdf")
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -89,7 +89,8 @@ def build_ms_res_tcn(num_classes: int, ta_mask, frames: int | None = None, input
         layout: the data layout's name, recorded in the model contract (None: not known).
 
     Raises:
-        ConfigError (a ValueError and a tdf BadInput) for a bad argument.
+        ConfigError (a ValueError and a tdf BadInput) for a bad argument, including a
+        `ta_mask` that is not `input_dim` booleans or selects no dimension.
     """
     filters = check_config(num_classes=num_classes, frames=frames, input_dim=input_dim,
                            filters=filters, units_per_block=units_per_block,
