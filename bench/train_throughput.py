@@ -91,6 +91,18 @@ def _policy(precision: str):
     keras.config.set_dtype_policy({"fp32": "float32", "bf16": "mixed_bfloat16"}[precision])
 
 
+def compiled_bare(args, precision: str, jit: bool):
+    """The bench's bare Res-TCN under `precision`, compiled as tdf compiles its own (SGD with
+    Nesterov momentum); the global dtype policy is float32 again afterwards."""
+    import keras
+    _policy(precision)
+    model = bare_res_tcn(args.classes, args.frames)
+    _policy("fp32")
+    model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+    return model
+
+
 def _training_rows(store: Path, frames: int):
     """The training rows of tdf's random split (seed 0), read into memory, and their labels."""
     from tdf.data.splits import make_split
@@ -124,10 +136,7 @@ def measure_bare(store: Path, args) -> dict:
         tf.config.experimental.enable_op_determinism()  # Keras then turns XLA off
     keras.utils.set_random_seed(0)
     x, y = _training_rows(store, args.frames)
-    _policy(args.precision)
-    model = bare_res_tcn(args.classes, args.frames)
-    model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-                  "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+    model = compiled_bare(args, args.precision, jit)
     clock = EpochClock()
     model.fit(x, y, batch_size=args.batch_size, epochs=2, verbose=0, shuffle=True, callbacks=[clock.callback])
     return {"train": len(x) / clock.times[-1], "n": len(x), "params": int(model.count_params()),
@@ -218,14 +227,10 @@ def measure_inprocess(store: Path, args) -> None:
     x, y = _training_rows(store, args.frames)
     variants = {}
     for name, precision, jit in (("fp32", "fp32", False), ("bf16", "bf16", False), ("fp32 jit", "fp32", True)):
-        _policy(precision)
-        model = bare_res_tcn(args.classes, args.frames)
-        model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-                      "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        model = compiled_bare(args, precision, jit)
         model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # warm-up (tracing, XLA)
         model.predict(x[: args.batch_size], batch_size=args.batch_size, verbose=0)
         variants[name] = model
-    _policy("fp32")
     got: dict[str, list] = {}
     for r in range(args.repeat):
         for name, model in variants.items():
@@ -264,7 +269,6 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
     the epoch's start to the end of its checkpoint) and one bare epoch (in-memory arrays of the
     same training rows, the bench's own Res-TCN). Op determinism is on for both (fit_run turns it
     on for the process: its cost is measured by `--compare breakdown`)."""
-    import keras
     import tdf.train.fit as fit
     from tdf.train_config import resolve_config
     x, y = _training_rows(store, args.frames)
@@ -272,11 +276,7 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
 
     def alternate(model, cfg, strategy, state, train_batches, val_batches, callbacks) -> float:
         tdf_clock, bare_clock = EpochClock(), EpochClock()
-        _policy(args.precision)
-        bare = bare_res_tcn(args.classes, args.frames)
-        _policy("fp32")
-        bare.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-                     "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=args.jit == "on")
+        bare = compiled_bare(args, args.precision, args.jit == "on")
 
         def tdf_epoch(e):
             model.fit(train_batches, validation_data=val_batches, epochs=e + 1, initial_epoch=e,
@@ -289,9 +289,9 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
         bare_epoch()  # warm-up: tracing
         n_train = len(train_batches.indices)
         for r in range(args.repeat):
-            first = (tdf_epoch, bare_epoch) if r % 2 == 0 else (bare_epoch, tdf_epoch)
-            for f in first:
-                f(r + 1) if f is tdf_epoch else f()
+            pair = [lambda: tdf_epoch(r + 1), bare_epoch]
+            for run_epoch in (pair if r % 2 == 0 else pair[::-1]):  # who goes first alternates
+                run_epoch()
             got["tdf"].append(n_train / tdf_clock.times[-1])
             got["bare"].append(len(x) / bare_clock.times[-1])
             load = round(os.getloadavg()[0], 1)
