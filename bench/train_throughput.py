@@ -113,19 +113,47 @@ def _training_rows(store: Path, frames: int):
 
 
 class EpochClock:
-    """Wall-clock seconds of each epoch of a bare fit (begin → end)."""
+    """Wall-clock seconds of each epoch (begin → end), and the CPU seconds the process spent in it
+    (all threads). On a virtual machine whose host takes cycles away (steal time) the wall clock
+    of one epoch can double from one minute to the next; the CPU time counts only the work done,
+    so a CPU-time ratio says whether one side *does* more work, a wall-time ratio also sees waits."""
 
     def __init__(self):
         import keras
-        times = self.times = []
+        times, cpu = self.times, self.cpu = [], []
 
         class C(keras.callbacks.Callback):
             def on_epoch_begin(self, e, logs=None):
-                self.t = time.perf_counter()
+                self.t, self.c = time.perf_counter(), time.process_time()
 
             def on_epoch_end(self, e, logs=None):
                 times.append(time.perf_counter() - self.t)
+                cpu.append(time.process_time() - self.c)
         self.callback = C()
+
+
+def determinism_off():
+    """A context in which TensorFlow's op determinism is off (then back on if it was): the bare fit
+    is run as a user runs `model.fit`, without it. It matters: Keras' shuffled in-memory array
+    path gets slower under op determinism (measured in one process: 1.22–1.32× on the bare fit)."""
+    import contextlib
+
+    import keras
+
+    @contextlib.contextmanager
+    def ctx():
+        if keras.backend.backend() != "tensorflow":
+            yield
+            return
+        from tensorflow.python.framework import config as tf_config
+        was_on = tf_config.is_op_determinism_enabled()
+        tf_config.disable_op_determinism()
+        try:
+            yield
+        finally:
+            if was_on:
+                tf_config.enable_op_determinism()
+    return ctx()
 
 
 def measure_bare(store: Path, args) -> dict:
@@ -267,12 +295,12 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
     crash-safe checkpoint and history, validation — except that its training call is replaced
     by this loop: one warm-up epoch of each, then `--repeat` rounds of one tdf epoch (timed from
     the epoch's start to the end of its checkpoint) and one bare epoch (in-memory arrays of the
-    same training rows, the bench's own Res-TCN). Op determinism is on for both (fit_run turns it
-    on for the process: its cost is measured by `--compare breakdown`)."""
+    same training rows, the bench's own Res-TCN, run with op determinism off as a user's bare fit
+    is; `fit_run` has it on for tdf's epoch). Both wall time and process CPU time are recorded."""
     import tdf.train.fit as fit
     from tdf.train_config import resolve_config
     x, y = _training_rows(store, args.frames)
-    got: dict[str, list] = {"tdf": [], "bare": []}
+    got: dict[str, list] = {"tdf": [], "bare": [], "tdf_cpu": [], "bare_cpu": []}
 
     def alternate(model, cfg, strategy, state, train_batches, val_batches, callbacks) -> float:
         tdf_clock, bare_clock = EpochClock(), EpochClock()
@@ -283,8 +311,9 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
                       callbacks=[*callbacks, tdf_clock.callback], verbose=0, shuffle=False)
 
         def bare_epoch():
-            bare.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True,
-                     callbacks=[bare_clock.callback])
+            with determinism_off():
+                bare.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True,
+                         callbacks=[bare_clock.callback])
         tdf_epoch(0)
         bare_epoch()  # warm-up: tracing
         n_train = len(train_batches.indices)
@@ -294,14 +323,19 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
                 run_epoch()
             got["tdf"].append(n_train / tdf_clock.times[-1])
             got["bare"].append(len(x) / bare_clock.times[-1])
+            got["tdf_cpu"].append(tdf_clock.cpu[-1] / n_train)   # CPU seconds per sample
+            got["bare_cpu"].append(bare_clock.cpu[-1] / len(x))
             load = round(os.getloadavg()[0], 1)
             print(f"  round {r + 1} (load {load}): tdf {got['tdf'][-1]:.1f}, bare {got['bare'][-1]:.1f}, "
-                  f"ratio {got['tdf'][-1] / got['bare'][-1]:.3f}", flush=True)
+                  f"ratio {got['tdf'][-1] / got['bare'][-1]:.3f}; CPU per sample bare/tdf "
+                  f"{got['bare_cpu'][-1] / got['tdf_cpu'][-1]:.3f}", flush=True)
             if args.out:
                 with open(args.out, "a") as fh:
                     fh.write(json.dumps({"compare": "inprocess-pipeline", "round": r + 1, "load1": load,
                                          "frames": args.frames, "n": n_train, "precision": args.precision,
-                                         "tdf": got["tdf"][-1], "bare": got["bare"][-1]}) + "\n")
+                                         "tdf": got["tdf"][-1], "bare": got["bare"][-1],
+                                         "tdf_cpu_s": tdf_clock.cpu[-1], "bare_cpu_s": bare_clock.cpu[-1],
+                                         "bare_determinism": False}) + "\n")
         return 0.0
 
     fit._train = alternate
@@ -315,8 +349,11 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
     print(f"| tdf train (store, validation, checkpoint) | {np.median(got['tdf']):.1f} "
           f"[{min(got['tdf']):.1f}–{max(got['tdf']):.1f}] | {np.median(ratios):.3f} "
           f"[{min(ratios):.3f}–{max(ratios):.3f}] |")
-    print(f"| bare model.fit (in-memory arrays) | {np.median(got['bare']):.1f} "
+    print(f"| bare model.fit (in-memory arrays, op determinism off) | {np.median(got['bare']):.1f} "
           f"[{min(got['bare']):.1f}–{max(got['bare']):.1f}] | |")
+    cpu = [b / a for a, b in zip(got["tdf_cpu"], got["bare_cpu"])]
+    print(f"\nCPU seconds per sample, bare / tdf, pair by pair (the work done, blind to steal time): "
+          f"{np.median(cpu):.3f} [{min(cpu):.3f}–{max(cpu):.3f}]")
 
 
 # ------------------------------------------------------------------ the parent

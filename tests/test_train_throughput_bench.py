@@ -5,6 +5,7 @@ them or switch them off; a move inside the package once broke it silently. Slow:
 starts TensorFlow several times.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -39,4 +40,34 @@ def test_breakdown_runs_every_switch(tmp_path):
 def test_inprocess_pipeline_pairs_tdf_and_bare_epochs(tmp_path):
     stdout, lines = _bench(tmp_path, "--compare", "inprocess-pipeline")
     assert "| tdf train (store, validation, checkpoint) |" in stdout
-    assert len(lines) == 1 and '"tdf"' in lines[0] and '"bare"' in lines[0]
+    assert len(lines) == 1
+    row = json.loads(lines[0])
+    assert row["tdf"] > 0 and row["bare"] > 0
+    assert row["tdf_cpu_s"] > 0 and row["bare_cpu_s"] > 0   # work done, besides wall time
+    assert row["bare_determinism"] is False                  # the bare fit as a user runs it
+    assert "CPU seconds per sample, bare / tdf" in stdout
+
+
+def test_determinism_off_restores_the_setting():
+    """The bench's bare epoch runs without op determinism and leaves it as it found it."""
+    import importlib.util
+
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("op determinism is a TensorFlow setting")
+    from tensorflow.python.framework import config as tf_config
+    spec = importlib.util.spec_from_file_location("train_throughput", ROOT / "bench" / "train_throughput.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    was = tf_config.is_op_determinism_enabled()
+    try:
+        tf_config.enable_op_determinism()
+        with bench.determinism_off():
+            assert not tf_config.is_op_determinism_enabled()
+        assert tf_config.is_op_determinism_enabled()
+        tf_config.disable_op_determinism()
+        with bench.determinism_off():
+            assert not tf_config.is_op_determinism_enabled()
+        assert not tf_config.is_op_determinism_enabled()
+    finally:
+        (tf_config.enable_op_determinism if was else tf_config.disable_op_determinism)()
