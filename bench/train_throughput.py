@@ -17,6 +17,9 @@ Other comparisons (same protocol):
   --compare jit         tdf train and the bare fit with XLA on vs off
   --compare inprocess   the bare model only, every variant in one process, alternating epochs:
                         fp32 vs bf16 (train, predict), jit off vs on (a loaded machine's option)
+  --compare inprocess-pipeline  tdf train's real epoch vs a bare epoch, alternating in one process
+  --compare inprocess-parts     tdf's model vs the bare one, store-fed vs arrays, op determinism
+                        on vs off — one process, wall time and CPU time of each
 
     python bench/train_throughput.py                                   # issue size: T=300, 2,280 train samples
     python bench/train_throughput.py --train-samples 768 --frames 150  # reduced size (a loaded machine)
@@ -24,6 +27,8 @@ Other comparisons (same protocol):
     python bench/train_throughput.py --compare precision
     python bench/train_throughput.py --compare jit --repeat 3
     python bench/train_throughput.py --compare inprocess --repeat 5   # bare model only, one process
+    python bench/train_throughput.py --compare inprocess-pipeline --repeat 6
+    python bench/train_throughput.py --compare inprocess-parts --repeat 3
 """
 
 from __future__ import annotations
@@ -356,6 +361,74 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
           f"{np.median(cpu):.3f} [{min(cpu):.3f}–{max(cpu):.3f}]")
 
 
+def measure_parts_inprocess(store: Path, args) -> None:
+    """Where a tdf epoch's extra work goes, one process, variants rotating (`--compare
+    inprocess-parts`): tdf's Res-TCN (`build_from_config`, as `tdf train` builds it, mean skeleton
+    inside) and the bench's bare one, each fed by `SkeletonBatches` from the lzf store or by
+    in-memory arrays, with op determinism on or off. Per variant: wall samples/s and CPU seconds
+    per epoch (medians), and both as ratios to the bare fit (arrays, determinism off) round by
+    round. No validation or checkpoint here (their cost: `--compare inprocess-pipeline`'s docs)."""
+    import keras
+
+    from tdf.data.batches import SkeletonBatches
+    from tdf.data.splits import make_split
+    from tdf.data.store import open_store
+    from tdf.models.res_tcn import build_from_config
+    from tdf.train_config import resolve_config
+    keras.utils.set_random_seed(0)
+    x, y = _training_rows(store, args.frames)
+    with open_store(store) as s:
+        train = make_split(s, "random", seed=0, val_fraction=VAL_FRACTION).train
+    batches = SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames, shuffle=True, seed=0)
+    cfg = resolve_config(None, None, {"batch_size": args.batch_size})
+    tdf_model = build_from_config(cfg, args.classes, args.frames, np.zeros(x.shape[-1], np.float32))
+    tdf_model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    models = {"tdf": tdf_model, "bare": compiled_bare(args, "fp32", False)}
+    clock = EpochClock()
+
+    def epoch(model: str, feed: str, determinism: bool):
+        import contextlib
+        with contextlib.nullcontext() if determinism else determinism_off():
+            if feed == "store":
+                models[model].fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[clock.callback])
+            else:
+                models[model].fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True,
+                                  callbacks=[clock.callback])
+    variants = {f"{m} model, {f}, determinism {'on' if d else 'off'}": (m, f, d)
+                for m, f, d in (("tdf", "store", True), ("tdf", "store", False), ("tdf", "arrays", False),
+                                ("bare", "store", False), ("bare", "arrays", False), ("bare", "arrays", True))}
+    reference = "bare model, arrays, determinism off"
+    from tdf.train.determinism import seed_everything
+    seed_everything(0)  # op determinism on for the process, as in tdf train; variants switch it off
+    for v in variants.values():
+        epoch(*v)  # warm-up: tracing
+    names = list(variants)
+    wall: dict[str, list] = {k: [] for k in names}
+    cpu: dict[str, list] = {k: [] for k in names}
+    for r in range(args.repeat):
+        for k in names[r % len(names):] + names[:r % len(names)]:  # who goes first rotates
+            epoch(*variants[k])
+            wall[k].append(len(x) / clock.times[-1])
+            cpu[k].append(clock.cpu[-1])
+        load = round(os.getloadavg()[0], 1)
+        print(f"  round {r + 1} (load {load}): " + "; ".join(f"{k} {wall[k][-1]:.1f}/s {cpu[k][-1]:.1f} CPU s"
+                                                           for k in names), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps({"compare": "inprocess-parts", "round": r + 1, "load1": load, "frames": args.frames,
+                                     "n": len(x), "wall_samples_per_s": {k: wall[k][-1] for k in names},
+                                     "cpu_s": {k: cpu[k][-1] for k in names}}) + "\n")
+    print(f"\none epoch of {len(x)} samples, T={args.frames}, batch {args.batch_size}, fp32; {args.repeat} rotating "
+          f"rounds in one process; ratios to '{reference}' round by round, median [min–max]\n")
+    print("| variant | samples/s | speed ratio | CPU s per epoch | CPU ratio |\n|---|---|---|---|---|")
+    for k in names:
+        sr = [a / b for a, b in zip(wall[k], wall[reference])]
+        cr = [a / b for a, b in zip(cpu[k], cpu[reference])]
+        print(f"| {k} | {np.median(wall[k]):.1f} | {np.median(sr):.3f} [{min(sr):.3f}–{max(sr):.3f}] | "
+              f"{np.median(cpu[k]):.1f} | {np.median(cr):.3f} [{min(cr):.3f}–{max(cr):.3f}] |")
+
+
 # ------------------------------------------------------------------ the parent
 
 
@@ -377,7 +450,7 @@ def kinds_for(args) -> list[tuple[str, dict]]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess", "inprocess-pipeline"])
+    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess", "inprocess-pipeline", "inprocess-parts"])
     ap.add_argument("--train-samples", type=int, default=2280, help="training samples per epoch (issue: 2,280)")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--classes", type=int, default=60)
@@ -405,11 +478,13 @@ def main():
 
     # samples in the store so that the random split leaves --train-samples for training
     n = int(np.ceil(args.train_samples / ((1 - TEST_FRACTION) * (1 - VAL_FRACTION))))
-    if args.compare in ("inprocess", "inprocess-pipeline"):
+    if args.compare.startswith("inprocess"):
         with tempfile.TemporaryDirectory(dir=os.environ.get("TDF_BENCH_TMP")) as tmp:
             make_store(Path(tmp) / "lzf.h5", n, args.frames, args.classes)
             if args.compare == "inprocess":
                 measure_inprocess(Path(tmp) / "lzf.h5", args)
+            elif args.compare == "inprocess-parts":
+                measure_parts_inprocess(Path(tmp) / "lzf.h5", args)
             else:
                 measure_pipeline_inprocess(Path(tmp) / "lzf.h5", Path(tmp), args)
         return

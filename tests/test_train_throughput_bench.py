@@ -71,3 +71,14 @@ def test_determinism_off_restores_the_setting():
         assert not tf_config.is_op_determinism_enabled()
     finally:
         (tf_config.enable_op_determinism if was else tf_config.disable_op_determinism)()
+
+
+@pytest.mark.slow
+def test_inprocess_parts_times_every_variant(tmp_path):
+    stdout, lines = _bench(tmp_path, "--compare", "inprocess-parts")
+    row = json.loads(lines[0])
+    variants = set(row["cpu_s"])
+    assert "bare model, arrays, determinism off" in variants and "tdf model, store, determinism on" in variants
+    assert len(variants) == 6 and all(v > 0 for v in row["cpu_s"].values())
+    for v in variants:
+        assert f"| {v} |" in stdout
