@@ -34,6 +34,7 @@ Other comparisons (same protocol):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -137,28 +138,23 @@ class EpochClock:
         self.callback = C()
 
 
+@contextlib.contextmanager
 def determinism_off():
     """A context in which TensorFlow's op determinism is off (then back on if it was): the bare fit
     is run as a user runs `model.fit`, without it. It matters: Keras' shuffled in-memory array
     path gets slower under op determinism (measured in one process: 1.22–1.32× on the bare fit)."""
-    import contextlib
-
     import keras
-
-    @contextlib.contextmanager
-    def ctx():
-        if keras.backend.backend() != "tensorflow":
-            yield
-            return
-        from tensorflow.python.framework import config as tf_config
-        was_on = tf_config.is_op_determinism_enabled()
-        tf_config.disable_op_determinism()
-        try:
-            yield
-        finally:
-            if was_on:
-                tf_config.enable_op_determinism()
-    return ctx()
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    from tensorflow.python.framework import config as tf_config
+    was_on = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        if was_on:
+            tf_config.enable_op_determinism()
 
 
 def measure_bare(store: Path, args) -> dict:
@@ -388,7 +384,6 @@ def measure_parts_inprocess(store: Path, args) -> None:
     clock = EpochClock()
 
     def epoch(model: str, feed: str, determinism: bool):
-        import contextlib
         with contextlib.nullcontext() if determinism else determinism_off():
             if feed == "store":
                 models[model].fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[clock.callback])
