@@ -157,11 +157,31 @@ def run_arm(dataset: str, base: Path, arm: str, seed: int, epochs: int | None, w
                 "baseline_judged_mean": _mean(base_metrics, classes),
                 "gain_judged": _mean(m, classes) - _mean(base_metrics, classes),
                 "epochs_run": info.get("epochs_run"), "parameters": info.get("parameters"),
-                "filters": info["config"]["filters"]})
+                "filters": info["config"]["filters"], "val_accuracy": final_val_accuracy(out)})
     if arm != "wide":
         cmp = json.loads((out / "comparison.json").read_text())
         assert cmp["judged_classes"] == classes, "tdf fix judged other classes than the bench"
     return rec
+
+
+def final_val_accuracy(out: Path) -> float | None:
+    """The validation top-1 of the evaluated model (history.csv's last epoch: the arms train a
+    fixed budget without early stopping), None without a history."""
+    try:
+        lines = (out / "history.csv").read_text().splitlines()
+        head, last = lines[0].split(","), lines[-1].split(",")
+        return float(last[head.index("val_accuracy")])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _val_of(rec: dict) -> float | None:
+    """An arm's validation top-1: recorded, or read from its run folder (records made before
+    the field existed; the folder is named by the command's --out)."""
+    if rec.get("val_accuracy") is not None:
+        return rec["val_accuracy"]
+    words = rec.get("command", "").split()
+    return final_val_accuracy(Path(words[words.index("--out") + 1])) if "--out" in words else None
 
 
 def _finished(out: Path, arm: str, seed: int, epochs: int, base: Path) -> dict | None:
@@ -268,6 +288,17 @@ def summary(paths: list[Path]) -> str:
             out.append(f"- Spearman ρ (diagnosis score vs oracle weak-class gain, {len(groups)} groups): {rho:+.2f}")
             rho_in = spearman([score[g]["input"] for g in groups], [np.mean(gain[g]) for g in groups])
             out.append(f"- Spearman ρ (the diagnosis's input separability alone vs oracle weak-class gain): {rho_in:+.2f}")
+        vals = {g: [v for v in map(_val_of, by_arm[g]) if v is not None] for g in groups}
+        if len(groups) >= 3 and all(vals.values()):
+            # a trial search: train each group's fix, keep the one with the best validation top-1
+            val = {g: float(np.mean(v)) for g, v in vals.items()}
+            pick = max(groups, key=lambda g: val[g])
+            rho_val = spearman([val[g] for g in groups], [np.mean(gain[g]) for g in groups])
+            out.append(f"- trial search on the validation split (each group's fix, the best validation top-1 "
+                       f"kept): picks {pick} (validation {val[pick]:.3f}, weak-class gain {np.mean(gain[pick]):+.3f}); "
+                       f"oracle best {oracle[0]} has validation {val[oracle[0]]:.3f}, rank "
+                       f"{sorted(groups, key=lambda g: -val[g]).index(oracle[0]) + 1} of {len(groups)}; "
+                       f"Spearman ρ (validation top-1 vs oracle weak-class gain): {rho_val:+.2f}")
         out.append(f"- diagnosis recommends: {', '.join(rec) if rec else 'nothing (no score clears the threshold)'}; "
                    f"top-ranked: {top}")
         if best and chosen in gain:

@@ -81,6 +81,24 @@ def test_saved_outcomes_rescore_to_the_recorded_ranking(diag):
         assert comps == pytest.approx(g["evidence"]["components"], abs=1e-6)
 
 
+def test_reprobing_the_ranking_samples_gives_back_the_recorded_ranking(diag):
+    """bench/ranking_probes.py re-selects the diagnosis's samples and re-probes them: its
+    `diagnosis` input side (the better of spectra and trajectory) reproduces every recorded
+    score, input skill, probe and rank, so its other input sides are compared on equal terms."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.ranking_probes import rescore_inputs
+    d = json.loads((diag / "diagnosis.json").read_text())
+    rows = {r["name"]: r for r in rescore_inputs(diag)["diagnosis"]}
+    for g in d["groups"]:
+        r = rows[g["name"]]
+        assert (r["score"], r["score_low"], r["score_high"]) == pytest.approx(
+            (g["score"], g["score_low"], g["score_high"]), abs=1e-6)
+        assert r["input"] == pytest.approx(g["evidence"]["input_separability"], abs=1e-6)
+        assert (r["probe"], r["rank"]) == (g["evidence"]["input_probe"], g["rank"])
+
+
 def test_forced_occlusion_fills_the_per_class_shares(run, tmp_path, invoke):
     r = invoke("--quiet", "diagnose", run, "--out", tmp_path / "o", "--render", "none", "--method", "occlusion",
                "--views", "ranking,relevance")

@@ -47,3 +47,27 @@ def test_summary_by_hand(tmp_path):
     assert f"fraction {0.09 / 0.15:.2f}" in text                          # recommended g2 / best g1
     # g2 − all paired by seed: 0.10−0.05, 0.08−0.01 → mean 0.06, sd 0.0141
     assert f"paired by seed: +0.060 ± {np.std([0.05, 0.07], ddof=1):.3f}" in text
+
+
+def test_trial_search_by_validation_by_hand(tmp_path):
+    """The summary's validation line: each group's mean validation top-1 (recorded, or read from
+    the arm's history.csv when the record predates the field), the group it picks, and ρ."""
+    diag = {"kind": "diagnosis", "dataset": "d", "baseline": "b", "baseline_top1": 0.5,
+            "layout_groups": ["g1", "g2", "g3"], "recommended_groups": [],
+            "groups": [{"name": f"g{i}", "rank": i, "score": -0.1 * i, "input": 0.3, "model": 0.4} for i in (1, 2, 3)]}
+    run = tmp_path / "g3-run"
+    run.mkdir()
+    (run / "history.csv").write_text("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,samples_per_s\n"
+                                     "1,2.0,0.5,2.1,0.40,0.01,1,1\n2,1.0,0.7,1.2,0.90,0.01,1,1\n")
+    arms = [{"kind": "arm", "dataset": "d", "baseline": "b", "arm": a, "seed": 0, "epochs": 5, "top1": 0.5,
+             "baseline_top1": 0.5, "gain_all": 0.0, "gain_judged": g, "judged_classes": ["c"],
+             "baseline_judged_mean": 0.3, **extra}
+            for a, g, extra in (("g1", 0.2, {"val_accuracy": 0.6}), ("g2", 0.1, {"val_accuracy": 0.8}),
+                                ("g3", -0.1, {"command": f"tdf fix b --out {run} --groups g3"}))]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [diag] + arms))
+    text = _bench().summary([path])
+    # validation 0.6, 0.8, 0.9 (g3's last epoch) against gains 0.2, 0.1, −0.1: ρ = −1
+    assert "picks g3 (validation 0.900, weak-class gain -0.100)" in text
+    assert "oracle best g1 has validation 0.600, rank 3 of 3" in text
+    assert "oracle weak-class gain): -1.00" in text
