@@ -55,8 +55,11 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     # two streams for late score fusion (as pyskl / CTR-GCN: one model per input, softmax scores summed)
     "joint_stream": ("small with joint + joint-motion channels", ["--preset", "small", "--features", "joint,joint_motion"]),
     "bone_stream": ("small with bone + bone-motion channels", ["--preset", "small", "--features", "bone,bone_motion"]),
+    # `small` again under its own name, so a fusion's members live in their own result rows
+    "small_stream": ("--preset small as a fusion member (all four feature channels)", ["--preset", "small"]),
 }
-FUSIONS = {"fusion": ("joint_stream", "bone_stream")}
+FUSIONS = {"fusion": ("joint_stream", "bone_stream"),
+           "fusion3": ("joint_stream", "bone_stream", "small_stream")}
 DATASETS = ("utd", "ucla")
 
 # Kinect v1 (20 joints) → ntu25, by ntu25 index: the source joint. UTD-MHAD order: head,
@@ -161,7 +164,7 @@ def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work
             "command": "tdf " + " ".join(a if a != str(store) else store.name for a in args)}
 
 
-def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs) -> dict | None:
+def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs, name: str = "fusion") -> dict | None:
     """Late score fusion: the sum of the streams' test softmax scores (their predictions.npz,
     same samples in the same order), as a result line; None until every stream has run."""
     runs = [work / "runs" / f"{dataset}-{c}-s{seed}" / "predictions.npz" for c in streams]
@@ -175,7 +178,7 @@ def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs) ->
     labels = loaded[0]["labels"]
     top1 = float((scores.argmax(1) == labels).mean())
     per_class = [float((scores.argmax(1)[labels == c] == c).mean()) for c in np.unique(labels)]
-    return {"dataset": dataset, "config": "fusion", "seed": seed, "epochs": epochs, "top1": top1,
+    return {"dataset": dataset, "config": name, "seed": seed, "epochs": epochs, "top1": top1,
             "mean_class_accuracy": float(np.mean(per_class)), "n_test": int(len(labels)),
             "epochs_run": epochs, "streams": list(streams),
             "stream_top1": [float((d["scores"].argmax(1) == labels).mean()) for d in loaded],
@@ -208,7 +211,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/real_baseline"))
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--configs", default="small,raw,no_norm,no_aug,joint_only",
-                    help=f"of {', '.join(CONFIGS)}; 'fusion' trains its streams and fuses their scores")
+                    help=f"of {', '.join(CONFIGS)}; a fusion ({', '.join(FUSIONS)}) trains its streams and "
+                         f"sums their softmax scores")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, default=None, help="override every config's epochs")
     ap.add_argument("--summary", action="store_true")
@@ -245,7 +249,7 @@ def main() -> None:
             for s in [int(x) for x in a.seeds.split(",")]:
                 if (d, f, s) in done_keys(results, a.epochs):
                     continue
-                r = fuse(a.work, d, s, FUSIONS[f], results, a.epochs)
+                r = fuse(a.work, d, s, FUSIONS[f], results, a.epochs, f)
                 if r is not None:
                     with open(results, "a") as fh:
                         fh.write(json.dumps(r) + "\n")
