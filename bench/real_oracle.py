@@ -14,6 +14,11 @@ N-UCLA (cross-view), this bench trains, for each baseline it is given:
   gain? (Chosen over "the baseline trained longer" because the fix is trained with the baseline's
   epoch budget and cosine schedule: the fix spends its extra compute on width, not on epochs, and
   the baseline's training accuracy is already ≈ 0.95 at its budget.)
+- the re-seeded baseline `reseed`: the baseline's own command with the arm's seed — how much of
+  an arm's gain on the weak classes is only retraining? The weak classes are the ones *this*
+  baseline got wrong, so any model trained with another seed tends to do better on them
+  (regression to the mean); at the baseline's own seed it must reproduce the baseline (gain 0:
+  a determinism check).
 
 and the baseline's diagnosis (`tdf diagnose BASE --views ranking`): its weak classes (the classes
 every fix of this baseline is judged on — `tdf.fix.judged_classes`, the same for every arm) and
@@ -25,7 +30,7 @@ the file already holds (same dataset, baseline, arm, seed, epochs), so the bench
 resumed. `--summary` prints the tables (markdown): per arm the gains mean ± sd, the oracle ranking
 of groups by weak-class gain next to the diagnosis's ranking, Spearman's ρ between the diagnosis
 scores and the oracle gains, the recommended (else top-ranked) group's gain as a fraction of the
-best group's gain, and the targeted fix against the all-joints control and the wide baseline.
+best group's gain, and the targeted fix against each control (paired by seed).
 
     python bench/real_oracle.py --results bench/results/real_oracle_utd.jsonl --datasets utd \\
         --baseline utd=/path/to/baseline-run --seeds 0 --jobs 2
@@ -50,7 +55,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tdf, for the in-process helpers
 SHARED = Path(os.environ.get("TDF_SHARED_DATA", ROOT.parent / "shared" / "data"))  # ../shared/data
 FORMATS = {"utd": ("utd-mhad", "utd-mhad/Skeleton"), "ucla": ("nw-ucla", "nw-ucla/all_sqe")}
-CONTROLS = ("all", "wide")
+CONTROLS = ("all", "wide", "reseed")
+RETRAINED = ("wide", "reseed")   # controls that are the baseline's own `tdf train`, not a fix
 WIDE_SCALE = 1.5  # block widths × this ≈ the MS-Res-TCN's parameters and FLOPs (see the docstring)
 
 
@@ -126,13 +132,14 @@ def _mean(metrics: dict, classes: list[str]) -> float:
 
 
 def run_arm(dataset: str, base: Path, arm: str, seed: int, epochs: int | None, work: Path) -> dict:
-    """Train one arm (a group's fix, 'all' or 'wide') and measure it against the baseline."""
+    """Train one arm (a group's fix, 'all', 'wide' or 'reseed') and measure it against the baseline."""
     out = work / f"{base.name}-{arm}-s{seed}"
     base_info = json.loads((base / "run.json").read_text())
     base_metrics = json.loads((base / "metrics.json").read_text())
-    if arm == "wide":
-        widths = ",".join(str(int(round(f * WIDE_SCALE))) for f in base_info["config"]["filters"])
-        args = ["train", base_info["data"], "--out", str(out), "--preset", "small", "--filters", widths]
+    if arm in RETRAINED:
+        args = ["train", base_info["data"], "--out", str(out), "--preset", "small"]
+        if arm == "wide":
+            args += ["--filters", ",".join(str(int(round(f * WIDE_SCALE))) for f in base_info["config"]["filters"])]
     else:
         args = ["fix", str(base), "--out", str(out), "--groups", arm.replace("+", ","), "--preset", "small"]
     args += ["--seed", str(seed), "--force", "--quiet", "--epochs", str(epochs or base_info["config"]["epochs"])]
@@ -158,7 +165,7 @@ def run_arm(dataset: str, base: Path, arm: str, seed: int, epochs: int | None, w
                 "gain_judged": _mean(m, classes) - _mean(base_metrics, classes),
                 "epochs_run": info.get("epochs_run"), "parameters": info.get("parameters"),
                 "filters": info["config"]["filters"], "val_accuracy": final_val_accuracy(out)})
-    if arm != "wide":
+    if arm not in RETRAINED:
         cmp = json.loads((out / "comparison.json").read_text())
         assert cmp["judged_classes"] == classes, "tdf fix judged other classes than the bench"
     return rec
@@ -193,7 +200,7 @@ def _finished(out: Path, arm: str, seed: int, epochs: int, base: Path) -> dict |
         return None
     same = (info.get("status") == "complete" and info.get("seed") == seed
             and info.get("config", {}).get("epochs") == epochs and (out / "metrics.json").exists())
-    if arm == "wide":
+    if arm in RETRAINED:
         same = same and info.get("kind") == "res_tcn"
     else:
         same = (same and info.get("groups") == arm.split("+")
@@ -271,7 +278,8 @@ def summary(paths: list[Path]) -> str:
             drank = score[a]["rank"] if a in score else "–"
             dsc = (f"{score[a]['score']:+.3f} ({score[a]['input']:.2f} − {score[a]['model']:.2f})"
                    if a in score else "–")
-            label = {"all": "all joints (control)", "wide": "wide baseline (control)"}.get(a, a)
+            label = {"all": "all joints (control)", "wide": "wide baseline (control)",
+                     "reseed": "baseline retrained, arm's seed (control)"}.get(a, a)
             out.append(f"| {label} | {len(gain[a])} | {_ms(gain[a])} | {_ms(gall[a])} | "
                        f"{np.mean(t1):.3f} | {orank} | {drank} | {dsc} |")
         for g in sorted((g for g in d["layout_groups"] if g not in gain and g in score), key=lambda g: score[g]["rank"]):
@@ -341,7 +349,7 @@ def main() -> None:
     ap.add_argument("--baseline-epochs", type=int, default=None, help="epochs of a baseline trained here")
     ap.add_argument("--seeds", default="0,1,2", help="seeds of every arm")
     ap.add_argument("--epochs", type=int, default=None, help="epochs of every arm (default: the baseline's)")
-    ap.add_argument("--arms", default=None, help="comma-separated subset of groups/all/wide (default: every one)")
+    ap.add_argument("--arms", default=None, help="comma-separated subset of groups/all/wide/reseed (default: every one)")
     ap.add_argument("--jobs", type=int, default=1, help="arms trained at the same time")
     ap.add_argument("--summary", action="store_true")
     a = ap.parse_args()

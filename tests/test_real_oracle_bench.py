@@ -71,3 +71,20 @@ def test_trial_search_by_validation_by_hand(tmp_path):
     assert "picks g3 (validation 0.900, weak-class gain -0.100)" in text
     assert "oracle best g1 has validation 0.600, rank 3 of 3" in text
     assert "oracle weak-class gain): -1.00" in text
+
+
+def test_reseed_control_is_labelled_and_paired_by_seed(tmp_path):
+    diag = {"kind": "diagnosis", "dataset": "d", "baseline": "b", "baseline_top1": 0.5,
+            "layout_groups": ["g1", "g2", "g3"], "recommended_groups": ["g1"],
+            "groups": [{"name": f"g{i}", "rank": i, "score": 0.5 - 0.1 * i, "input": 0.6, "model": 0.1} for i in (1, 2, 3)]}
+    gains = {("g1", 0): 0.0, ("g1", 1): 0.30, ("g2", 0): -0.05, ("g2", 1): 0.1, ("g3", 0): -0.1, ("g3", 1): 0.0,
+             ("reseed", 0): 0.0, ("reseed", 1): 0.20}
+    arms = [{"kind": "arm", "dataset": "d", "baseline": "b", "arm": a, "seed": s, "epochs": 5, "top1": 0.5,
+             "baseline_top1": 0.5, "gain_all": 0.0, "gain_judged": g, "judged_classes": ["c"],
+             "baseline_judged_mean": 0.3} for (a, s), g in gains.items()]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [diag] + arms))
+    text = _bench().summary([path])
+    assert "| baseline retrained, arm's seed (control) | 2 | +0.100 ± 0.141 |" in text
+    # g1 − reseed by seed: 0.0 − 0.0, 0.30 − 0.20 → +0.05 ± 0.071
+    assert f"oracle best g1 − reseed: weak classes +0.050 (paired by seed: +0.050 ± {np.std([0, 0.1], ddof=1):.3f})" in text
