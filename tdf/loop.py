@@ -173,7 +173,7 @@ def stop_reason(diagnosis: dict) -> str:
 def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_html: Path,
                       stopped: str | None = None) -> Path:
     """The loop's page: comparison and diagnosis; embeds only pictures inside the loop folder."""
-    from tdf.comparison import comparison_rows
+    from tdf.comparison import REGRESSION_NOTE, comparison_rows
     from tdf.html_page import Page, esc, table
     from tdf.diagnose.report_diagnosis import diagnosis_sections
     page = Page("tdf loop — train → diagnose → fix", f"data {diagnosis['data']}", roots=[out_html.parent],
@@ -184,7 +184,8 @@ def write_loop_report(diagnosis: dict, diag_dir: Path, cmp: dict | None, out_htm
                + esc(stopped or stop_reason(diagnosis)) + ".")
     else:
         rows = [(("★ " if r.judged else "") + r.label, *r.cells()) for r in comparison_rows(cmp, with_judged_mean=False)]
-        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the judged classes: the baseline's weak classes, the same for every fix of this baseline.")
+        page.p(f"TA stream on <b>{esc(', '.join(map(str, cmp['groups'])))}</b>; ★ marks the judged classes: the baseline's weak classes, the same for every fix of this baseline. "
+               + esc(REGRESSION_NOTE))
         page.raw(table(["class", "baseline", "fixed", "Δ"], rows, numeric={1, 2, 3}))
     page.h2("Diagnosis of the baseline", "diagnosis")
     diagnosis_sections(page, diagnosis, diag_dir)

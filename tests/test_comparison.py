@@ -44,3 +44,19 @@ def test_markdown_and_html_show_the_same_rows(tmp_path, monkeypatch):
     assert [r for r in rows if r] == [("★ wave", "0.500", "0.750", "+0.250"), ("kick", "0.800", "0.600", "-0.200"),
                                       ("top-1", "0.500", "0.625", "+0.125"), ("top-5", "0.900", "1.000", "+0.100"),
                                       ("mean class accuracy", "0.550", "0.700", "+0.150")]
+
+
+def test_both_say_the_judged_gain_needs_a_control(tmp_path, monkeypatch):
+    """The judged classes are the baseline's own errors: the markdown and the loop's page both
+    warn that part of any retrained model's gain on them is regression to the mean, and say
+    which control to compare with; without judged classes there is nothing to warn about."""
+    from tdf.comparison import REGRESSION_NOTE
+    assert "regression to the mean" in REGRESSION_NOTE and "--groups all" in REGRESSION_NOTE
+    assert REGRESSION_NOTE in comparison_table(_cmp())
+    assert REGRESSION_NOTE not in comparison_table({**_cmp(), "judged_classes": []})
+    diag_dir = tmp_path / "diagnosis"
+    diag_dir.mkdir()
+    monkeypatch.setattr("tdf.diagnose.report_diagnosis.diagnosis_sections", lambda page, d, folder: None)
+    diagnosis = {"data": "d.h5", "recommended_groups": ["hands"], "groups": [], "weak_classes": []}
+    html = write_loop_report(diagnosis, diag_dir, _cmp(), tmp_path / "report.html").read_text()
+    assert "regression to the mean" in html and "--groups all" in html
