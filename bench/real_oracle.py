@@ -259,6 +259,13 @@ def summary(paths: list[Path]) -> str:
         if d is None:
             continue
         first = next(iter(by_arm.values()))[0]
+        # the reseeded baseline at the baseline's own seed IS the baseline (a determinism check,
+        # reported below), not a draw of "another training run": it is left out of the control
+        own = [r for r in by_arm.get("reseed", []) if r["seed"] == baseline_seed(base)]
+        if "reseed" in by_arm:
+            by_arm = {**by_arm, "reseed": [r for r in by_arm["reseed"] if r not in own]}
+            if not by_arm["reseed"]:
+                del by_arm["reseed"]
         out.append(f"### {ds}: baseline {base} (top-1 {first['baseline_top1']:.3f}, judged classes "
                    f"{first['baseline_judged_mean']:.3f} mean over {len(first['judged_classes'])}: "
                    f"{', '.join(first['judged_classes'])}), arms trained {ep} epochs; ranking rule "
@@ -325,8 +332,19 @@ def summary(paths: list[Path]) -> str:
                     out.append(f"- {chosen} − {ctl}: weak classes {c - np.mean(gain[ctl]):+.3f} "
                                f"(paired by seed: {_ms(diff) if diff else 'no common seeds'}), all classes "
                                f"{np.mean(gall[chosen]) - np.mean(gall[ctl]):+.3f}")
+        for r in own:
+            same = r["top1"] == r["baseline_top1"] and r["gain_judged"] == 0
+            out.append(f"- determinism: the baseline's own command at its own seed {r['seed']} gives top-1 "
+                       f"{r['top1']:.4f} against the baseline's {r['baseline_top1']:.4f} "
+                       f"({'identical' if same else 'NOT identical'}; left out of the reseed control)")
         out.append("")
     return "\n".join(out) if out else "no results"
+
+
+def baseline_seed(name: str) -> int | None:
+    """The seed of a baseline named as this bench names them (`{dataset}-base-s{seed}`)."""
+    head, _, seed = name.rpartition("-base-s")
+    return int(seed) if head and seed.isdigit() else None
 
 
 def _paired(a: list[dict], b: list[dict]) -> list[float]:

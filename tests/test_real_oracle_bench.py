@@ -88,3 +88,22 @@ def test_reseed_control_is_labelled_and_paired_by_seed(tmp_path):
     assert "| baseline retrained, arm's seed (control) | 2 | +0.100 ± 0.141 |" in text
     # g1 − reseed by seed: 0.0 − 0.0, 0.30 − 0.20 → +0.05 ± 0.071
     assert f"oracle best g1 − reseed: weak classes +0.050 (paired by seed: +0.050 ± {np.std([0, 0.1], ddof=1):.3f})" in text
+
+
+def test_reseed_at_the_baselines_own_seed_is_a_determinism_check_not_a_control(tmp_path):
+    diag = {"kind": "diagnosis", "dataset": "d", "baseline": "d-base-s0", "baseline_top1": 0.5,
+            "layout_groups": ["g1", "g2", "g3"], "recommended_groups": ["g1"],
+            "groups": [{"name": f"g{i}", "rank": i, "score": 0.5 - 0.1 * i, "input": 0.6, "model": 0.1} for i in (1, 2, 3)]}
+    gains = {("g1", 0): 0.5, ("g1", 1): 0.4, ("g1", 2): 0.5, ("g2", 0): 0.1, ("g3", 0): 0.0,
+             ("reseed", 0): 0.0, ("reseed", 1): 0.3, ("reseed", 2): 0.4}
+    arms = [{"kind": "arm", "dataset": "d", "baseline": "d-base-s0", "arm": a, "seed": s, "epochs": 5,
+             "top1": 0.5 + g / 4, "baseline_top1": 0.5, "gain_all": g / 4, "gain_judged": g,
+             "judged_classes": ["c"], "baseline_judged_mean": 0.3} for (a, s), g in gains.items()]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [diag] + arms))
+    text = _bench().summary([path])
+    assert _bench().baseline_seed("ucla-base-s12") == 12 and _bench().baseline_seed("mine") is None
+    # seeds 1 and 2 only: mean 0.35; g1 − reseed paired on seeds 1, 2: +0.1, +0.1
+    assert "| baseline retrained, arm's seed (control) | 2 | +0.350 ± 0.071 |" in text
+    assert "oracle best g1 − reseed: weak classes +0.117 (paired by seed: +0.100 ± 0.000)" in text
+    assert "own seed 0 gives top-1 0.5000 against the baseline's 0.5000 (identical" in text
