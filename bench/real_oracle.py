@@ -276,8 +276,8 @@ def summary(paths: list[Path]) -> str:
         groups = [g for g in d["layout_groups"] if g in gain]
         oracle = sorted(groups, key=lambda g: -np.mean(gain[g]))
         out.append("| arm | seeds | weak-class gain | all-class gain (top-1) | top-1 | oracle rank | "
-                   "diagnosis rank | diagnosis score (input − model term) |")
-        out.append("|---|---:|---|---|---|---:|---:|---|")
+                   "diagnosis rank | diagnosis score (input − model term) | weak-class gain over reseed (paired) |")
+        out.append("|---|---:|---|---|---|---:|---:|---|---|")
         combos = [a for a in gain if a not in d["layout_groups"] and a not in CONTROLS]
         for a in oracle + combos + [c for c in CONTROLS if c in gain]:
             t1 = [r["top1"] for r in by_arm[a]]
@@ -287,11 +287,13 @@ def summary(paths: list[Path]) -> str:
                    if a in score else "–")
             label = {"all": "all joints (control)", "wide": "wide baseline (control)",
                      "reseed": "baseline retrained, arm's seed (control)"}.get(a, a)
+            over = _paired(by_arm[a], by_arm["reseed"]) if "reseed" in by_arm and a != "reseed" else []
             out.append(f"| {label} | {len(gain[a])} | {_ms(gain[a])} | {_ms(gall[a])} | "
-                       f"{np.mean(t1):.3f} | {orank} | {drank} | {dsc} |")
+                       f"{np.mean(t1):.3f} | {orank} | {drank} | {dsc} | "
+                       f"{_ms(over) + f' ({len(over)})' if over else '–'} |")
         for g in sorted((g for g in d["layout_groups"] if g not in gain and g in score), key=lambda g: score[g]["rank"]):
             out.append(f"| {g} | 0 | not run | | | | {score[g]['rank']} | {score[g]['score']:+.3f} "
-                       f"({score[g]['input']:.2f} − {score[g]['model']:.2f}) |")
+                       f"({score[g]['input']:.2f} − {score[g]['model']:.2f}) | |")
         rec = d["recommended_groups"]
         top = min(d["groups"], key=lambda g: g["rank"])["name"]
         combo = "+".join(rec)       # the fix `tdf fix --diagnosis` trains: one TA stream on every recommended group

@@ -107,3 +107,5 @@ def test_reseed_at_the_baselines_own_seed_is_a_determinism_check_not_a_control(t
     assert "| baseline retrained, arm's seed (control) | 2 | +0.350 ± 0.071 |" in text
     assert "oracle best g1 − reseed: weak classes +0.117 (paired by seed: +0.100 ± 0.000)" in text
     assert "own seed 0 gives top-1 0.5000 against the baseline's 0.5000 (identical" in text
+    g1 = next(line for line in text.splitlines() if line.startswith("| g1 |"))
+    assert g1.endswith("| +0.100 ± 0.000 (2) |")                  # the table's column: over reseed, paired
