@@ -1,20 +1,14 @@
 """bench/real_baseline.py's late score fusion against a hand computation: the streams' softmax
 scores are summed per test sample, top-1 and mean class accuracy read off the sum."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from bench_modules import load_bench
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("real_baseline", ROOT / "bench" / "real_baseline.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("real_baseline")
 
 
 def _stream(work: Path, config: str, scores, labels, names=("a", "b", "c", "d")):

@@ -1,21 +1,25 @@
 """bench/real_oracle.py's arithmetic: Spearman's ρ against scipy, and the summary's gains,
 ranks, fraction and paired control difference against numbers computed by hand."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from bench_modules import load_bench
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("real_oracle", ROOT / "bench" / "real_oracle.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("real_oracle")
+
+
+def _summary_of(tmp_path, diag: dict, gains: dict, scale: float) -> str:
+    """The bench's summary of a diagnosis and arms {(arm, seed): weak-class gain} (top-1 gain =
+    gain × scale), written as the bench writes them."""
+    arms = [{"kind": "arm", "dataset": "d", "baseline": diag["baseline"], "arm": a, "seed": s, "epochs": 5,
+             "top1": 0.5 + g * scale, "baseline_top1": 0.5, "gain_all": g * scale, "gain_judged": g,
+             "judged_classes": ["c"], "baseline_judged_mean": 0.3} for (a, s), g in gains.items()]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [diag] + arms))
+    return _bench().summary([path])
 
 
 @pytest.mark.parametrize("a,b", [([1, 2, 3, 4], [4, 3, 2, 1]), ([1, 2, 2, 3, 5], [2, 1, 4, 3, 3]),
@@ -33,12 +37,7 @@ def test_summary_by_hand(tmp_path):
                        {"name": "g3", "rank": 3, "score": -0.2, "input": 0.1, "model": 0.3}]}
     gains = {("g1", 0): 0.20, ("g1", 1): 0.10, ("g2", 0): 0.10, ("g2", 1): 0.08,
              ("g3", 0): -0.1, ("g3", 1): -0.1, ("all", 0): 0.05, ("all", 1): 0.01}
-    arms = [{"kind": "arm", "dataset": "d", "baseline": "b", "arm": a, "seed": s, "epochs": 5,
-             "top1": 0.5 + g / 2, "baseline_top1": 0.5, "gain_all": g / 2, "gain_judged": g,
-             "judged_classes": ["c"], "baseline_judged_mean": 0.3} for (a, s), g in gains.items()]
-    path = tmp_path / "r.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in [diag] + arms))
-    text = _bench().summary([path])
+    text = _summary_of(tmp_path, diag, gains, 1 / 2)
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| g")}
     assert "+0.150 ± 0.071" in rows["g1"] and "| 1 | 2 |" in rows["g1"]   # mean, sd; oracle 1, diagnosis 2
     assert "+0.090 ± 0.014" in rows["g2"] and "| 2 | 1 |" in rows["g2"]
@@ -96,12 +95,7 @@ def test_reseed_at_the_baselines_own_seed_is_a_determinism_check_not_a_control(t
             "groups": [{"name": f"g{i}", "rank": i, "score": 0.5 - 0.1 * i, "input": 0.6, "model": 0.1} for i in (1, 2, 3)]}
     gains = {("g1", 0): 0.5, ("g1", 1): 0.4, ("g1", 2): 0.5, ("g2", 0): 0.1, ("g3", 0): 0.0,
              ("reseed", 0): 0.0, ("reseed", 1): 0.3, ("reseed", 2): 0.4}
-    arms = [{"kind": "arm", "dataset": "d", "baseline": "d-base-s0", "arm": a, "seed": s, "epochs": 5,
-             "top1": 0.5 + g / 4, "baseline_top1": 0.5, "gain_all": g / 4, "gain_judged": g,
-             "judged_classes": ["c"], "baseline_judged_mean": 0.3} for (a, s), g in gains.items()]
-    path = tmp_path / "r.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in [diag] + arms))
-    text = _bench().summary([path])
+    text = _summary_of(tmp_path, diag, gains, 1 / 4)
     assert _bench().baseline_seed("ucla-base-s12") == 12 and _bench().baseline_seed("mine") is None
     # seeds 1 and 2 only: mean 0.35; g1 − reseed paired on seeds 1, 2: +0.1, +0.1
     assert "| baseline retrained, arm's seed (control) | 2 | +0.350 ± 0.071 |" in text
