@@ -36,32 +36,25 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ranking_rules import oracle_gains  # noqa: E402
+from bench.ranking_rules import composites_of, oracle_gains  # noqa: E402
 from bench.real_oracle import spearman  # noqa: E402
-from tdf.diagnose.features import group_motion_features, valid_mask  # noqa: E402
+from tdf.diagnose.features import group_motion_features  # noqa: E402
 from tdf.diagnose.input_probe import facing_pairs  # noqa: E402
 from tdf.diagnose.probe import probe_correct, skill_of  # noqa: E402
 from tdf.diagnose.ranking import (BOOTSTRAP, REPEATS, RULE, bootstrap_draws, load_outcomes, recommend,  # noqa: E402
                                   score_group, select_samples)
-from tdf.diagnose.trajectory import (LENGTH, VERTICAL, as_bodies, group_trajectory_features, resample_valid,  # noqa: E402
-                                     rotate_yaw, yaw_angles)
+from tdf.diagnose.trajectory import group_trajectory_features  # noqa: E402
 
 FEATURE_SETS = ("spectra", "trajectory", "trajectory_centre")
 CHOICES = {"diagnosis": ("spectra", "trajectory"), "best_of_three": FEATURE_SETS}
 
 
-def centre_trajectory_features(x: np.ndarray, joints, layout, length: int = LENGTH) -> np.ndarray:
-    """[N, B·J·C·(2·length − 1)]: the group's joints relative to the layout's centre joint, in the
-    body-yaw frame, resampled to `length` frames, with their velocity (as the diagnosis's
-    trajectory probe, with the centre joint as every joint's reference)."""
-    p = as_bodies(x, layout.bodies, layout.n_joints, layout.coords)
-    valid = valid_mask(np.asarray(x))
-    p = rotate_yaw(p, yaw_angles(p, valid, facing_pairs(layout), VERTICAL), VERTICAL)
+def centre_trajectory_features(x: np.ndarray, joints, layout) -> np.ndarray:
+    """The diagnosis's trajectory features with every joint's "parent" set to the layout's centre
+    joint: the group relative to the body centre, in the body-yaw frame, resampled, with velocity."""
     centre = layout.joints.index(layout.centre)
-    rel = np.where(valid[:, :, None, None, None], p[:, :, :, list(joints)] - p[:, :, :, [centre]], 0.0)
-    traj = resample_valid(rel, valid, length)
-    n = len(traj)
-    return np.concatenate([traj.reshape(n, -1), np.diff(traj, axis=1).reshape(n, -1)], axis=1)
+    return group_trajectory_features(x, joints, [centre] * layout.n_joints, facing_pairs(layout),
+                                     bodies=layout.bodies, n_joints=layout.n_joints, coords=layout.coords)
 
 
 def feature_sets(x: np.ndarray, joints, layout) -> dict[str, np.ndarray]:
@@ -133,9 +126,7 @@ def real_table(name: str, diag_dir: Path, oracle_paths: list[Path], per_class: i
     if not gains_by_epochs:
         return [f"\n(no oracle arms for baseline {base} in {', '.join(map(str, oracle_paths))})"]
     ep, gains = max(gains_by_epochs.items(), key=lambda kv: len(kv[1]))
-    from tdf.data.store import open_store
-    with open_store(d["data"]) as s:
-        composites = dict(s.layout.composites)
+    composites = composites_of(d)
     tables = rescore_inputs(diag_dir, per_class)
     groups = [g for g in tables["diagnosis"] if g["name"] in gains]
     names = [g["name"] for g in groups]
