@@ -45,7 +45,7 @@ class TrainConfig:
     distribute: str = "none"          # none | mirrored | multiworker
     preset: str | None = None
     # Input recipe (tdf.data.model_input); the defaults are the paper's raw input.
-    normalize: str = "none"           # none | root (translate) | view (translate + canonical yaw)
+    normalize: str = "none"           # none | root (translate) | view (+ canonical yaw) | spine (+ spine upright)
     features: tuple[str, ...] = ("joint",)  # joint, bone, joint_motion, bone_motion (as channels)
     resample: int | None = None       # resample every sequence to this many frames; None = crop/pad
     aug_rotate: float = 0.0           # training augmentation: degrees about the vertical axis
@@ -94,6 +94,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+# input normalisation modes (the one list: the recipe, the CLI choice and its help read it)
+NORMALIZE = {
+    "none": "raw, the paper's",
+    "root": "translate to the centre joint",
+    "view": "also rotate about the vertical axis to a canonical heading",
+    "spine": "also rotate the spine upright first (camera tilt and roll removed; pyskl's PreNormalize3D)",
+}
 DISTRIBUTE = ("none", "mirrored", "multiworker")
 PRECISIONS = ("fp32", "bf16")  # --precision (tdf.train.precision applies them)
 LR_SCHEDULES = ("plateau", "cosine")
@@ -266,7 +273,6 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.distribute not in DISTRIBUTE:
         bad(f"--distribute must be one of {', '.join(DISTRIBUTE)}, got {cfg.distribute!r}")
     cfg.filters = tuple(cfg.filters)
-    from tdf.data.model_input import NORMALIZE
     from tdf.data.transforms import FEATURES
     cfg.features = tuple(cfg.features)
     if cfg.normalize not in NORMALIZE:

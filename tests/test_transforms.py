@@ -52,6 +52,56 @@ def test_rotated_and_moved_skeleton_comes_back_to_canonical():
     assert not canon[:, 1].any()  # the absent second body stays zero
 
 
+def hand_tilt(x, angle):
+    """Rotation about x (a camera pitched up or down) written out per coordinate."""
+    out = x.copy()
+    out[..., 1] = np.cos(angle) * x[..., 1] - np.sin(angle) * x[..., 2]
+    out[..., 2] = np.sin(angle) * x[..., 1] + np.cos(angle) * x[..., 2]
+    return out
+
+
+def test_spine_normalisation_undoes_a_tilted_camera_and_stands_the_spine_upright():
+    x = standing()
+    canon = T.normalize_view(x, SK.centre, SK.across, upright=True)
+    # the spine (hips' midpoint → shoulders' midpoint, mean over frames) along +y, heading along +x
+    (sl, sr), (hl, hr) = SK.across
+    spine = ((canon[:, 0, sl] + canon[:, 0, sr]) - (canon[:, 0, hl] + canon[:, 0, hr])).mean(0)
+    np.testing.assert_allclose(spine / np.linalg.norm(spine), [0, 1, 0], atol=1e-6)
+    across = sum(canon[:, 0, l] - canon[:, 0, r] for l, r in SK.across).mean(0)
+    assert across[0] > 0 and abs(across[2]) < 1e-5
+    # a rigid motion: distances between joints are unchanged
+    d = lambda a: np.linalg.norm(a[:, 0, :, None] - a[:, 0, None, :], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(d(canon), d(x), atol=1e-5)
+    # a camera tilted by 0.4 rad and turned, then moved, gives the same canonical body; the
+    # yaw-only view normalisation cannot undo the tilt
+    for tilt, yaw in ((0.4, 0.0), (-0.3, 1.2), (0.2, -2.8)):
+        moved = hand_yaw(hand_tilt(x, tilt), yaw) + np.array([1.0, 0.5, 2.0])
+        moved[:, 1] = 0
+        np.testing.assert_allclose(T.normalize_view(moved, SK.centre, SK.across, upright=True), canon, atol=1e-5)
+        assert not np.allclose(T.normalize_view(moved, SK.centre, SK.across), T.normalize_view(x, SK.centre, SK.across),
+                               atol=1e-3)
+    assert not canon[:, 1].any()
+
+
+def test_rotation_onto_maps_any_direction_onto_another():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        u, v = rng.normal(size=3), rng.normal(size=3)
+        u, v = u / np.linalg.norm(u), v / np.linalg.norm(v)
+        for a, b in ((u, v), (u, u), (u, -u)):
+            R = T.rotation_onto(a, b)
+            np.testing.assert_allclose(a @ R.T, b, atol=1e-9)
+            np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-9)
+            assert np.linalg.det(R) == pytest.approx(1.0)
+
+
+def test_spine_normalisation_without_hips_only_turns_the_heading():
+    x = standing()
+    one_pair = SK.across[:1]
+    np.testing.assert_allclose(T.normalize_view(x, SK.centre, one_pair, upright=True),
+                               T.normalize_view(x, SK.centre, one_pair), atol=1e-6)
+
+
 def test_root_normalisation_only_translates():
     x = standing()
     out = T.normalize_view(x, SK.centre, SK.across, rotate=False)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tdf.train_config import DISTRIBUTE, PRESETS
+from tdf.train_config import DISTRIBUTE, NORMALIZE, PRESETS
 from tdf.train.precision import PRECISIONS
 
 TRAIN_OPTION_NAMES = ("split", "val_fraction", "epochs", "batch_size", "lr", "momentum", "filters",
@@ -55,9 +55,8 @@ def train_options(f):
                           "that supports it, else fp32)."),
         click.option("--distribute", type=click.Choice(DISTRIBUTE), default=None,
                      help="Data-parallel training with tf.distribute."),
-        click.option("--normalize", type=click.Choice(["none", "root", "view"]), default=None,
-                     help="Input normalisation: none (raw, the paper's), root (translate to the centre joint), "
-                          "view (also rotate about the vertical axis to a canonical heading, as pyskl's PreNormalize3D)."),
+        click.option("--normalize", type=click.Choice(list(NORMALIZE)), default=None,
+                     help="Input normalisation: " + "; ".join(f"{k} ({v})" for k, v in NORMALIZE.items()) + "."),
         click.option("--features", default=None,
                      help="Input channels per joint, e.g. joint,bone,joint_motion,bone_motion (default joint)."),
         click.option("--resample", type=int, default=None,

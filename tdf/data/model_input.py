@@ -21,8 +21,8 @@ import numpy as np
 
 from tdf.data import transforms as T
 from tdf.errors import BadInput
+from tdf.train_config import NORMALIZE
 
-NORMALIZE = ("none", "root", "view")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class InputRecipe:
     """How store frames become model input. Defaults = the paper's raw input."""
 
     skeleton: Skeleton
-    normalize: str = "none"                    # none | root (translate) | view (translate + yaw)
+    normalize: str = "none"                    # none | root (translate) | view (+ yaw) | spine (+ upright)
     features: tuple[str, ...] = ("joint",)
     frames: int | None = None                  # resample every sequence to this many frames
     feature_scale: tuple[float, ...] | None = None  # divisor per feature (training data's spread)
@@ -122,7 +122,8 @@ class InputRecipe:
         when resampling, else t, or the crop's length)."""
         sk = self.skeleton
         if self.normalize != "none":
-            x = T.normalize_view(x, sk.centre, sk.across, rotate=self.normalize == "view")
+            x = T.normalize_view(x, sk.centre, sk.across, rotate=self.normalize in ("view", "spine"),
+                                 upright=self.normalize == "spine")
         start, stop = 0.0, None
         if rng is not None and self.augments:
             x, start, stop = T.augment(x, rng, self.aug_rotate, self.aug_scale, self.aug_crop)

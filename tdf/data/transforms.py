@@ -69,19 +69,58 @@ def body_yaw(x: np.ndarray, across: Sequence[tuple[int, int]]) -> float | None:
     return float(np.arctan2(v[2], v[0]))
 
 
+def body_up(x: np.ndarray, across: Sequence[tuple[int, int]]) -> np.ndarray | None:
+    """Body 0's spine direction: the mean (over its present frames) of the midpoint of the first
+    `across` pair (the shoulders) minus the midpoint of the second (the hips). None without two
+    pairs, without body 0, or when the two midpoints coincide."""
+    mask = present(x)[:, 0]
+    if len(across) < 2 or not mask.any() or x.shape[-1] != 3:
+        return None
+    body = x[mask, 0].astype(np.float64)
+    (l1, r1), (l2, r2) = across[0], across[1]
+    v = ((body[:, l1] + body[:, r1]) - (body[:, l2] + body[:, r2])).mean(axis=0) / 2
+    n = np.linalg.norm(v)
+    return None if n < 1e-9 else v / n
+
+
+def rotation_onto(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The 3×3 rotation (smallest angle, about u × v) taking unit vector `u` onto unit vector `v`
+    (Rodrigues' formula; applied as `p @ R.T`)."""
+    u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
+    axis = np.cross(u, v)
+    s, c = np.linalg.norm(axis), float(np.dot(u, v))
+    if s < 1e-12:
+        if c > 0:
+            return np.eye(3)
+        # opposite: half a turn about any axis perpendicular to u
+        w = np.cross(u, np.eye(3)[int(np.argmin(np.abs(u)))])
+        w /= np.linalg.norm(w)
+        return 2 * np.outer(w, w) - np.eye(3)
+    k = axis / s
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * K + (1 - c) * (K @ K)
+
+
 def normalize_view(x: np.ndarray, centre: int, across: Sequence[tuple[int, int]] = (),
-                   rotate: bool = True) -> np.ndarray:
+                   rotate: bool = True, upright: bool = False) -> np.ndarray:
     """Translate so body 0's `centre` joint in its first present frame is the origin (every body,
     every frame: the global trajectory is kept, as the first frame fixes the origin), then, with
     `rotate`, turn about the vertical axis so body 0's left − right vector points along +x
-    (a canonical view, as pyskl's PreNormalize3D). Absent bodies stay zero."""
+    (a canonical view). With `upright` as well, first rotate body 0's spine (hips' midpoint →
+    shoulders' midpoint, `body_up`) onto the vertical axis — a camera's tilt and roll removed
+    too, as pyskl's PreNormalize3D aligns the spine with one axis and the shoulders with another.
+    Absent bodies stay zero."""
     mask = present(x)
     if not mask[:, 0].any():
         return x.astype(np.float32)
     first = int(np.flatnonzero(mask[:, 0])[0])
     out = x.astype(np.float64) - x[first, 0, centre].astype(np.float64)
     out = np.where(mask[..., None, None], out, 0)
-    if rotate:
+    if upright:
+        up = body_up(out, across)
+        if up is not None:
+            out = out @ rotation_onto(up, np.eye(3)[VERTICAL]).T
+    if rotate or upright:
         yaw = body_yaw(out, across)
         if yaw is not None:
             # rotating by +yaw maps heading yaw to 0: x' = cos·x + sin·z on (cos yaw, sin yaw) = 1
