@@ -57,9 +57,16 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "bone_stream": ("small with bone + bone-motion channels", ["--preset", "small", "--features", "bone,bone_motion"]),
     # `small` again under its own name, so a fusion's members live in their own result rows
     "small_stream": ("--preset small as a fusion member (all four feature channels)", ["--preset", "small"]),
+    # the spine stood upright before the heading is turned (camera tilt and roll removed too)
+    "spine": ("small with --normalize spine", ["--preset", "small", "--normalize", "spine"]),
+    "joint_stream_spine": ("joint_stream with --normalize spine",
+                           ["--preset", "small", "--features", "joint,joint_motion", "--normalize", "spine"]),
+    "bone_stream_spine": ("bone_stream with --normalize spine",
+                          ["--preset", "small", "--features", "bone,bone_motion", "--normalize", "spine"]),
 }
 FUSIONS = {"fusion": ("joint_stream", "bone_stream"),
-           "fusion3": ("joint_stream", "bone_stream", "small_stream")}
+           "fusion3": ("joint_stream", "bone_stream", "small_stream"),
+           "fusion_spine": ("joint_stream_spine", "bone_stream_spine")}
 DATASETS = ("utd", "ucla")
 
 # Kinect v1 (20 joints) → ntu25, by ntu25 index: the source joint. UTD-MHAD order: head,
