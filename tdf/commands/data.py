@@ -12,6 +12,7 @@ DATA_COMMANDS: dict[str, str] = {
     "prepare": "tdf.commands.data_prepare:prepare",
     "import": "tdf.commands.data_import:import_",
     "export": "tdf.commands.data_export:export",
+    "repack": "tdf.commands.data_repack:repack",
     "info": "tdf.commands.data_info:info",
 }
 
