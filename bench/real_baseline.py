@@ -66,7 +66,8 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
 }
 FUSIONS = {"fusion": ("joint_stream", "bone_stream"),
            "fusion3": ("joint_stream", "bone_stream", "small_stream"),
-           "fusion_spine": ("joint_stream_spine", "bone_stream_spine")}
+           "fusion_spine": ("joint_stream_spine", "bone_stream_spine"),
+           "fusion3_spine": ("joint_stream_spine", "bone_stream_spine", "spine")}
 DATASETS = ("utd", "ucla")
 
 # Kinect v1 (20 joints) → ntu25, by ntu25 index: the source joint. UTD-MHAD order: head,
