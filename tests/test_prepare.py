@@ -132,6 +132,21 @@ def test_two_workers_give_the_same_store(ntu_sample_dir, tmp_path):
     np.testing.assert_array_equal(a.length, b.length)
 
 
+def test_uncompressed_store_holds_the_same_samples(ntu_sample_dir, tmp_path, invoke):
+    """--compression none: the same samples, uncompressed (read from the file's own dataset)."""
+    import h5py
+    names = ["S001C001P001R001A024", "S001C001P001R001A059", "S005C002P004R001A023"]
+    raw = _copy(ntu_sample_dir, tmp_path / "raw", names)
+    prepare(raw, tmp_path / "lzf.h5")
+    assert invoke("data", "prepare", raw, tmp_path / "none.h5", "--compression", "none").exit_code == 0
+    with h5py.File(tmp_path / "lzf.h5") as f, h5py.File(tmp_path / "none.h5") as g:
+        assert f["x"].compression == "lzf" and g["x"].compression is None
+        np.testing.assert_array_equal(f["x"][()], g["x"][()])
+    assert (tmp_path / "none.h5").stat().st_size > 2 * (tmp_path / "lzf.h5").stat().st_size
+    r = invoke("data", "prepare", raw, tmp_path / "z.h5", "--compression", "zstd")
+    assert r.exit_code == 2 and not (tmp_path / "z.h5").exists()
+
+
 def test_max_frames_crop_and_ntu120(ntu_sample_dir, tmp_path):
     raw = _copy(ntu_sample_dir, tmp_path / "raw", ["S001C001P001R001A042", "S001C001P001R001A001"])
     shutil.copy(raw / "S001C001P001R001A001.skeleton", raw / "S018C001P050R001A061.skeleton")

@@ -137,7 +137,7 @@ def _screen(files: list[Path], benchmark: str, missing: frozenset[str], missing_
 
 def prepare(raw_dir: str | os.PathLike, out: str | os.PathLike, *, benchmark: str = "ntu60",
             max_frames: int = 300, workers: int = 1, missing_list: str | os.PathLike | None = None,
-            strict: bool = False, force: bool = False,
+            strict: bool = False, force: bool = False, compression: str = "lzf",
             progress: Callable[[int, int], None] | None = None) -> PrepareSummary:
     """Convert every `*.skeleton` under `raw_dir` into the store `out`; see the module docstring.
 
@@ -175,8 +175,11 @@ def prepare(raw_dir: str | os.PathLike, out: str | os.PathLike, *, benchmark: st
     attrs = {"benchmark": benchmark, "max_frames": max_frames, "raw_dir": str(Path(raw_dir).resolve()),
              "missing_list": missing_src, "body_rule": "ctrgcn (tdf.data.ntu_bodies)"}
     source = f"NTU RGB+D .skeleton files (tdf data prepare --benchmark {benchmark})"
+    from tdf.data.repack import COMPRESSIONS
+    if compression not in COMPRESSIONS:
+        raise BadInput(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
     with StoreWriter(out, max_frames, names, source, force=force, attrs=attrs,
-                     expected=len(todo)) as writer:
+                     compression=COMPRESSIONS[compression], expected=len(todo)) as writer:
         results = _run(todo, max_frames, workers)
         try:
             for (name, path), res in zip(todo, results):

@@ -14,8 +14,6 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import h5py
-
 from tdf.atomic import check_writable, temp_file_beside
 from tdf.diskspace import SpaceWatch
 from tdf.errors import BadInput
@@ -29,6 +27,8 @@ def repack(src: str | os.PathLike, out: str | os.PathLike, compression: str = "n
            progress: Callable[[int, int], None] | None = None) -> dict:
     """Write `out`, a copy of the store `src` whose `/x` has `compression` ("lzf", "gzip" or
     "none"). Returns {"samples", "compression_before", "compression", "bytes_before", "bytes"}."""
+    import h5py
+
     from tdf.data.store import Store
     if compression not in COMPRESSIONS:
         raise BadInput(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
