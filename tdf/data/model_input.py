@@ -24,7 +24,6 @@ from tdf.errors import BadInput
 from tdf.train_config import NORMALIZE
 
 
-
 @dataclass(frozen=True)
 class Skeleton:
     """The facts of the layout the transforms need (from the store's layout)."""
