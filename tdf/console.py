@@ -58,6 +58,18 @@ class Output:
         with p:
             yield p
 
+    def progress_callback(self, stack: contextlib.ExitStack, description: str) -> Callable[[int, int], None]:
+        """A `progress(done, total)` callback whose display starts on its first call (entered on
+        `stack`), so a command that fails on its options prints no empty bar."""
+        state: dict = {}
+
+        def progress(done: int, total: int) -> None:
+            if not state:
+                state["bar"] = stack.enter_context(self.progress())
+                state["task"] = state["bar"].add_task(description, total=total, info="")
+            state["bar"].update(state["task"], completed=done, total=total)
+        return progress
+
 
 def _json_default(o):
     import numpy as np

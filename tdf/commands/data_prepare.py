@@ -39,15 +39,7 @@ def prepare(raw_dir, out, benchmark, max_frames, workers, missing_list, strict, 
     from tdf.data.prepare import prepare as run_prepare
     output = get_output()
     with contextlib.ExitStack() as stack:
-        bar = task = None
-
-        def progress(done: int, total: int) -> None:
-            nonlocal bar, task
-            if bar is None:  # started on the first file, so option errors print no empty bar
-                bar = stack.enter_context(output.progress())
-                task = bar.add_task("prepare", total=total, info="")
-            bar.update(task, completed=done, total=total)
-
+        progress = output.progress_callback(stack, "prepare")
         summary = run_prepare(raw_dir, out, benchmark=benchmark, max_frames=max_frames,
                               workers=workers, missing_list=missing_list, strict=strict,
                               force=force, compression=compression, progress=progress)

@@ -25,15 +25,7 @@ def repack(data, out, compression, force):
     from tdf.data.repack import repack as run_repack
     output = get_output()
     with contextlib.ExitStack() as stack:
-        bar = task = None
-
-        def progress(done: int, total: int) -> None:
-            nonlocal bar, task
-            if bar is None:
-                bar = stack.enter_context(output.progress())
-                task = bar.add_task("repack", total=total, info="")
-            bar.update(task, completed=done, total=total)
-
+        progress = output.progress_callback(stack, "repack")
         doc = run_repack(data, out, compression=compression, force=force, progress=progress)
     output.result({"out": str(out), **doc}, lambda console: console.print(
         f"{out}: {doc['samples']} samples, /x {doc['compression_before']} → {doc['compression']}, "

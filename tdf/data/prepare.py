@@ -175,11 +175,10 @@ def prepare(raw_dir: str | os.PathLike, out: str | os.PathLike, *, benchmark: st
     attrs = {"benchmark": benchmark, "max_frames": max_frames, "raw_dir": str(Path(raw_dir).resolve()),
              "missing_list": missing_src, "body_rule": "ctrgcn (tdf.data.ntu_bodies)"}
     source = f"NTU RGB+D .skeleton files (tdf data prepare --benchmark {benchmark})"
-    from tdf.data.repack import COMPRESSIONS
-    if compression not in COMPRESSIONS:
-        raise BadInput(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
+    from tdf.data.repack import compression_filter
+    h5_compression = compression_filter(compression)
     with StoreWriter(out, max_frames, names, source, force=force, attrs=attrs,
-                     compression=COMPRESSIONS[compression], expected=len(todo)) as writer:
+                     compression=h5_compression, expected=len(todo)) as writer:
         results = _run(todo, max_frames, workers)
         try:
             for (name, path), res in zip(todo, results):

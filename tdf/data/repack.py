@@ -20,6 +20,15 @@ from tdf.errors import BadInput
 
 # --compression choices → h5py's `compression` argument
 COMPRESSIONS: dict[str, str | None] = {"lzf": "lzf", "gzip": "gzip", "none": None}
+
+
+def compression_filter(name: str) -> str | None:
+    """h5py's `compression` argument for a --compression choice (BadInput for an unknown one)."""
+    if name not in COMPRESSIONS:
+        raise BadInput(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {name!r}")
+    return COMPRESSIONS[name]
+
+
 BLOCK = 64  # samples per read/write: bounded memory (64 × 180 kB at T = 300, NTU's D = 150)
 
 
@@ -30,8 +39,7 @@ def repack(src: str | os.PathLike, out: str | os.PathLike, compression: str = "n
     import h5py
 
     from tdf.data.store import Store
-    if compression not in COMPRESSIONS:
-        raise BadInput(f"--compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
+    h5_compression = compression_filter(compression)
     src, out = Path(src), Path(out)
     with Store(src) as store:  # validates the input (a clear line naming the file if it is no store)
         n = store.n
@@ -50,7 +58,7 @@ def repack(src: str | os.PathLike, out: str | os.PathLike, compression: str = "n
                     f.copy(f[key], g, name=key)
             x = f["x"]
             y = g.create_dataset("x", shape=x.shape, maxshape=x.maxshape, dtype=x.dtype, chunks=x.chunks,
-                                 compression=COMPRESSIONS[compression])
+                                 compression=h5_compression)
             for start in range(0, n, BLOCK):
                 block = x[start:start + BLOCK]
                 y[start:start + BLOCK] = block
