@@ -15,15 +15,31 @@ from tdf.console import get_output, output_options
 @click.option("--val-fraction", default=0.1, show_default=True, type=float,
               help="Part of the training side held out for validation.")
 @click.option("--test-fraction", default=0.2, show_default=True, type=float, help="Test part of the random split.")
+@click.option("--duplicates", is_flag=True,
+              help="Also look for samples with identical skeletons (reads every sample once) and count the "
+                   "default split's test samples that a training sample duplicates.")
 @output_options
-def info(data, seed, val_fraction, test_fraction):
+def info(data, seed, val_fraction, test_fraction, duplicates):
     """Describe the store DATA: samples, classes with counts, frame lengths, subjects, cameras,
     setups, planted weakness (synthetic data) and the sizes of each applicable split."""
+    import contextlib
+
+    import numpy as np
+
     from tdf.data.info import store_info
     from tdf.data.store import open_store
-    with open_store(data) as store:
+    output = get_output()
+    with open_store(data) as store, contextlib.ExitStack() as stack:
         doc = store_info(store, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    get_output().result(doc, lambda console: _print(doc, console))
+        if duplicates:
+            from tdf.data.duplicates import duplicates_report
+            from tdf.data.splits import make_split
+            split = make_split(store, doc["default_split"], seed=seed, val_fraction=val_fraction,
+                               test_fraction=test_fraction)
+            doc["duplicates"] = duplicates_report(
+                store, doc["default_split"], np.concatenate([split.train, split.val]), split.test,
+                progress=output.progress_callback(stack, "hashing samples"))
+    output.result(doc, lambda console: _print(doc, console))
 
 
 def _ids_text(d: dict) -> str:
@@ -88,3 +104,19 @@ def _print(doc: dict, console) -> None:
     console.print(splits, markup=False)
     if not doc["splits"]:
         console.print("no split can be used on this store", markup=False)
+    if "duplicates" in doc:
+        _print_duplicates(doc["duplicates"], console)
+
+
+def _print_duplicates(dup: dict, console) -> None:
+    if not dup["groups"]:
+        console.print("duplicates: no two samples have identical skeletons", markup=False)
+        return
+    console.print(f"duplicates: {dup['samples']} samples in {dup['groups']} groups of identical skeletons, "
+                  f"e.g. {' = '.join(dup['examples'][0])}", markup=False)
+    leaked = dup["test_identical_to_train"]
+    line = (f"split {dup['split']}: {leaked} of {dup['test_samples']} test samples are identical to a "
+            f"training sample")
+    if leaked:
+        line += " (" + ", ".join(f"{name} {k}" for name, k in dup["test_identical_to_train_by_class"].items()) + ")"
+    console.print(line, markup=False)
