@@ -132,6 +132,32 @@ def prepare_store(name: str, work: Path) -> tuple[Path, str]:
     return out, "bench writer (ntu25 mapping)"
 
 
+def train_copies(store: Path) -> set[str]:
+    """Names of the default split's test samples identical to a training-side sample (N-UCLA's
+    release: 95 view-3 files repeat view 2; `tdf data info --duplicates`)."""
+    r = _tdf("data", "info", str(store), "--duplicates", "--json", "--quiet")
+    if r.returncode:
+        raise SystemExit(f"tdf data info --duplicates {store} failed: {r.stderr.strip()}")
+    dup = json.loads(r.stdout)["duplicates"]
+    if not dup["test_identical_to_train"]:
+        return set()
+    from tdf.data.duplicates import duplicate_groups, leaked_test_rows, sample_digests
+    from tdf.data.splits import make_split
+    from tdf.data.store import open_store
+    with open_store(store) as st:
+        split = make_split(st, dup["split"])
+        rows = leaked_test_rows(duplicate_groups(sample_digests(st)), np.concatenate([split.train, split.val]),
+                                split.test)
+        return {str(st.names[r]) for r in rows}
+
+
+def unseen_top1(names, scores, labels, copies: set[str]) -> dict:
+    """Top-1 on the test samples that have no copy on the training side (all of them when none has)."""
+    keep = np.array([str(n) not in copies for n in names])
+    return {"top1_unseen": float((np.asarray(scores).argmax(1)[keep] == np.asarray(labels)[keep]).mean()),
+            "n_unseen": int(keep.sum())}
+
+
 def done_keys(results: Path, epochs: int | None) -> set[tuple[str, str, int]]:
     """(dataset, config, seed) already in the file with this epoch budget (None: the config's)."""
     keys = set()
@@ -151,7 +177,7 @@ def plan(datasets, configs, seeds) -> list[tuple[str, str, int]]:
 
 
 def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work: Path,
-            epochs: int | None) -> dict:
+            epochs: int | None, copies: set[str] = frozenset()) -> dict:
     out = work / "runs" / f"{dataset}-{config}-s{seed}"
     args = ["train", str(store), "--out", str(out), "--seed", str(seed), "--force", "--json", "--quiet",
             *CONFIGS[config][1]]
@@ -164,15 +190,18 @@ def run_one(store: Path, source: str, dataset: str, config: str, seed: int, work
                 "error": r.stderr.strip()[-500:], "command": "tdf " + " ".join(args)}
     doc = json.loads(r.stdout)
     info = json.loads((out / "run.json").read_text())
+    pred = np.load(out / "predictions.npz")
     return {"dataset": dataset, "config": config, "seed": seed, "epochs": epochs, "top1": doc["metrics"]["top1"],
             "mean_class_accuracy": doc["metrics"]["mean_class_accuracy"], "n_test": doc["metrics"]["n"],
             "epochs_run": doc["epochs_run"], "val_accuracy": (doc.get("history") or {}).get("val_accuracy"),
             "seconds": round(time.time() - t0, 1), "split": info["split"]["name"],
             "split_sizes": info["split"]["sizes"], "store": source, "input": info.get("input"),
+            **unseen_top1(pred["names"], pred["scores"], pred["labels"], copies),
             "command": "tdf " + " ".join(a if a != str(store) else store.name for a in args)}
 
 
-def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs, name: str = "fusion") -> dict | None:
+def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs, name: str = "fusion",
+         copies: set[str] = frozenset()) -> dict | None:
     """Late score fusion: the sum of the streams' test softmax scores (their predictions.npz,
     same samples in the same order), as a result line; None until every stream has run."""
     runs = [work / "runs" / f"{dataset}-{c}-s{seed}" / "predictions.npz" for c in streams]
@@ -190,26 +219,62 @@ def fuse(work: Path, dataset: str, seed: int, streams, results: Path, epochs, na
             "mean_class_accuracy": float(np.mean(per_class)), "n_test": int(len(labels)),
             "epochs_run": epochs, "streams": list(streams),
             "stream_top1": [float((d["scores"].argmax(1) == labels).mean()) for d in loaded],
+            **unseen_top1(names, scores, labels, copies),
             "command": f"sum of softmax scores of {', '.join(streams)} (bench/real_baseline.py fuse)"}
 
 
+def _mean_sd(values: list[float]) -> str:
+    sd = f"{np.std(values, ddof=1):.3f}" if len(values) > 1 else "–"
+    return f"{np.mean(values):.3f} ± {sd}"
+
+
 def summary(results: list[Path]) -> str:
-    """Markdown: top-1 mean ± sd (sample sd over seeds) per data set, config and epoch budget."""
-    rows: dict[tuple[str, str, int], list[tuple[int, float]]] = {}
+    """Markdown: top-1 mean ± sd (sample sd over seeds) per data set, config and epoch budget;
+    beside it top-1 on the test samples without a training copy, for the rows that have it."""
+    rows: dict[tuple[str, str, int], list[tuple[int, float, float | None]]] = {}
     lines_in = [line for path in results for line in path.read_text().splitlines()]
     for line in lines_in:
         if line.strip():
             r = json.loads(line)
             if "top1" in r:
-                rows.setdefault((r["dataset"], r["config"], r["epochs_run"]), []).append((r["seed"], r["top1"]))
-    lines = ["| data set | config | epochs | top-1 mean ± sd | seeds | top-1 per seed |",
-             "|---|---|---:|---|---:|---|"]
+                rows.setdefault((r["dataset"], r["config"], r["epochs_run"]), []).append(
+                    (r["seed"], r["top1"], r.get("top1_unseen")))
+    lines = ["| data set | config | epochs | top-1 mean ± sd | seeds | top-1 per seed | top-1 without train copies |",
+             "|---|---|---:|---|---:|---|---|"]
     for (d, c, e), v in sorted(rows.items(), key=lambda kv: (kv[0][0], (list(CONFIGS) + list(FUSIONS)).index(kv[0][1]), kv[0][2])):
-        acc = [a for _, a in sorted(v)]
-        sd = f"{np.std(acc, ddof=1):.3f}" if len(acc) > 1 else "–"
-        lines.append(f"| {d} | {c} | {e} | {np.mean(acc):.3f} ± {sd} | {len(acc)} | "
-                     f"{', '.join(f's{s}: {a:.3f}' for s, a in sorted(v))} |")
+        v = sorted(v, key=lambda t: t[:2])
+        unseen = [u for _, _, u in v if u is not None]
+        lines.append(f"| {d} | {c} | {e} | {_mean_sd([a for _, a, _ in v])} | {len(v)} | "
+                     f"{', '.join(f's{s}: {a:.3f}' for s, a, _ in v)} | "
+                     f"{_mean_sd(unseen) + (f' ({len(unseen)} seeds)' if len(unseen) != len(v) else '') if unseen else '–'} |")
     return "\n".join(lines)
+
+
+def backfill(results: Path, work: Path) -> int:
+    """Add top1_unseen to the result lines that lack it, from the run folders still in `work`
+    (a fusion from its streams' folders); the file is replaced atomically. Returns lines filled."""
+    filled, out, copies = 0, [], {}
+    for line in results.read_text().splitlines():
+        r = json.loads(line) if line.strip() else None
+        if r and "top1" in r and "top1_unseen" not in r:
+            streams = r.get("streams") or [r["config"]]
+            preds = [work / "runs" / f"{r['dataset']}-{c}-s{r['seed']}" / "predictions.npz" for c in streams]
+            if all(p.is_file() for p in preds):
+                if r["dataset"] not in copies:
+                    copies[r["dataset"]] = train_copies(work / f"{r['dataset']}.h5")
+                loaded = [np.load(p) for p in preds]
+                scores = sum(d["scores"].astype(np.float64) for d in loaded)
+                if abs(float((scores.argmax(1) == loaded[0]["labels"]).mean()) - r["top1"]) > 1e-9:
+                    print(f"skipped {r['config']} s{r['seed']}: {preds[0].parent} holds another run now")
+                else:
+                    r.update(unseen_top1(loaded[0]["names"], scores, loaded[0]["labels"], copies[r["dataset"]]))
+                    filled += 1
+            line = json.dumps(r)
+        out.append(line)
+    tmp = results.with_suffix(".tmp")
+    tmp.write_text("\n".join(out) + "\n")
+    os.replace(tmp, results)
+    return filled
 
 
 def main() -> None:
@@ -224,9 +289,16 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, default=None, help="override every config's epochs")
     ap.add_argument("--summary", action="store_true")
+    ap.add_argument("--backfill", action="store_true",
+                    help="add top-1 without train copies to the lines of --results that lack it, from the run "
+                         "folders in --work")
     a = ap.parse_args()
     if a.summary:
         print(summary(a.results))
+        return
+    if a.backfill:
+        for path in a.results:
+            print(f"{path}: {backfill(path, a.work)} lines filled")
         return
     if not SHARED.is_dir():
         raise SystemExit(f"no data at {SHARED}")
@@ -243,11 +315,12 @@ def main() -> None:
     results = a.results[0]
     results.parent.mkdir(parents=True, exist_ok=True)
     stores = {d: prepare_store(d, a.work) for d in datasets}
+    copies = {d: train_copies(stores[d][0]) for d in datasets}
     done = done_keys(results, a.epochs)
     for d, c, s in plan(datasets, configs, [int(x) for x in a.seeds.split(",")]):
         if (d, c, s) in done:
             continue
-        r = run_one(*stores[d], d, c, s, a.work, a.epochs)
+        r = run_one(*stores[d], d, c, s, a.work, a.epochs, copies[d])
         with open(results, "a") as f:
             f.write(json.dumps(r) + "\n")
         print(json.dumps({k: r.get(k) for k in ("dataset", "config", "seed", "top1", "seconds", "error")}),
@@ -257,7 +330,7 @@ def main() -> None:
             for s in [int(x) for x in a.seeds.split(",")]:
                 if (d, f, s) in done_keys(results, a.epochs):
                     continue
-                r = fuse(a.work, d, s, FUSIONS[f], results, a.epochs, f)
+                r = fuse(a.work, d, s, FUSIONS[f], results, a.epochs, f, copies[d])
                 if r is not None:
                     with open(results, "a") as fh:
                         fh.write(json.dumps(r) + "\n")
