@@ -67,6 +67,7 @@ def bad_argument_cases(run, data, tmp) -> list[list[str]]:
         ["diagnose", str(tmp / "norun"), "--out", out],
         ["diagnose", run, missing, "--out", out],
         ["diagnose", run, "--out", out, "--groups", str(tmp / "missing.toml")],
+        ["diagnose", run, "--out", out, "--classes", "no_such_class"],  # refused before the ranking runs
         ["explain", run, "no_such_sample"],
         ["explain", run, "S001", missing],
         ["fix", run, "--out", out, "--diagnosis", str(tmp / "missing.json")],

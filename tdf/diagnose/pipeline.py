@@ -108,6 +108,9 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
     check_model_file(paths.model)
     with open_store(data_path) as store:  # a missing or malformed data file is refused before the backend loads
         layout = resolve_groups(opts.groups, store.layout)  # --groups names the data's joints
+        unknown = [c for c in opts.classes or () if c not in store.class_names]
+        if unknown:   # before the ranking's minutes of work, not after
+            raise BadInput(f"unknown class(es) {', '.join(unknown)} in --classes", data_path)
     # Only the diagnosis folder is written (staged, swapped in when complete; tdf.outputs):
     # the run is read, never modified.
     with OutputFolder(out, "diagnosis", inputs=[paths.root, data_path]) as folder:
@@ -156,10 +159,7 @@ def run_diagnosis(run_dir: str | os.PathLike, data_path: str | os.PathLike | Non
 
             # 2. shown classes and samples
             weak_names = [w["class"] for w in ranking["weak_classes"]]
-            if opts.classes:
-                unknown = [c for c in opts.classes if c not in store.class_names]
-                if unknown:
-                    raise BadInput(f"unknown class(es) {', '.join(unknown)} in --classes", data_path)
+            if opts.classes:   # checked against the store's names above
                 shown = list(opts.classes)
             else:
                 shown = weak_names[:MAX_SHOWN_WEAK] + best_classes(metrics, 1, exclude=set(weak_names))
