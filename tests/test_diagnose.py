@@ -81,6 +81,7 @@ def test_saved_outcomes_rescore_to_the_recorded_ranking(diag):
         assert comps == pytest.approx(g["evidence"]["components"], abs=1e-6)
 
 
+@pytest.mark.slow  # re-probes every input side of the bench (≈ 50 s); the ranking itself is tested above
 def test_reprobing_the_ranking_samples_gives_back_the_recorded_ranking(diag):
     """bench/ranking_probes.py re-selects the diagnosis's samples and re-probes them: its
     `diagnosis` input side (the better of spectra and trajectory) reproduces every recorded
@@ -119,16 +120,24 @@ def test_decoded_npz(diag):
 
 
 def test_same_seed_same_ranking(run, diag, tmp_path, invoke):
-    r = invoke("--quiet", "diagnose", run, "--out", tmp_path / "again", "--render", "none", "--samples-per-class", "2")
+    """Again with the ranking view alone: the same groups, scores and evidence as in the full diagnosis."""
+    r = invoke("--quiet", "diagnose", run, "--out", tmp_path / "again", "--render", "none", "--samples-per-class", "2",
+               "--views", "ranking")
     assert r.exit_code == 0, r.stderr
     a = json.loads((diag / "diagnosis.json").read_text())
     b = json.loads((tmp_path / "again" / "diagnosis.json").read_text())
-    assert a["groups"] == b["groups"] and a["recommended_groups"] == b["recommended_groups"]
+    def ranked(d):  # the relevance view adds each group's relevance share to its evidence
+        return [{**g, "evidence": {k: v for k, v in g["evidence"].items() if k != "relevance_share"}}
+                for g in d["groups"]]
+    assert "relevance_share" in a["groups"][0]["evidence"] and "relevance_share" not in b["groups"][0]["evidence"]
+    assert ranked(a) == ranked(b) and a["recommended_groups"] == b["recommended_groups"]
 
 
 def test_names_format_and_exit_codes(run, diag, tmp_path, invoke):
     d = json.loads((diag / "diagnosis.json").read_text())
-    r = invoke("diagnose", run, "--out", tmp_path / "n", "--render", "none", "--format", "names", "--top", "1")
+    # the names need only the ranking view, which does not depend on the other views
+    r = invoke("diagnose", run, "--out", tmp_path / "n", "--render", "none", "--format", "names", "--top", "1",
+               "--views", "ranking")
     assert r.exit_code == 0
     assert r.stdout.strip() == ",".join(d["recommended_groups"][:1])
     before = (diag / "diagnosis.json").read_bytes()

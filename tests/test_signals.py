@@ -97,7 +97,7 @@ def test_diagnose_stops_cleanly(run, tmp_path):
 def test_train_stops_cleanly_and_resumes(tmp_path):
     from toy_data import make_toy_store
     data = make_toy_store(tmp_path / "d.h5", classes=3, per_class=60, frames=16)
-    args = ["--epochs", "3", "--seed", "5", "--batch-size", "2", *TINY[:-2]]
+    args = ["--epochs", "2", "--seed", "5", "--batch-size", "2", *TINY[:-2]]
     out = tmp_path / "run"
     proc = start(["--quiet", "train", data, "--out", out, *args], tmp_path)
     assert wait_for(lambda: (out / "checkpoints" / "LATEST").exists(), proc), "training finished too soon"

@@ -123,7 +123,7 @@ def _tdf(*args):
 def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     """Kill a run mid-epoch with SIGKILL, resume it, and get the metrics of an uninterrupted run."""
     data = make_toy_store(tmp_path / "d.h5", classes=3, per_class=60, frames=16)
-    args = ["--epochs", "3", "--seed", "5", "--batch-size", "2", "--filters", "4,8,16",
+    args = ["--epochs", "2", "--seed", "5", "--batch-size", "2", "--filters", "4,8,16",
             "--units-per-block", "1", "--kernel-size", "3"]
     cmd, env = _tdf("train", data, "--out", tmp_path / "full", *args)
     subprocess.run(cmd, env=env, check=True)
