@@ -101,6 +101,7 @@ COMMANDS: dict[str, str] = {
     "data": "tdf.commands.data:data",
     "train": "tdf.commands.train:train",
     "evaluate": "tdf.commands.evaluate:evaluate",
+    "fuse": "tdf.commands.fuse:fuse",
     "diagnose": "tdf.commands.diagnose:diagnose",
     "explain": "tdf.commands.explain:explain",
     "fix": "tdf.commands.fix:fix",

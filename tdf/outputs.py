@@ -38,7 +38,7 @@ from tdf.errors import BadInput
 from tdf.signals import raise_if_pending
 
 MARKER = ".tdf-output.json"
-KINDS = ("run", "fix", "diagnosis", "loop", "evaluation")
+KINDS = ("run", "fix", "diagnosis", "loop", "evaluation", "fusion")
 _STAGING = ".tdf-new-"     # .NAME.tdf-new-XXXX: a replacement being built
 _OLD = ".tdf-old-"         # .NAME.tdf-old-XXXX: the old output during a two-step swap
 _LOCK = ".tdf-lock"        # .NAME.tdf-lock: held (flock) by the one writer of NAME
