@@ -15,7 +15,7 @@ def _stream(work: Path, config: str, scores, labels, names=("a", "b", "c", "d"))
     d = work / "runs" / f"ds-{config}-s0"
     d.mkdir(parents=True)
     np.savez(d / "predictions.npz", scores=np.asarray(scores, np.float32), labels=np.asarray(labels),
-             names=np.asarray(names))
+             names=np.asarray(names), class_names=np.array(["zero", "one"]))
 
 
 def test_three_stream_fusion_by_hand(tmp_path):
@@ -31,6 +31,10 @@ def test_three_stream_fusion_by_hand(tmp_path):
     assert r["top1"] == pytest.approx(3 / 4)
     assert r["mean_class_accuracy"] == pytest.approx((1 / 2 + 2 / 2) / 2)
     assert r["stream_top1"] == pytest.approx([2 / 4, 1 / 4, 3 / 4])
+    assert (r["top1_unseen"], r["n_unseen"]) == (r["top1"], 4)   # no copies given: every sample counts
+    # with sample "a" (the one the fusion gets wrong) a training copy, 3 of the other 3 are right
+    r = bench.fuse(tmp_path, "ds", 0, bench.FUSIONS["fusion3"], tmp_path / "r.jsonl", 30, "fusion3", copies={"a"})
+    assert (r["top1_unseen"], r["n_unseen"]) == (1.0, 3)
 
 
 def test_fusion_waits_for_every_stream_and_refuses_mismatched_samples(tmp_path):
@@ -38,5 +42,5 @@ def test_fusion_waits_for_every_stream_and_refuses_mismatched_samples(tmp_path):
     _stream(tmp_path, "joint_stream", [[1, 0]], [0], names=("a",))
     assert bench.fuse(tmp_path, "ds", 0, bench.FUSIONS["fusion"], tmp_path / "r.jsonl", 30) is None
     _stream(tmp_path, "bone_stream", [[1, 0]], [0], names=("z",))
-    with pytest.raises(SystemExit, match="different samples"):
+    with pytest.raises(SystemExit, match="scored other samples"):
         bench.fuse(tmp_path, "ds", 0, bench.FUSIONS["fusion"], tmp_path / "r.jsonl", 30)
