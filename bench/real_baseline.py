@@ -151,13 +151,11 @@ def prepare_store(name: str, work: Path) -> tuple[Path, str]:
 def train_copies(store: Path) -> set[str]:
     """Names of the default split's test samples identical to a training-side sample (N-UCLA's
     release: 95 view-3 files repeat view 2; what `tdf data info --duplicates` counts)."""
-    from tdf.data.duplicates import duplicate_groups, leaked_test_rows, sample_digests
+    from tdf.data.duplicates import split_leaks
     from tdf.data.splits import default_split_name, make_split
     from tdf.data.store import open_store
     with open_store(store) as st:
-        split = make_split(st, default_split_name(st))
-        rows = leaked_test_rows(duplicate_groups(sample_digests(st)), np.concatenate([split.train, split.val]),
-                                split.test)
+        _, rows = split_leaks(st, make_split(st, default_split_name(st)))
         return {str(st.names[r]) for r in rows}
 
 

@@ -110,22 +110,15 @@ def fuse_runs(folders: list[str], out: str | Path, weights: list[float] | None =
     """Fuse the members' `split` scores and write metrics.json, predictions.npz and confusion.png
     into the fusion folder `out` (staged; an existing one only with `force`). Returns the metrics
     with "out" set."""
-    from tdf.atomic import atomic_path, write_json
     from tdf.outputs import output_folder
-    from tdf.train.evaluate import save_confusion_png
+    from tdf.train.evaluate import write_evaluation
     weights = check_weights(weights, len(folders))
     if len(folders) < 2:
         raise BadInput(f"fusion needs at least two members, got {len(folders)}")
     members = [read_member(f, split) for f in folders]
     metrics, scores = fuse(members, weights, split)
     with output_folder(out, "fusion", force=force, inputs=folders) as work:
-        paths = RunPaths(work)
-        write_json(paths.metrics(split), metrics)
-        with atomic_path(paths.predictions(split), force=True) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, names=members[0]["names"], scores=scores.astype(np.float32),
-                         labels=members[0]["labels"].astype(np.int32), class_names=np.array(metrics["class_names"]))
-        save_confusion_png(paths.confusion_png(split), np.array(metrics["confusion_matrix"]), metrics["class_names"],
-                           f"fusion of {len(members)}: {split} (n={metrics['n']})")
+        write_evaluation(RunPaths(work), split, metrics, members[0]["names"], scores, members[0]["labels"],
+                         f"fusion of {len(members)}: {split} (n={metrics['n']})")
     metrics["out"] = str(out)
     return metrics

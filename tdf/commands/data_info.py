@@ -24,8 +24,6 @@ def info(data, seed, val_fraction, test_fraction, duplicates):
     setups, planted weakness (synthetic data) and the sizes of each applicable split."""
     import contextlib
 
-    import numpy as np
-
     from tdf.data.info import store_info
     from tdf.data.store import open_store
     output = get_output()
@@ -36,9 +34,8 @@ def info(data, seed, val_fraction, test_fraction, duplicates):
             from tdf.data.splits import make_split
             split = make_split(store, doc["default_split"], seed=seed, val_fraction=val_fraction,
                                test_fraction=test_fraction)
-            doc["duplicates"] = duplicates_report(
-                store, doc["default_split"], np.concatenate([split.train, split.val]), split.test,
-                progress=output.progress_callback(stack, "hashing samples"))
+            doc["duplicates"] = duplicates_report(store, doc["default_split"], split,
+                                                  progress=output.progress_callback(stack, "hashing samples"))
     output.result(doc, lambda console: _print(doc, console))
 
 

@@ -54,12 +54,18 @@ def leaked_test_rows(groups: list[list[int]], train_side, test_side) -> np.ndarr
     return np.array(sorted(leaked), np.int64)
 
 
-def duplicates_report(store, split_name: str, train_side, test_side,
-                      progress: Callable[[int, int], None] | None = None, examples: int = 5) -> dict:
-    """JSON-ready: duplicate groups of the store, and the test rows of `split_name` that a
-    training sample duplicates (with their classes)."""
+def split_leaks(store, split, progress: Callable[[int, int], None] | None = None) -> tuple[list[list[int]], np.ndarray]:
+    """The store's duplicate groups, and the test rows of `split` (a `Split`) that copy a row of
+    its training side (train and validation)."""
     groups = duplicate_groups(sample_digests(store, progress))
-    leaked = leaked_test_rows(groups, train_side, test_side)
+    return groups, leaked_test_rows(groups, np.concatenate([split.train, split.val]), split.test)
+
+
+def duplicates_report(store, split_name: str, split, progress: Callable[[int, int], None] | None = None,
+                      examples: int = 5) -> dict:
+    """JSON-ready: duplicate groups of the store, and the test rows of `split` (named
+    `split_name`) that a training sample duplicates (with their classes)."""
+    groups, leaked = split_leaks(store, split, progress)
     labels = np.asarray(store.label)
     per_class = np.bincount(labels[leaked], minlength=store.num_classes) if len(leaked) else \
         np.zeros(store.num_classes, np.int64)
@@ -69,7 +75,7 @@ def duplicates_report(store, split_name: str, train_side, test_side,
         "samples": sum(len(g) for g in groups),
         "examples": [[str(names[r]) for r in g] for g in groups[:examples]],
         "split": split_name,
-        "test_samples": int(len(test_side)),
+        "test_samples": int(len(split.test)),
         "test_identical_to_train": int(len(leaked)),
         "test_identical_to_train_by_class": {store.class_names[c]: int(k)
                                              for c, k in enumerate(per_class) if k},

@@ -99,16 +99,23 @@ def evaluate_model(model, store, indices: np.ndarray, split: str, paths: RunPath
     """Score `indices`, write metrics/predictions/confusion PNG into `paths`, return the metrics.
     `name` titles the confusion matrix (default: the folder's name)."""
     metrics, scores = score_split(model, store, indices, split, frames, batch_size, output)
-    labels = store.label[indices]
-    write_json(paths.metrics(split), metrics)
     names = np.array([store.names[i] for i in indices])
+    write_evaluation(paths, split, metrics, names, scores, store.label[indices],
+                     f"{name or paths.root.name}: {split} (n={len(indices)})")
+    return metrics
+
+
+def write_evaluation(paths: RunPaths, split: str, metrics: dict[str, Any], names: np.ndarray, scores: np.ndarray,
+                     labels: np.ndarray, title: str) -> None:
+    """metrics.json, predictions.npz (names, scores, labels, class_names) and confusion.png of
+    `split` into `paths` — what an evaluation, a run's own test and a fusion hold."""
+    write_json(paths.metrics(split), metrics)
     with atomic_path(paths.predictions(split), force=True) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, names=names, scores=scores, labels=labels.astype(np.int32),
-                     class_names=np.array(store.class_names))
-    save_confusion_png(paths.confusion_png(split), np.array(metrics["confusion_matrix"]),
-                       store.class_names, f"{name or paths.root.name}: {split} (n={len(indices)})")
-    return metrics
+            np.savez(f, names=names, scores=np.asarray(scores, np.float32), labels=np.asarray(labels, np.int32),
+                     class_names=np.array(metrics["class_names"]))
+    save_confusion_png(paths.confusion_png(split), np.array(metrics["confusion_matrix"]), metrics["class_names"],
+                       title)
 
 
 def _metrics_types_ok(m: dict) -> bool:
