@@ -145,3 +145,47 @@ def test_open_names_the_field(tmp_path):
         f.attrs["class_names"] = "[[\"a\"], [\"b\"]]"
     with pytest.raises(BadInput, match=r"attribute class_names must list strings, found \['a'\]"):
         open_store(p)
+
+
+def test_padding_is_never_stored_and_reads_as_zero(tmp_path):
+    """/x is chunked in blocks of frames (frame_chunk) and only a sample's own frames are
+    written: the blocks after its length are not allocated, yet read as zeros."""
+    from tdf.data.store import frame_chunk
+    assert frame_chunk(300, (2, 25, 3)) == (1, 54, 2, 25, 3)  # 32 KiB // (150 floats × 4 bytes)
+    assert frame_chunk(10, (2, 25, 3)) == (1, 10, 2, 25, 3)   # never more than T
+    assert frame_chunk(300, (1, 20000, 3))[1] == 1              # never less than one frame
+    p = tmp_path / "d.h5"
+    lengths = [3, 60, 0, 130]
+    with StoreWriter(p, 200, ["a"], source="test", compression=None) as w:
+        for i, t in enumerate(lengths):
+            w.append(Sample(np.full((t, 2, 25, 3), i + 1, np.float32), 0, f"s{i}"))
+    with h5py.File(p) as f:
+        x = f["x"]
+        assert x.chunks == (1, 54, 2, 25, 3)
+        blocks = sum(-(-t // 54) for t in lengths)                # 1 + 2 + 0 + 3
+        assert x.id.get_storage_size() == blocks * 54 * 600
+    with open_store(p) as s:
+        got = s.read(range(4))
+    for i, t in enumerate(lengths):
+        assert (got[i, :t] == i + 1).all() and not got[i, t:].any()
+
+
+def test_repack_rewrites_an_old_layout_store_without_its_padding(tmp_path):
+    """A store of the layout before 2026-12-03 (one chunk per sample, padding written) repacks to
+    the block layout: the same values, only the frames stored; a sample that is not zero after its
+    length (not written by tdf) is copied whole."""
+    from tdf.data.repack import repack
+    p = tmp_path / "d.h5"
+    _write(p, T=300)               # lengths 5, 10, 15, 20, 25
+    with h5py.File(p, "a") as f:   # rewrite /x as the old layout did
+        old = f["x"][()]
+        old[1, 150] = 7.0          # beyond sample 1's length: must survive the repack
+        del f["x"]
+        f.create_dataset("x", data=old, chunks=(1, *old.shape[1:]), maxshape=(None, *old.shape[1:]))
+        assert f["x"].id.get_storage_size() == 5 * 300 * 600
+    repack(p, tmp_path / "new.h5", compression="none")
+    with h5py.File(p) as f, h5py.File(tmp_path / "new.h5") as g:
+        assert np.array_equal(f["x"][()], g["x"][()])
+        assert g["x"].chunks == (1, 54, 2, 25, 3)
+        # one 54-frame block for each of four samples, all six blocks of 300 frames for sample 1
+        assert g["x"].id.get_storage_size() == (4 + 6) * 54 * 600

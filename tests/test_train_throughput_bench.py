@@ -88,7 +88,8 @@ def test_inprocess_parts_times_every_variant(tmp_path):
 
 def test_bench_store_compresses_like_real_data(tmp_path):
     """The bench's store has NTU's zero padding and absent second bodies, so lzf pays for
-    decompressing them as on a real store (a real NTU store: 4.6× smaller with lzf)."""
+    decompressing the absent bodies as on a real store (the padding is no longer stored at all:
+    tdf.data.store.frame_chunk; a real NTU store is then 2.1× smaller with lzf)."""
     from bench_modules import load_bench
     bench = load_bench("train_throughput")
     bench.make_store(tmp_path / "lzf.h5", 60, 100, 4)

@@ -25,8 +25,8 @@ from tdf.data.repack import COMPRESSIONS
                    "the official 3-line header).")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed file (exit 2, nothing written).")
 @click.option("--compression", type=click.Choice(list(COMPRESSIONS)), default="lzf", show_default=True,
-              help="Compression of the frames: lzf (≈ 4.6× smaller than none on NTU), none (reads fastest: "
-                   "tdf train's epoch at 0.92 of a bare fit against 0.81 with lzf, docs/benchmarks.md), gzip.")
+              help="Compression of the frames: lzf (≈ 2× smaller than none on NTU), none (reads ≈ 5× "
+                   "cheaper; docs/benchmarks.md has tdf train's epoch with each), gzip.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @output_options
 def prepare(raw_dir, out, benchmark, max_frames, workers, missing_list, strict, compression, force):

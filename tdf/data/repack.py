@@ -1,11 +1,15 @@
 """Copy a store with another compression of `/x` (everything else unchanged).
 
-lzf keeps a real NTU store ≈ 4.6× smaller than raw float32 but costs ≈ 4.5× the CPU per sample
-read (0.75 vs 0.17 ms at T = 300, measured in docs/benchmarks.md); on two cores that CPU is
+lzf keeps a real NTU store ≈ 2.1× smaller than uncompressed but costs ≈ 5× the CPU per sample
+read (0.34 vs 0.06 ms at T = 300, docs/data.md); on two cores that CPU is
 taken from training. `repack` lets a user trade disk for training speed (or back) without
 re-importing: the copy has the same samples, metadata, split lists, attributes and data
 fingerprint, so runs trained on one work with the other. It streams `/x` a block of samples at
 a time and writes a temporary file that is renamed into place only when complete.
+
+The copy is written in the current layout (`tdf.data.store.frame_chunk`: blocks of frames, the
+zero padding after each sample's length never written), so repacking an older store also makes
+its padding free on disk and on reading.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def repack(src: str | os.PathLike, out: str | os.PathLike, compression: str = "n
     "none"). Returns {"samples", "compression_before", "compression", "bytes_before", "bytes"}."""
     import h5py
 
-    from tdf.data.store import Store
+    from tdf.data.store import Store, frame_chunk
     h5_compression = compression_filter(compression)
     src, out = Path(src), Path(out)
     with Store(src) as store:  # validates the input (a clear line naming the file if it is no store)
@@ -57,11 +61,18 @@ def repack(src: str | os.PathLike, out: str | os.PathLike, compression: str = "n
                 if key != "x":
                     f.copy(f[key], g, name=key)
             x = f["x"]
-            y = g.create_dataset("x", shape=x.shape, maxshape=x.maxshape, dtype=x.dtype, chunks=x.chunks,
-                                 compression=h5_compression)
+            y = g.create_dataset("x", shape=x.shape, maxshape=x.maxshape, dtype=x.dtype,
+                                 chunks=frame_chunk(x.shape[1], x.shape[2:]), compression=h5_compression,
+                                 fillvalue=0.0)
+            lengths = f["length"][:]
             for start in range(0, n, BLOCK):
                 block = x[start:start + BLOCK]
-                y[start:start + BLOCK] = block
+                for j, sample in enumerate(block):
+                    t = min(max(int(lengths[start + j]), 0), len(sample))
+                    if sample[t:].any():  # not zero after its length: copy every frame, exactly
+                        t = len(sample)
+                    if t:
+                        y[start + j, :t] = sample[:t]
                 space.wrote(block.nbytes)
                 if progress:
                     progress(min(start + BLOCK, n), n)
