@@ -344,6 +344,7 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
                                          "tdf": got["tdf"][-1], "bare": got["bare"][-1],
                                          "tdf_cpu_s": tdf_clock.cpu[t], "bare_cpu_s": bare_clock.cpu[b],
                                          "bare_determinism": False, "one_fit": True,
+                                         "val_every": args.val_every, "checkpoint": "variables",
                                          "store_compression": args.store_compression}) + "\n")
 
         class BareBetween(keras.callbacks.Callback):
@@ -367,7 +368,7 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
 
     fit._train = alternate
     overrides = {"epochs": args.repeat + 1, "batch_size": args.batch_size, "val_fraction": VAL_FRACTION,
-                 "split": "random", "jit": args.jit == "on", "precision": args.precision}
+                 "split": "random", "jit": args.jit == "on", "precision": args.precision, "val_every": args.val_every}
     fit.fit_run(store, workdir / "run-inprocess", resolve_config(None, None, overrides), evaluate=False, force=True)
     ratios = [a / b for a, b in zip(got["tdf"], got["bare"])]
     print(f"\ntdf train's epoch vs a bare fit's, Res-TCN 64/128/256, T={args.frames}, batch {args.batch_size}, "
@@ -484,6 +485,8 @@ def main():
                     help="op determinism in the bare fit (tdf has it on unless jit)")
     ap.add_argument("--store-compression", default="lzf", choices=["lzf", "none"],
                     help="in-process comparisons: the compression of the store tdf reads (`tdf data repack`)")
+    ap.add_argument("--val-every", type=int, default=1,
+                    help="tdf train --val-every for inprocess-pipeline (1 = validate every epoch, the default)")
     ap.add_argument("--repeat", type=int, default=2, help="alternations; the best of each kind is kept")
     ap.add_argument("--out", default=None, help="append each result as a JSON line to this file")
     ap.add_argument("--single", default=None, help=argparse.SUPPRESS)

@@ -7,7 +7,8 @@ RUN/run.json           every option, the data file and its fingerprint, split, s
 RUN/history.csv        one row per epoch
 RUN/metrics.json       test-split metrics (other splits: metrics-<split>.json)
 RUN/predictions.npz    per-sample scores keyed by sample name (other splits: predictions-<split>.npz)
-RUN/checkpoints/       last.keras + state.json (resume), best.weights.h5 (early stopping)
+RUN/checkpoints/       model.keras, LATEST → epoch-NNNN/ (variables.npz, state.json, history.csv:
+                       resume; tdf.train.checkpoint), best.weights.h5 (early stopping)
 ```
 """
 
@@ -40,8 +41,6 @@ class RunPaths:
         self.run_json = self.root / "run.json"
         self.history = self.root / "history.csv"
         self.checkpoints = self.root / "checkpoints"
-        self.last = self.checkpoints / "last.keras"
-        self.state = self.checkpoints / "state.json"
         self.best = self.checkpoints / "best.weights.h5"
 
     def metrics(self, split: str = "test") -> Path:

@@ -25,6 +25,7 @@ class TrainConfig:
 
     split: str | None = None          # None → the store's default_split attribute, else xsub/random
     val_fraction: float = 0.1         # carved from the training side, stratified
+    val_every: int = 1                # validate after every N-th epoch (Keras' validation_freq)
     epochs: int = 150                 # a cap when early_stop is on
     batch_size: int = 128
     lr: float = 0.01
@@ -37,9 +38,9 @@ class TrainConfig:
     bn_momentum: float = 0.99         # Keras' default, as the released code
     max_frames: int | None = None     # None → the store's T
     seed: int = 0
-    patience: int = 10                # epochs without val-loss improvement before LR ÷ 10
+    patience: int = 10                # validations without val-loss improvement before LR ÷ 10
     min_lr: float = 1e-4              # LR floor (the released code's)
-    early_stop: int | None = None     # stop after this many epochs without improvement; None = off
+    early_stop: int | None = None     # stop after this many validations without improvement; None = off
     jit: bool | None = None           # None = auto: on with an accelerator, off on CPU (bench/)
     precision: str | None = None      # fp32 | bf16; None = auto: bf16 with a bf16 GPU, else fp32
     distribute: str = "none"          # none | mirrored | multiworker
@@ -139,7 +140,7 @@ def _coerce(name: str, value: Any) -> Any:
 # The type of each option as a settings file (TOML, run.json's `config`) may give it. Checked
 # before use, so `filters = [4, "8", 16.5]` is refused instead of read as 4, 8, 16.
 _INT = ("epochs", "batch_size", "units_per_block", "kernel_size", "max_frames", "seed", "patience",
-        "early_stop", "resample")
+        "early_stop", "resample", "val_every")
 _FLOAT = ("val_fraction", "lr", "momentum", "dropout", "l1", "bn_momentum", "min_lr", "aug_rotate",
           "aug_scale", "aug_crop")
 _TEXT = ("split", "distribute", "preset", "normalize", "lr_schedule", "precision")
@@ -264,6 +265,8 @@ def validate(cfg: TrainConfig) -> None:
         bad(f"min_lr must be > 0, got {cfg.min_lr}")
     if cfg.patience < 1:
         bad(f"--patience must be ≥ 1, got {cfg.patience}")
+    if cfg.val_every < 1:
+        bad(f"--val-every must be ≥ 1, got {cfg.val_every}")
     if cfg.early_stop is not None and cfg.early_stop < 0:
         bad(f"--early-stop must be ≥ 0 (0 = off), got {cfg.early_stop}")
     if cfg.early_stop == 0:

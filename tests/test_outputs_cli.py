@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from toy_data import TINY, make_toy_store
@@ -250,7 +251,8 @@ def test_resume_refuses_a_checkpoint_that_leads_outside(base, resumable, tmp_pat
     assert tree(run) == before
 
 
-@pytest.mark.parametrize("damage", ["no_checkpoints", "state_garbage", "state_types", "model_garbage"])
+@pytest.mark.parametrize("damage", ["no_checkpoints", "state_garbage", "state_types", "model_garbage",
+                                    "variables_garbage", "variables_other_model"])
 def test_failed_resume_leaves_a_complete_run_complete(base, resumable, invoke, damage):
     """Issue 15 item 6: a failed resume rewrote run.json to "training" and dropped its fields."""
     run = resumable
@@ -263,8 +265,15 @@ def test_failed_resume_leaves_a_complete_run_complete(base, resumable, invoke, d
         state = json.loads((ckpt / "state.json").read_text())
         state["epoch"] = "2"
         (ckpt / "state.json").write_text(json.dumps(state))
-    else:
-        (ckpt / "model.keras").write_bytes(b"PK\x03\x04 garbage")
+    elif damage == "model_garbage":
+        (run / "checkpoints" / "model.keras").write_bytes(b"PK\x03\x04 garbage")
+    elif damage == "variables_garbage":
+        (ckpt / "variables.npz").write_bytes(b"PK\x03\x04 garbage")
+    else:  # a variables file whose arrays do not fit the model (one weight's shape changed)
+        with np.load(ckpt / "variables.npz") as z:
+            arrays = dict(z)
+        arrays["model_00000"] = arrays["model_00000"][..., :1]
+        np.savez(ckpt / "variables.npz", **arrays)
     before = tree(run)
     r = _resume(invoke, base, run, "--epochs", "4")
     assert r.exit_code == 2, r.stderr
@@ -319,3 +328,27 @@ def test_files_get_the_umasks_modes(tmp_path, invoke, umask):
     assert checked > 20
     for name in ("toy.h5", "run/model.keras", "run/metrics.json", "diag/report.html", "diag/diagnosis.json"):
         assert (tmp_path / name).is_file(), name
+
+
+def test_checkpoint_of_the_older_layout_resumes_the_same(base, tmp_path, invoke):
+    """A run whose checkpoint is one whole epoch-NNNN/model.keras (written before 2026-12-03)
+    resumes as the variables layout does: extending both by an epoch gives the same metrics.
+    The variables file restores every model and optimizer variable exactly."""
+    from tdf.train.checkpoint import load_checkpoint_model
+    new, old = copy_run(base, tmp_path / "new"), copy_run(base, tmp_path / "old")
+    ckpt = old / "checkpoints" / "epoch-0002"
+    model = load_checkpoint_model(ckpt)
+    reference = load_checkpoint_model(new / "checkpoints" / "epoch-0002")
+    for a, b in zip([*model.variables, *model.optimizer.variables],
+                    [*reference.variables, *reference.optimizer.variables]):
+        assert np.array_equal(np.asarray(a.value), np.asarray(b.value)), a.path
+    assert int(model.optimizer.iterations.numpy()) > 0  # the optimizer's state came along
+    model.save(ckpt / "model.keras")
+    (ckpt / "variables.npz").unlink()
+    (old / "checkpoints" / "model.keras").unlink()
+    for run in (new, old):
+        r = invoke("--json", "train", base / "toy.h5", "--out", run, "--resume", "--epochs", "3", "--seed", "1", *TINY)
+        assert r.exit_code == 0, r.stderr
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (new, old)]
+    assert metrics[0]["top1"] == metrics[1]["top1"] and metrics[0]["confusion_matrix"] == metrics[1]["confusion_matrix"]
+    assert (old / "checkpoints" / "epoch-0003" / "variables.npz").is_file()  # continues in the new layout

@@ -102,3 +102,50 @@ def test_tensorboard_event_files_hold_loss_accuracy_and_lr(toy, tmp_path, invoke
         assert lr == pytest.approx(float(row["lr"]))
     for (_, vl), row in zip(val["epoch_loss"], history):
         assert vl == pytest.approx(float(row["val_loss"]), rel=1e-4)
+
+
+def test_val_every_validates_every_nth_epoch_and_counts_validations(toy, tmp_path, invoke):
+    """`--val-every 2`: validation after epochs 2 and 4 only (history.csv's val cells are empty
+    for 1 and 3), the best epoch is a validated one, and run.json records the setting."""
+    import json
+    run = tmp_path / "run"
+    r = invoke("train", toy, "--out", run, "--epochs", "4", "--val-every", "2", "--seed", "0", *TINY)
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(open(run / "history.csv")))
+    assert [bool(row["val_loss"]) for row in rows] == [False, True, False, True]
+    info = json.loads((run / "run.json").read_text())
+    assert info["config"]["val_every"] == 2 and info["best_epoch"] in (2, 4)
+    assert invoke("train", toy, "--out", tmp_path / "bad", "--val-every", "0", *TINY).exit_code == 2
+
+
+def test_plateau_and_early_stop_count_validations_not_epochs(tmp_path):
+    """The loop state only moves on validated epochs: an epoch without val_loss neither improves
+    nor waits. Driven by hand with the logs Keras passes (validation after epochs 1, 3, 5, 7)."""
+    import keras
+
+    from tdf.console import Output
+    from tdf.run_folder import RunPaths
+    from tdf.train.callbacks import loop_callback
+    from tdf.train_config import TrainConfig
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    cfg = TrainConfig(patience=2, early_stop=3, lr=0.1)
+    state = {"epoch": 0, "lr": 0.1, "best": float("inf"), "best_epoch": 0, "wait": 0, "es_wait": 0,
+             "stopped_early": False, "history": []}
+    cb = loop_callback(RunPaths(tmp_path / "run"), cfg, state, None, 10, True, Output(quiet=True))
+    cb.set_model(model)
+    val = {1: 1.0, 3: 1.5, 5: 1.6, 7: 1.7}
+    seen = []
+    for epoch in range(1, 8):
+        cb.t0 = 0.0
+        logs = {"loss": 0.5, "accuracy": 0.5}
+        if epoch in val:
+            logs.update(val_loss=val[epoch], val_accuracy=0.5)
+        cb.on_epoch_end(epoch - 1, logs)
+        seen.append((state["wait"], state["es_wait"], state["lr"], model.stop_training))
+    assert state["best_epoch"] == 1
+    # waits move on epochs 3 and 5 only; the LR drops after epoch 5 (the 2nd validation without
+    # improvement), early stopping fires after epoch 7 (the 3rd)
+    assert [s[1] for s in seen] == [0, 0, 1, 1, 2, 2, 3]
+    assert [s[2] for s in seen] == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01])
+    assert [s[3] for s in seen] == [False] * 6 + [True]

@@ -91,7 +91,8 @@ def loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches,
                    "samples_per_s": round(n_train / max(seconds, 1e-9), 1)}
             state["history"].append(row)
             monitor = row["val_loss"] if has_val else row["loss"]
-            if monitor is not None and monitor < state["best"] - 1e-6:
+            counted = monitor is not None  # with --val-every N, only validated epochs count
+            if counted and monitor < state["best"] - 1e-6:
                 state["best"], state["best_epoch"] = float(monitor), epoch + 1
                 state["wait"], state["es_wait"] = 0, 0
                 if cfg.early_stop:
@@ -99,7 +100,7 @@ def loop_callback(paths: RunPaths, cfg: TrainConfig, state: dict, train_batches,
                         best_tmp = tmp.with_name(tmp.name + ".weights.h5")
                         self.model.save_weights(best_tmp)
                         os.replace(best_tmp, tmp)
-            else:
+            elif counted:
                 state["wait"] += 1
                 state["es_wait"] += 1
             lr_changed = (cfg.lr_schedule == "plateau" and state["wait"] >= cfg.patience

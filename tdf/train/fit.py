@@ -24,7 +24,7 @@ from tdf.console import Output
 from tdf.diskspace import ensure_free
 from tdf.errors import BadInput
 from tdf.train.callbacks import history_csv, loop_callback, progress_callback
-from tdf.train.checkpoint import latest_checkpoint, read_state
+from tdf.train.checkpoint import latest_checkpoint, load_checkpoint_model, read_state
 from tdf.train_config import TrainConfig, config_from_json
 from tdf.train.determinism import seed_everything
 from tdf.train.multiworker import multiworker_task, prepare_multiworker_fit
@@ -142,7 +142,7 @@ def plan_resume(root: Path, store, data_path: Path, extend_to: int | None = None
     """Check a run can be resumed on this data: run.json, the data fingerprint, LATEST and the
     checkpoint it names (state and model). Raises BadInput without writing anything.
     `extend_to`: a larger epoch budget asked for on the command line; None keeps the run's."""
-    from tdf.run_folder import check_model_matches_data, load_model
+    from tdf.run_folder import check_model_matches_data
     paths = RunPaths(root)
     info = read_run_json(root)
     if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
@@ -166,8 +166,8 @@ def plan_resume(root: Path, store, data_path: Path, extend_to: int | None = None
     done = complete and paths.model.is_file() and (state["epoch"] >= saved.epochs or state["stopped_early"])
     if done:
         return ResumePlan(info, saved, ckpt, state, None, complete=True, done=True)
-    model = load_model(ckpt / "model.keras", compile=True)
-    check_model_matches_data(model, store, info, ckpt / "model.keras")
+    model = load_checkpoint_model(ckpt)
+    check_model_matches_data(model, store, info, ckpt)
     return ResumePlan(info, saved, ckpt, state, model, complete=complete, done=False)
 
 
@@ -407,8 +407,7 @@ def _compiled_model(cfg: TrainConfig, plan: ResumePlan | None, strategy, build_m
         if plan is not None and plan.ckpt is not None:
             if strategy is None:
                 return plan.model
-            from tdf.run_folder import load_model
-            return load_model(plan.ckpt / "model.keras", compile=True)
+            return load_checkpoint_model(plan.ckpt)
         with precision_policy(precision):
             model = build_model(cfg, num_classes, prepared.frames, prepared.mean)
         model.compile(
@@ -473,7 +472,7 @@ def _train(model, cfg: TrainConfig, strategy, state: dict, train_batches, val_ba
         prepare_multiworker_fit(model, strategy, train_batches)
     t0 = time.perf_counter()
     if state["epoch"] < cfg.epochs and not state.get("stopped_early"):
-        model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs,
+        model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs, validation_freq=cfg.val_every,
                   initial_epoch=state["epoch"], callbacks=callbacks, verbose=0, shuffle=False)
     return time.perf_counter() - t0
 
