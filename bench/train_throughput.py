@@ -306,8 +306,9 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
     placed after tdf's own runs one bare epoch after every tdf epoch (in-memory arrays of the
     same training rows, the bench's own Res-TCN, op determinism off as a user's bare fit has it;
     `fit_run` has it on for tdf's epoch). A tdf epoch is timed from its start to the end of its
-    checkpoint. Epoch 1 of each is the warm-up (tracing); then tdf epoch e is paired with the
-    bare epoch after it for odd rounds and before it for even ones, so who goes first alternates.
+    checkpoint. Epoch 1 of each is the warm-up (tracing); then tdf epoch e is paired with bare
+    epoch e, run right after it for odd e and right before it for even e (T1 B1 B2 T2 T3 B3 …), so
+    who goes first alternates and every epoch is in exactly one pair.
     Both wall time and process CPU time are recorded. (Until 2026-12-03 every tdf epoch was its
     own `model.fit` call, which also rebuilt the validation iterator each epoch — ≈ 0.2 s that
     `tdf train` does not spend.)"""
@@ -348,17 +349,22 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
                                          "store_compression": args.store_compression}) + "\n")
 
         class BareBetween(keras.callbacks.Callback):
-            """Last callback of tdf's fit: closes tdf's epoch clock, then runs one bare epoch."""
+            """Last callback of tdf's fit: closes tdf's epoch clock, then runs the bare epochs due.
+
+            Order T1 B1 B2 T2 T3 B3 B4 T4 …: after the warm-up pair, tdf epoch e is paired with
+            bare epoch e, which runs right after it for odd e and right before it for even e."""
 
             def on_epoch_end(self, epoch, logs=None):
                 tdf_clock.callback.on_epoch_end(epoch)
-                bare_epoch()
                 e = len(tdf_clock.times) - 1  # 0 = warm-up
-                if e >= 1:
-                    if e % 2 == 1:   # tdf first: pair with the bare epoch just run
-                        record(e, e, e)
-                    else:            # bare first: pair with the bare epoch before this tdf epoch
-                        record(e, e, e - 1)
+                if e >= 1 and e % 2 == 0:
+                    record(e, e, e)           # bare epoch e ran before this tdf epoch
+                if e == 0 or e % 2 == 1:
+                    bare_epoch()              # the warm-up, or bare epoch e (after tdf's)
+                if e % 2 == 1:
+                    record(e, e, e)
+                    if e < args.repeat:
+                        bare_epoch()          # bare epoch e + 1, before tdf epoch e + 1
 
         # tdf's clock starts before tdf's own callbacks and stops after them (checkpoint included)
         first = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs=None: tdf_clock.callback.on_epoch_begin(e))
