@@ -9,8 +9,9 @@ optimizer) written once, by a session's first checkpoint; each `epoch-NNNN/varia
 every model and optimizer variable of that epoch (weights, BatchNorm statistics, momentum, the
 step counter) in order, with their paths and shapes. Resume loads the model file and assigns the
 epoch's variables, each checked by path and shape. Why not a whole `.keras` per epoch: Keras'
-saving costs ≈ 0.3 s of CPU for the paper's 1.9 M-parameter Res-TCN — 1–2 % of an epoch on
-two cores, with both cores idle but one — against ≈ 0.03 s for the arrays (docs/benchmarks.md).
+saving costs ≈ 0.3 s of CPU for the paper's 1.9 M-parameter Res-TCN — 1–2 % of an epoch's wall
+time on two cores, one busy and the other idle — against ≈ 0.06 s for this whole checkpoint
+(docs/benchmarks.md).
 Checkpoints written before 2026-12-03 (`epoch-NNNN/model.keras`, no variables file) still resume.
 
 Resume trusts nothing it reads back: LATEST must be exactly `epoch-NNNN`, naming a real folder
