@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tdf import __version__
+from tdf.atomic import atomic_path
 from tdf.errors import BadInput
 from tdf.run_info import check_run_info, run_layout
 
@@ -124,6 +125,15 @@ def load_model(path: str | os.PathLike, compile: bool = False):
     except Exception as e:  # keras raises many types for a corrupt archive
         raise BadInput(f"cannot load the model ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})",
                        path) from None
+
+
+def save_model(model, path: str | os.PathLike) -> None:
+    """Write `model` as a `.keras` file atomically (a temporary file beside `path`, renamed on
+    success): the run's model.keras and a checkpoint's model file."""
+    with atomic_path(path, force=True) as tmp:
+        tmp_model = tmp.with_name(tmp.name + ".keras")  # Keras wants the suffix
+        model.save(tmp_model)
+        os.replace(tmp_model, tmp)
 
 
 def check_model_matches_data(model, store, run_info: dict[str, Any] | None, model_path) -> None:

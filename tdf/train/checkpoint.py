@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tdf.atomic import atomic_path, write_text
+from tdf.atomic import write_text
 from tdf.errors import BadInput
 from tdf.readers import read_json
 
@@ -47,10 +47,8 @@ def save_checkpoint(ckpt_dir: Path, epoch: int, model, state: dict[str, Any], hi
     """Write checkpoint `epoch` (number of completed epochs) and point LATEST at it."""
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     if not (ckpt_dir / MODEL_FILE).is_file():
-        with atomic_path(ckpt_dir / MODEL_FILE, force=True) as tmp:
-            tmp_model = tmp.with_name(tmp.name + ".keras")  # Keras wants the suffix
-            model.save(tmp_model)
-            os.replace(tmp_model, tmp)
+        from tdf.run_folder import save_model
+        save_model(model, ckpt_dir / MODEL_FILE)
     name = f"epoch-{epoch:04d}"
     tmp = ckpt_dir / f".{name}.partial"
     if tmp.exists():

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tdf.atomic import atomic_path, write_json, write_text
+from tdf.atomic import write_json, write_text
 from tdf.backend import load_backend
 from tdf.console import Output
 from tdf.diskspace import ensure_free
@@ -481,10 +481,8 @@ def _save_model(model, paths: RunPaths, cfg: TrainConfig, state: dict) -> None:
     """model.keras (the best epoch's weights under early stopping) and history.csv."""
     if cfg.early_stop and state["best_epoch"] and paths.best.is_file():
         model.load_weights(paths.best)
-    with atomic_path(paths.model, force=True) as tmp:
-        tmp_model = tmp.with_name(tmp.name + ".keras")
-        model.save(tmp_model)
-        os.replace(tmp_model, tmp)
+    from tdf.run_folder import save_model
+    save_model(model, paths.model)
     write_text(paths.history, history_csv(state["history"]))
 
 
