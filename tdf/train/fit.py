@@ -27,6 +27,7 @@ from tdf.train.callbacks import history_csv, loop_callback, progress_callback
 from tdf.train.checkpoint import latest_checkpoint, load_checkpoint_model, read_state
 from tdf.train_config import TrainConfig, config_from_json
 from tdf.train.determinism import seed_everything
+from tdf.train.feed import fit_input
 from tdf.train.multiworker import multiworker_task, prepare_multiworker_fit
 from tdf.train.precision import precision_policy, resolve_precision
 from tdf.run_folder import RUN_SCHEMA, RunPaths, data_fingerprint, read_run_json, versions
@@ -472,8 +473,9 @@ def _train(model, cfg: TrainConfig, strategy, state: dict, train_batches, val_ba
         prepare_multiworker_fit(model, strategy, train_batches)
     t0 = time.perf_counter()
     if state["epoch"] < cfg.epochs and not state.get("stopped_early"):
-        model.fit(train_batches, validation_data=val_batches, epochs=cfg.epochs, validation_freq=cfg.val_every,
-                  initial_epoch=state["epoch"], callbacks=callbacks, verbose=0, shuffle=False)
+        model.fit(fit_input(train_batches), validation_data=fit_input(val_batches), epochs=cfg.epochs,
+                  validation_freq=cfg.val_every, initial_epoch=state["epoch"], callbacks=callbacks,
+                  verbose=0, shuffle=False)
     return time.perf_counter() - t0
 
 
