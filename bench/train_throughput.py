@@ -6,7 +6,8 @@ pass, history and the crash-safe checkpoint with optimizer state — timed from 
 1's checkpoint to the end of epoch 2's) against the second epoch of a bare `model.fit` on
 in-memory numpy arrays of the same training rows, with a Res-TCN written here from
 `keras.layers` (not imported from tdf; its parameter count is checked against tdf's). Every
-measurement runs in its own process; the kinds alternate A B A B … and the best of each is kept.
+measurement runs in its own process; the kinds alternate A B A B …; the report gives the best of
+each and the ratio round by round (median, range).
 
 Other comparisons (same protocol):
   --compare breakdown   tdf with one part switched off at a time: op determinism, lzf
@@ -176,7 +177,8 @@ def measure_bare(store: Path, args) -> dict:
     model = compiled_bare(args, args.precision, jit)
     clock = EpochClock()
     model.fit(x, y, batch_size=args.batch_size, epochs=2, verbose=0, shuffle=True, callbacks=[clock.callback])
-    return {"train": len(x) / clock.times[-1], "n": len(x), "params": int(model.count_params()),
+    return {"train": len(x) / clock.times[-1], "cpu_s": round(clock.cpu[-1], 2), "n": len(x),
+            "params": int(model.count_params()),
             "jit_effective": bool(model.jit_compile)}
 
 
@@ -191,7 +193,7 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
     import tdf.train.callbacks as callbacks
     import tdf.train.fit as fit
     from tdf.train_config import resolve_config
-    marks, ckpt_seconds = [], []
+    marks, cpu_marks, ckpt_seconds = [], [], []
     real_save = callbacks.save_checkpoint
 
     def timed_save(*a, **kw):
@@ -200,6 +202,7 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
             real_save(*a, **kw)
         ckpt_seconds.append(time.perf_counter() - t)
         marks.append(time.perf_counter())
+        cpu_marks.append(time.process_time())
     callbacks.save_checkpoint = timed_save   # the epoch callback's reference to it
     if off == "determinism":
         real_seed = fit.seed_everything
@@ -219,7 +222,8 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
     summary = fit.fit_run(store, run, cfg, evaluate=False, force=True)
     n_train = json.loads((run / "run.json").read_text())["split"]["sizes"]["train"]
     info = json.loads((run / "run.json").read_text())
-    return {"train": n_train / (marks[1] - marks[0]), "n": n_train, "params": summary["parameters"],
+    return {"train": n_train / (marks[1] - marks[0]), "cpu_s": round(cpu_marks[1] - cpu_marks[0], 2),
+            "n": n_train, "params": summary["parameters"],
             "checkpoint_s": round(ckpt_seconds[-1], 3), "jit": info["jit"],
             "deterministic_ops": info["deterministic_ops"] and off != "determinism", "precision": info["precision"],
             "off": off or None}
@@ -582,7 +586,22 @@ def report(args, kinds, best, runs) -> None:
     if "bare" in best:
         print(f"\nparameters: tdf {best['tdf']['params']:,}, bare {best['bare']['params']:,}; "
               f"tdf checkpoint {best['tdf']['checkpoint_s']} s; pipeline / bare = "
-              f"{best['tdf']['train'] / best['bare']['train']:.3f}")
+              f"{best['tdf']['train'] / best['bare']['train']:.3f} (best of each)")
+        pairs = pair_ratios(runs["tdf"], runs["bare"])
+        print(f"pair by pair (tdf run r / bare run r, adjacent in time), {len(pairs)} pairs: median "
+              f"{np.median(pairs):.3f} [{min(pairs):.3f}–{max(pairs):.3f}]; "
+              f"{sum(q >= 0.95 for q in pairs)} of {len(pairs)} pairs ≥ 0.95")
+        if all("cpu_s" in r for r in runs["tdf"] + runs["bare"]):
+            work = [b["cpu_s"] / t["cpu_s"] for t, b in zip(runs["tdf"], runs["bare"])]
+            print(f"CPU seconds of the timed epoch (all threads), bare / tdf, pair by pair: median "
+                  f"{np.median(work):.3f} [{min(work):.3f}–{max(work):.3f}] (below 1: tdf does more work)")
+
+
+def pair_ratios(tdf_runs: list[dict], bare_runs: list[dict]) -> list[float]:
+    """tdf / bare of each round: the two runs of a round ran one after the other, so they share
+    most of the machine's state; the best of each kind, taken apart, can pair a fast minute of one
+    side with an ordinary minute of the other."""
+    return [t["train"] / b["train"] for t, b in zip(tdf_runs, bare_runs)]
 
 
 if __name__ == "__main__":
