@@ -372,7 +372,9 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
 
         # tdf's clock starts before tdf's own callbacks and stops after them (checkpoint included)
         first = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs=None: tdf_clock.callback.on_epoch_begin(e))
-        model.fit(train_batches, validation_data=val_batches, epochs=args.repeat + 1, initial_epoch=0,
+        from tdf.train.feed import fit_input  # what tdf's own _train hands to model.fit
+        model.fit(fit_input(train_batches), validation_data=fit_input(val_batches), epochs=args.repeat + 1,
+                  initial_epoch=0,
                   callbacks=[first, *callbacks, BareBetween()], verbose=0, shuffle=False)
         return 0.0
 
@@ -409,6 +411,7 @@ def measure_parts_inprocess(store: Path, args) -> None:
     from tdf.data.splits import make_split
     from tdf.data.store import open_store
     from tdf.models.res_tcn import build_from_config
+    from tdf.train.feed import fit_input
     from tdf.train_config import resolve_config
     keras.utils.set_random_seed(0)
     x, y = _training_rows(store, args.frames)
@@ -425,7 +428,8 @@ def measure_parts_inprocess(store: Path, args) -> None:
     def epoch(model: str, feed: str, determinism: bool):
         with contextlib.nullcontext() if determinism else determinism_off():
             if feed == "store":
-                models[model].fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[clock.callback])
+                batches.set_epoch(batches.epoch + 1)  # as tdf's loop callback moves it on
+                models[model].fit(fit_input(batches), epochs=1, verbose=0, shuffle=False, callbacks=[clock.callback])
             else:
                 models[model].fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True,
                                   callbacks=[clock.callback])
