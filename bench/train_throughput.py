@@ -7,7 +7,8 @@ pass, history and the crash-safe checkpoint with optimizer state — timed from 
 in-memory numpy arrays of the same training rows, with a Res-TCN written here from
 `keras.layers` (not imported from tdf; its parameter count is checked against tdf's). Every
 measurement runs in its own process; the kinds alternate A B A B …; the report gives the best of
-each and the ratio round by round (median, range).
+each and the ratio round by round (median, range). `--epochs N` times epochs 2..N of each run
+together (from the end of epoch 1 to the end of epoch N), so a pause between epochs counts.
 
 Other comparisons (same protocol):
   --compare breakdown   tdf with one part switched off at a time: op determinism, lzf
@@ -136,6 +137,7 @@ class EpochClock:
     def __init__(self):
         import keras
         times, cpu = self.times, self.cpu = [], []
+        ends, cpu_ends = self.ends, self.cpu_ends = [], []  # clock readings at each epoch's end
 
         class C(keras.callbacks.Callback):
             def on_epoch_begin(self, e, logs=None):
@@ -144,6 +146,8 @@ class EpochClock:
             def on_epoch_end(self, e, logs=None):
                 times.append(time.perf_counter() - self.t)
                 cpu.append(time.process_time() - self.c)
+                ends.append(time.perf_counter())
+                cpu_ends.append(time.process_time())
         self.callback = C()
 
 
@@ -176,8 +180,11 @@ def measure_bare(store: Path, args) -> dict:
     x, y = _training_rows(store, args.frames)
     model = compiled_bare(args, args.precision, jit)
     clock = EpochClock()
-    model.fit(x, y, batch_size=args.batch_size, epochs=2, verbose=0, shuffle=True, callbacks=[clock.callback])
-    return {"train": len(x) / clock.times[-1], "cpu_s": round(clock.cpu[-1], 2), "n": len(x),
+    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0, shuffle=True,
+              callbacks=[clock.callback])
+    steady = args.epochs - 1  # epochs 2..N, from the end of epoch 1 to the end of epoch N
+    return {"train": steady * len(x) / (clock.ends[-1] - clock.ends[0]),
+            "cpu_s": round((clock.cpu_ends[-1] - clock.cpu_ends[0]) / steady, 2), "n": len(x),
             "params": int(model.count_params()),
             "jit_effective": bool(model.jit_compile)}
 
@@ -215,14 +222,16 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
             kw["validation_data"] = None
             return real_fit(self, *a, **kw)
         keras.Model.fit = fit_without_validation
-    overrides = {"epochs": 2, "batch_size": args.batch_size, "val_fraction": VAL_FRACTION, "split": "random",
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "val_fraction": VAL_FRACTION, "split": "random",
                  "jit": args.jit == "on", "precision": args.precision}
     cfg = resolve_config(None, None, overrides)
     run = workdir / f"run-{os.getpid()}"
     summary = fit.fit_run(store, run, cfg, evaluate=False, force=True)
     n_train = json.loads((run / "run.json").read_text())["split"]["sizes"]["train"]
     info = json.loads((run / "run.json").read_text())
-    return {"train": n_train / (marks[1] - marks[0]), "cpu_s": round(cpu_marks[1] - cpu_marks[0], 2),
+    steady = args.epochs - 1
+    return {"train": steady * n_train / (marks[-1] - marks[0]),
+            "cpu_s": round((cpu_marks[-1] - cpu_marks[0]) / steady, 2),
             "n": n_train, "params": summary["parameters"],
             "checkpoint_s": round(ckpt_seconds[-1], 3), "jit": info["jit"],
             "deterministic_ops": info["deterministic_ops"] and off != "determinism", "precision": info["precision"],
@@ -501,12 +510,17 @@ def main():
                     help="in-process comparisons: the compression of the store tdf reads (`tdf data repack`)")
     ap.add_argument("--val-every", type=int, default=1,
                     help="tdf train --val-every for inprocess-pipeline (1 = validate every epoch, the default)")
+    ap.add_argument("--epochs", type=int, default=2,
+                    help="cross-process comparisons: epochs per run; epochs 2..N are timed together "
+                         "(default 2: the issue's steady second epoch)")
     ap.add_argument("--repeat", type=int, default=2, help="alternations; the best of each kind is kept")
     ap.add_argument("--out", default=None, help="append each result as a JSON line to this file")
     ap.add_argument("--single", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--off", default="", help=argparse.SUPPRESS)
     ap.add_argument("--store", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.epochs < 2:
+        raise SystemExit("--epochs must be ≥ 2 (epoch 1 traces the step functions and is not timed)")
     if args.single:  # child process: one measurement, JSON on the last line
         store = Path(args.store)
         if args.single == "bare":
@@ -549,7 +563,7 @@ def main():
                 store = stores["none"] if off == "compression" else stores["lzf"]
                 cmd = [sys.executable, __file__, "--single", opts["kind"], "--store", str(store),
                        "--frames", str(args.frames), "--classes", str(args.classes),
-                       "--batch-size", str(args.batch_size),
+                       "--batch-size", str(args.batch_size), "--epochs", str(args.epochs),
                        "--precision", opts.get("precision", args.precision), "--jit", opts.get("jit", args.jit),
                        "--determinism", args.determinism, "--off", "" if off == "compression" else off]
                 out = subprocess.run(cmd, capture_output=True, text=True)
@@ -571,7 +585,8 @@ def main():
 
 def report(args, kinds, best, runs) -> None:
     print(f"\nRes-TCN 64/128/256, T={args.frames}, 60 classes, batch {args.batch_size}; "
-          f"{args.compare}; best of {args.repeat} alternating runs each (samples/s)\n")
+          f"{args.compare}; epochs 2..{args.epochs} of each run timed; best of {args.repeat} alternating runs "
+          f"each (samples/s)\n")
     first = kinds[0][0]
     if args.compare == "precision":
         print("| | fp32 | bf16 | bf16 / fp32 |\n|---|---|---|---|")
