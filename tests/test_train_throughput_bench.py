@@ -95,3 +95,50 @@ def test_bench_store_compresses_like_real_data(tmp_path):
     bench.make_store(tmp_path / "lzf.h5", 60, 100, 4)
     bench.make_store(tmp_path / "none.h5", 60, 100, 4, compression=None)
     assert (tmp_path / "lzf.h5").stat().st_size < 0.6 * (tmp_path / "none.h5").stat().st_size
+
+
+@pytest.mark.slow
+def test_pipeline_times_epochs_two_to_n(tmp_path):
+    """The default comparison with --epochs 3: both sides report a rate and CPU seconds per epoch,
+    and the report gives best of each, the round-by-round median and the CPU ratio."""
+    stdout, lines = _bench(tmp_path, "--epochs", "3")
+    rows = [json.loads(l) for l in lines]
+    assert [r["label"] for r in rows] == ["tdf", "bare"]
+    assert all(r["train"] > 0 and r["cpu_s"] > 0 and r["epochs"] == 3 for r in rows)
+    assert "epochs 2..3 of each run timed" in stdout
+    assert "pair by pair (tdf run r / bare run r" in stdout and "CPU seconds of the timed epoch" in stdout
+
+
+def test_pair_ratios_pair_runs_of_the_same_round():
+    from bench_modules import load_bench
+    bench = load_bench("train_throughput")
+    tdf = [{"train": 200.0}, {"train": 100.0}, {"train": 240.0}]
+    bare = [{"train": 250.0}, {"train": 200.0}, {"train": 300.0}]
+    assert bench.pair_ratios(tdf, bare) == [0.8, 0.5, 0.8]   # not 240 / 300 alone, nor 240 / 250
+
+
+def test_epoch_stalls_summary_counts_waits_after_the_first_epoch():
+    from bench_modules import load_bench
+    stalls = load_bench("epoch_stalls")
+    rows = [{"epoch": 1, "wall_s": 9.0, "cpu_s": 12.0, "start_delay_s": 3.0},   # tracing: left out
+            {"epoch": 2, "wall_s": 3.0, "cpu_s": 5.0, "start_delay_s": 0.01},
+            {"epoch": 3, "wall_s": 5.1, "cpu_s": 5.2, "start_delay_s": 2.1},
+            {"epoch": 4, "wall_s": 3.2, "cpu_s": 5.4, "start_delay_s": 0.02},
+            {"epoch": 5, "wall_s": 4.9, "cpu_s": 5.1, "start_delay_s": 1.7}]
+    s = stalls.summarise("v", rows)
+    assert s == {"variant": "v", "epochs": 4, "stalled": 2, "median_stall_s": 1.9,
+                 "median_wall_s": 4.05, "median_cpu_s": 5.15}
+
+
+@pytest.mark.slow
+def test_epoch_stalls_runs_every_variant(tmp_path):
+    out = tmp_path / "stalls.jsonl"
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "epoch_stalls.py"), "--epochs", "3", "--frames", "16",
+                        "--train-samples", "64", "--classes", "4", "--batch-size", "16", "--out", str(out)],
+                       capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "TDF_BENCH_TMP": str(tmp_path)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    from bench_modules import load_bench
+    for v in load_bench("epoch_stalls").VARIANTS:
+        assert f"| {v} |" in r.stdout
+        assert [x["epoch"] for x in rows if x["variant"] == v] == [1, 2, 3]
