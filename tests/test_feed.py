@@ -72,3 +72,24 @@ def test_trains_to_the_same_weights_as_the_reader_itself(store_path):
     assert len(direct) == len(fed)
     for a, b in zip(direct, fed):
         np.testing.assert_array_equal(a, b)
+
+
+def test_tdf_train_hands_model_fit_the_autotune_free_pipeline(tmp_path, monkeypatch):
+    """The real training path (`tdf train`) passes fit_input's pipelines to model.fit, for the
+    training and the validation batches: the pause comes back if either is a plain PyDataset."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("fit_input builds a tf.data pipeline only on the TensorFlow backend")
+    import tensorflow as tf
+    from toy_data import train_tiny_run
+    seen = []
+    real_fit = keras.Model.fit
+
+    def spy(self, x=None, *a, **kw):
+        seen.append((x, kw.get("validation_data")))
+        return real_fit(self, x, *a, **kw)
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    train_tiny_run(tmp_path, classes=3, per_class=8, epochs=2)
+    assert len(seen) == 1
+    for ds in seen[0]:
+        assert isinstance(ds, tf.data.Dataset) and ds.options().autotune.enabled is False
