@@ -328,6 +328,7 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
     import keras
 
     import tdf.train.fit as fit
+    from tdf.train.feed import fit_input
     from tdf.train_config import resolve_config
     x, y = _training_rows(store, args.frames)
     got: dict[str, list] = {"tdf": [], "bare": [], "tdf_cpu": [], "bare_cpu": []}
@@ -381,10 +382,9 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
 
         # tdf's clock starts before tdf's own callbacks and stops after them (checkpoint included)
         first = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs=None: tdf_clock.callback.on_epoch_begin(e))
-        from tdf.train.feed import fit_input  # what tdf's own _train hands to model.fit
-        model.fit(fit_input(train_batches), validation_data=fit_input(val_batches), epochs=args.repeat + 1,
-                  initial_epoch=0,
-                  callbacks=[first, *callbacks, BareBetween()], verbose=0, shuffle=False)
+        model.fit(fit_input(train_batches), validation_data=fit_input(val_batches),  # as tdf's own _train
+                  epochs=args.repeat + 1, initial_epoch=0, callbacks=[first, *callbacks, BareBetween()],
+                  verbose=0, shuffle=False)
         return 0.0
 
     fit._train = alternate
@@ -513,7 +513,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=2,
                     help="cross-process comparisons: epochs per run; epochs 2..N are timed together "
                          "(default 2: the issue's steady second epoch)")
-    ap.add_argument("--repeat", type=int, default=2, help="alternations; the best of each kind is kept")
+    ap.add_argument("--repeat", type=int, default=2, help="alternations (rounds); the report gives the best of each kind and round-by-round ratios")
     ap.add_argument("--out", default=None, help="append each result as a JSON line to this file")
     ap.add_argument("--single", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--off", default="", help=argparse.SUPPRESS)
