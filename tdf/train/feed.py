@@ -3,9 +3,8 @@ autotuning is off (TensorFlow backend; other backends get the reader itself).
 
 Why: Keras wraps a one-worker `PyDataset` in `from_generator(...).prefetch(AUTOTUNE)`, with
 tf.data's autotuning on. On this 2-core machine, releasing the previous epoch's iterator when the
-next epoch starts then blocked the training loop for ≈ 2 s, idle, in 30–45 % of epochs — for
-tdf's reader and for a bare `model.fit` on in-memory arrays alike — and with autotuning off it
-never did (docs/benchmarks.md, "Issue 16, fifth look"). The pipeline here is the same generator
+next epoch starts then blocked the training loop for ≈ 2 s, idle, in 4 of 15 of tdf's epochs
+and 5–12 of 15 of a bare `model.fit`'s on in-memory arrays — and with autotuning off in none (docs/benchmarks.md, "Issue 16, fifth look"). The pipeline here is the same generator
 with a fixed one-batch prefetch: reading a batch costs ≈ 40 ms against a ≈ 0.5 s training step,
 so a deeper buffer would buy nothing.
 
