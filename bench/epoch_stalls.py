@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -36,34 +35,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import (TEST_FRACTION, VAL_FRACTION, _training_rows, compiled_bare,  # noqa: E402
-                              determinism_off, make_store)
+from train_throughput import (TEST_FRACTION, VAL_FRACTION, EpochClock, _training_rows,  # noqa: E402
+                              compiled_bare, determinism_off, make_store)
 
 VARIANTS = ("tdf", "tdf-pydataset", "bare-autotune-on", "bare-autotune-off", "bare-keras")
 STALL_S = 0.5  # a start delay above this is a stall (an unstalled epoch starts within ≈ 0.02 s)
 
 
-def epoch_clock(rows: list):
-    import keras
-
-    class Clock(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t, self.c, self.first = time.perf_counter(), time.process_time(), None
-
-        def on_train_batch_begin(self, batch, logs=None):
-            if self.first is None:
-                self.first = time.perf_counter() - self.t
-
-        def on_epoch_end(self, epoch, logs=None):
-            rows.append({"epoch": epoch + 1, "wall_s": round(time.perf_counter() - self.t, 3),
-                         "cpu_s": round(time.process_time() - self.c, 3), "start_delay_s": round(self.first, 3)})
-    return Clock()
-
-
 def run_variant(variant: str, store: Path, args) -> list[dict]:
     import keras
-    rows: list[dict] = []
-    clock = epoch_clock(rows)
+    timer = EpochClock()
+    clock = timer.callback
+
+    def rows() -> list[dict]:
+        return [{"epoch": e + 1, "wall_s": round(w, 3), "cpu_s": round(c, 3), "start_delay_s": round(d, 3)}
+                for e, (w, c, d) in enumerate(zip(timer.times, timer.cpu, timer.start_delays))]
     if variant.startswith("tdf"):
         import tdf.train.fit as fit
         from tdf.train_config import resolve_config
@@ -78,7 +64,7 @@ def run_variant(variant: str, store: Path, args) -> list[dict]:
         cfg = resolve_config(None, None, {"epochs": args.epochs, "batch_size": args.batch_size,
                                           "val_fraction": VAL_FRACTION, "split": "random"})
         fit.fit_run(store, store.parent / f"run-{variant}", cfg, evaluate=False, force=True)
-        return rows
+        return rows()
     import tensorflow as tf
     keras.utils.set_random_seed(0)
     x, y = _training_rows(store, args.frames)
@@ -88,13 +74,13 @@ def run_variant(variant: str, store: Path, args) -> list[dict]:
         if variant == "bare-keras":
             model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0, shuffle=True,
                       callbacks=[clock])
-            return rows
+            return rows()
         options = tf.data.Options()
         options.autotune.enabled = variant == "bare-autotune-on"
         ds = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0)
               .batch(args.batch_size).prefetch(tf.data.AUTOTUNE).with_options(options))
         model.fit(ds, epochs=args.epochs, verbose=0, callbacks=[clock])
-    return rows
+    return rows()
 
 
 def summarise(variant: str, rows: list[dict]) -> dict:

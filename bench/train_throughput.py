@@ -138,14 +138,20 @@ class EpochClock:
         import keras
         times, cpu = self.times, self.cpu = [], []
         ends, cpu_ends = self.ends, self.cpu_ends = [], []  # clock readings at each epoch's end
+        delays = self.start_delays = []  # seconds from on_epoch_begin to the first batch
 
         class C(keras.callbacks.Callback):
             def on_epoch_begin(self, e, logs=None):
-                self.t, self.c = time.perf_counter(), time.process_time()
+                self.t, self.c, self.first = time.perf_counter(), time.process_time(), None
+
+            def on_train_batch_begin(self, b, logs=None):
+                if self.first is None:
+                    self.first = time.perf_counter() - self.t
 
             def on_epoch_end(self, e, logs=None):
                 times.append(time.perf_counter() - self.t)
                 cpu.append(time.process_time() - self.c)
+                delays.append(self.first)
                 ends.append(time.perf_counter())
                 cpu_ends.append(time.process_time())
         self.callback = C()
