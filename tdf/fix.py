@@ -139,7 +139,8 @@ class FixOptions:
     Targets: `diagnosis` (its recommended groups) or `groups` / `groups_file`, at most `top_k`.
     `init`: how the main stream starts (INITS). `preset`, `config_file`, `overrides`: training
     options over the baseline's own. `data`: the store when it moved since the baseline was
-    trained. `tensorboard`: a folder for TensorBoard event files of the fix's training."""
+    trained. `tensorboard`: a folder for TensorBoard event files of the fix's training.
+    `cache_mb`: memory for decoded samples during training (None: automatic; 0: none)."""
 
     diagnosis: str | None = None
     groups: Sequence[str] | None = None
@@ -152,6 +153,7 @@ class FixOptions:
     pipe_kernel_size: int = 1
     data: str | None = None
     tensorboard: str | os.PathLike | None = None
+    cache_mb: int | None = None
 
     def check(self) -> None:
         """The checks that need no file."""
@@ -203,7 +205,7 @@ def fix_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, opts: FixOpt
             build_model=_model_builder(plan, opts, baseline_model), kind="ms_res_tcn",
             run_extra=_run_extra(plan, opts), finish=compare,
             reads=[plan.run_dir] + ([opts.diagnosis] if opts.diagnosis else []),
-            tensorboard=opts.tensorboard, recorded_input=plan.info.get("input"))
+            tensorboard=opts.tensorboard, cache_mb=opts.cache_mb, recorded_input=plan.info.get("input"))
     return result
 
 

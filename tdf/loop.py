@@ -36,9 +36,11 @@ def _complete(run: Path) -> bool:
 def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str | None = None,
              config_file: str | None = None, overrides: dict[str, Any] | None = None,
              diagnose_options=None, init: str = INITS[0], resume: bool = False, force: bool = False,
-             output: Output | None = None, tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
+             output: Output | None = None, tensorboard: str | os.PathLike | None = None,
+             cache_mb: int | None = None) -> dict[str, Any]:
     """Train, diagnose and fix into `out_dir` (see the module docstring); `tensorboard`: a folder
-    for TensorBoard event files of both trainings (its baseline/ and fixed/ subfolders)."""
+    for TensorBoard event files of both trainings (its baseline/ and fixed/ subfolders);
+    `cache_mb`: memory for decoded samples in both trainings (None: automatic; 0: none)."""
     from tdf.data.store import open_store
     from tdf.diagnose.pipeline import DiagnoseOptions, selected_views
     from tdf.outputs import OutputFolder
@@ -68,7 +70,7 @@ def run_loop(data: str | os.PathLike, out_dir: str | os.PathLike, *, preset: str
         else:
             work = folder.create(force=force, in_place=True, hint=" (or --resume to continue it)")
         return _stages(LoopRun(data, work, out, cfg, preset, config_file, overrides, diagnose_options, init,
-                               resume, output, tensorboard))
+                               resume, output, tensorboard, cache_mb))
 
 
 @dataclass
@@ -88,6 +90,7 @@ class LoopRun:
     resume: bool
     output: Output
     tensorboard: str | os.PathLike | None = None
+    cache_mb: int | None = None
 
     def tensorboard_for(self, part: str) -> Path | None:
         return None if self.tensorboard is None else Path(self.tensorboard) / part
@@ -127,7 +130,7 @@ def _train_stage(loop: LoopRun) -> None:
         loop.output.log("  reusing the finished baseline")
         return
     fit_run(loop.data, base, loop.cfg, resume=loop.resume and (base / "run.json").exists(), output=loop.output,
-            tensorboard=loop.tensorboard_for("baseline"))
+            tensorboard=loop.tensorboard_for("baseline"), cache_mb=loop.cache_mb)
 
 
 def _diagnose_stage(loop: LoopRun) -> dict[str, Any]:
@@ -155,7 +158,8 @@ def _fix_stage(loop: LoopRun, diagnosis: dict) -> dict[str, Any]:
                            f"pass --force to train it again", fixed)
         return cmp
     opts = FixOptions(diagnosis=str(diag_json), init=loop.init, preset=loop.preset, config_file=loop.config_file,
-                      overrides=loop.overrides, data=str(loop.data), tensorboard=loop.tensorboard_for("fixed"))
+                      overrides=loop.overrides, data=str(loop.data), tensorboard=loop.tensorboard_for("fixed"),
+                      cache_mb=loop.cache_mb)
     return fix_run(loop.work / "baseline", fixed, opts, resume=loop.resume and (fixed / "run.json").exists(),
                    output=loop.output)
 

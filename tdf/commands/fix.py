@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
+from tdf.commands.train_options import cache_mb_from, overrides_from, tensorboard_from, train_options
 from tdf.console import get_output, output_options
 from tdf.fix import INITS
 
@@ -36,6 +36,7 @@ def fix(run, out, diagnosis, groups, groups_file, top_k, init, pipe_kernel_size,
     tensorboard = tensorboard_from(kwargs)
     opts = FixOptions(diagnosis=diagnosis, groups=names, groups_file=groups_file, top_k=top_k, init=init,
                       preset=preset, config_file=config_file, overrides=overrides_from(kwargs),
-                      pipe_kernel_size=pipe_kernel_size, data=data, tensorboard=tensorboard)
+                      pipe_kernel_size=pipe_kernel_size, data=data, tensorboard=tensorboard,
+                      cache_mb=cache_mb_from(kwargs))
     cmp = fix_run(run, out, opts, resume=resume, force=force, output=output)
     output.result(cmp, lambda console: console.print(comparison_table(cmp), markup=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import overrides_from, tensorboard_from, train_options
+from tdf.commands.train_options import cache_mb_from, overrides_from, tensorboard_from, train_options
 from tdf.console import get_output, output_options
 from tdf.diagnose.pipeline import METHOD_CHOICES
 from tdf.fix import INITS
@@ -31,11 +31,13 @@ def loop(data, out, preset, config_file, render, method, init, resume, force, **
     from tdf.loop import run_loop
     output = get_output()
     tensorboard = tensorboard_from(kwargs)
+    cache_mb = cache_mb_from(kwargs)
     overrides = overrides_from(kwargs)
     # seed None: the loop diagnoses with the configured seed (--seed, else --config, else the preset's)
     opts = DiagnoseOptions(render=render, method=method, seed=None)
     s = run_loop(data, out, preset=preset, config_file=config_file, overrides=overrides, diagnose_options=opts,
-                 init=init, resume=resume, force=force, output=output, tensorboard=tensorboard)
+                 init=init, resume=resume, force=force, output=output, tensorboard=tensorboard,
+                 cache_mb=cache_mb)
 
     def human(console):
         b = s["baseline_metrics"]

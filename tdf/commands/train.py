@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tdf.commands.train_options import (model_builder, model_option, overrides_from, tensorboard_from,
-                                        train_options)
+from tdf.commands.train_options import (cache_mb_from, model_builder, model_option, overrides_from,
+                                        tensorboard_from, train_options)
 from tdf.console import get_output, output_options
 
 
@@ -25,11 +25,12 @@ def train(data, out, model, preset, config_file, resume, force, **kwargs):
 
     output = get_output()
     tensorboard = tensorboard_from(kwargs)
+    cache_mb = cache_mb_from(kwargs)
     given = overrides_from(kwargs)
     cfg = resolve_config(preset, config_file, given)
     build_model, kind = model_builder(model)
     summary = fit_run(data, out, cfg, resume=resume, force=force, output=output, tensorboard=tensorboard,
-                      resume_epochs=given.get("epochs"), build_model=build_model, kind=kind)
+                      cache_mb=cache_mb, resume_epochs=given.get("epochs"), build_model=build_model, kind=kind)
 
     def human(console):
         m = summary.get("metrics")

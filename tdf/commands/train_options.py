@@ -74,6 +74,10 @@ def train_options(f):
         click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default=None,
                      help="plateau: LR ÷ 10 after --patience epochs without improvement (the paper's); "
                           "cosine: cosine decay over --epochs."),
+        click.option("--cache-mb", type=int, default=None,
+                     help="Memory for decoded samples, so epochs after the first read them from memory "
+                          "instead of the store (default: a quarter of RAM, at most 4096; 0 = off). "
+                          "Batches and results do not depend on it."),
         click.option("--tensorboard", type=click.Path(file_okay=False), default=None,
                      help="Write TensorBoard event files here (loss, accuracy, learning rate per epoch; "
                           "`tdf loop` uses DIR/baseline and DIR/fixed)."),
@@ -122,6 +126,15 @@ def tensorboard_from(kwargs: dict[str, Any]) -> str | None:
         from tdf.train.fit import check_tensorboard
         check_tensorboard()
     return folder
+
+
+def cache_mb_from(kwargs: dict[str, Any]) -> int | None:
+    """The --cache-mb budget (removed from kwargs; None = automatic), checked."""
+    value = kwargs.pop("cache_mb", None)
+    if value is not None and value < 0:
+        from tdf.errors import BadInput
+        raise BadInput(f"--cache-mb must be ≥ 0 (0 = no cache), got {value}")
+    return value
 
 
 def overrides_from(kwargs: dict[str, Any]) -> dict[str, Any]:

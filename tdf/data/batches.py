@@ -43,14 +43,19 @@ class SkeletonBatches(keras.utils.PyDataset):
             (normalised, resampled, features); `frames` is then what is read from the store.
         training: augment with the recipe (seeded by seed, epoch and row: a resumed run gets
             the same augmentation as an uninterrupted one).
+        cache: a `tdf.data.sample_cache.SampleCache` to read through (decoded samples kept in
+            memory up to its budget; batches stay bit-identical), or None to read the store
+            every time.
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of `PyDataset`.
     """
 
     def __init__(self, store: Store | str | os.PathLike, indices, batch_size: int = 64,
                  frames: int | None = None, shuffle: bool = True, seed: int = 0,
-                 drop_remainder: bool = False, recipe=None, training: bool = False, **kwargs):
+                 drop_remainder: bool = False, recipe=None, training: bool = False, cache=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.recipe = recipe
+        self.cache = cache
         self.training = bool(training)
         self.path = Path(store.path if isinstance(store, Store) else store)
         self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -135,7 +140,10 @@ class SkeletonBatches(keras.utils.PyDataset):
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         rows, pos = self.batch_rows(i)
-        x = self._store().read(rows, frames=self.frames)
+        if self.cache is not None:
+            x = self.cache.read(self._store(), rows, frames=self.frames)
+        else:
+            x = self._store().read(rows, frames=self.frames)
         if self.recipe is not None:
             x = self.recipe.batch(x, rows, epoch=self.epoch, seed=self.seed, training=self.training)
         return x, self._labels[pos]

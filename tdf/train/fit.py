@@ -178,7 +178,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
             run_extra: dict[str, Any] | None = None, evaluate: bool = True,
             finish: Callable[[Path, dict[str, Any]], None] | None = None,
             reads: Sequence[str | os.PathLike] = (),
-            tensorboard: str | os.PathLike | None = None,
+            tensorboard: str | os.PathLike | None = None, cache_mb: int | None = None,
             resume_epochs: int | None = None, recorded_input: dict[str, Any] | None = None,
             _worker: bool = False) -> dict[str, Any]:
     """Train a model on a store into a run folder; returns the summary printed by `tdf train`.
@@ -195,6 +195,9 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     larger epoch budget than the run's (`tdf train --resume --epochs N`); None keeps the run's
     own, so resuming never trains longer than the run was set up to. `recorded_input`: an input
     recipe to reuse as it is (a fix takes its baseline's, so both see the same input).
+    `cache_mb`: memory for decoded samples, so epochs after the first do not read the store
+    again (tdf.data.sample_cache; None: automatic, 0: none); batches and metrics do not depend
+    on it.
 
     The data are checked (split, every row finite) before anything but the folder's marker is
     written, and the backend is imported only after that, so bad input never waits for
@@ -207,13 +210,14 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         raise BadInput("give either --resume or --force, not both")
     if tensorboard is not None:
         check_tensorboard()
+    cache_mb = _cache_budget(cache_mb)
     output = output or Output(quiet=True)
     data_path = Path(data_path)
     if cfg.distribute == "multiworker" and not _worker and not multiworker_task()[2]:
         # Every worker runs the same steps (collective ops); only the chief writes --out.
         return _fit_as_worker(data_path, out_dir, cfg, resume=resume, force=force, output=output,
                               build_model=build_model, kind=kind, run_extra=run_extra, evaluate=evaluate,
-                              finish=finish, reads=reads, resume_epochs=resume_epochs,
+                              finish=finish, reads=reads, resume_epochs=resume_epochs, cache_mb=cache_mb,
                               recorded_input=recorded_input)
     store = open_store(data_path)
     try:
@@ -229,7 +233,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
                     finish(folder.resume(), summary)
                 return summary
             summary = _fit(store, data_path, work, Path(out_dir), cfg, plan, prepared, output,
-                           build_model or build_baseline, kind, run_extra, evaluate, tensorboard)
+                           build_model or build_baseline, kind, run_extra, evaluate, tensorboard, cache_mb)
             if finish is not None:
                 finish(work, summary)
             return summary
@@ -276,6 +280,15 @@ def _fit_as_worker(data_path: Path, out_dir, cfg: TrainConfig, *, resume: bool, 
     return summary
 
 
+def _cache_budget(cache_mb: int | None) -> int:
+    """`cache_mb` checked, None resolved to the automatic budget (tdf.data.sample_cache)."""
+    from tdf.data.sample_cache import resolve_budget_mb
+    try:
+        return resolve_budget_mb(cache_mb)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+
+
 def _existing_parent(path: Path) -> Path:
     """The nearest folder of `path` (itself included) that exists (for the free-space check)."""
     path = Path(os.path.abspath(path))
@@ -300,7 +313,8 @@ def _summary_of(info: dict[str, Any], out_dir) -> dict[str, Any]:
 
 def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, plan: ResumePlan | None,
          prepared: PreparedData, output: Output, build_model: ModelBuilder, kind: str,
-         run_extra: dict[str, Any] | None, evaluate: bool, tensorboard=None) -> dict[str, Any]:
+         run_extra: dict[str, Any] | None, evaluate: bool, tensorboard=None,
+         cache_mb: int = 0) -> dict[str, Any]:
     """Train into `work` (the run folder itself, or its staging folder)."""
     strategy = _start_backend(cfg)
     paths = RunPaths(work)
@@ -310,6 +324,7 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
     precision = resolve_precision(cfg.precision)
     seed_everything(cfg.seed, deterministic_ops=not jit)
     run_info = _new_run_info(store, data_path, cfg, plan, prepared, kind, run_extra, jit, precision)
+    run_info["data_cache"] = {"budget_mb": cache_mb}
     if strategy is None:
         strategy = make_strategy(cfg.distribute)
     replicas = _record_devices(run_info, cfg, strategy)
@@ -318,7 +333,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
         # A resumed run keeps its run.json until it completes; a new one is marked "training".
         write_json(paths.run_json, run_info)
     state = _start_state(cfg, plan, out_dir, output)
-    train_batches, val_batches = _batches(store, data_path, prepared, cfg, strategy is not None, replicas, output)
+    train_batches, val_batches = _batches(store, data_path, prepared, cfg, strategy is not None, replicas, output,
+                                          cache_mb)
     callbacks = _callbacks(paths, cfg, state, train_batches, len(prepared.split.train), val_batches, tensorboard,
                            output)
     split = prepared.split
@@ -326,6 +342,8 @@ def _fit(store, data_path: Path, work: Path, out_dir: Path, cfg: TrainConfig, pl
                f"{len(split.test)} test samples ({cfg.split}), {prepared.frames} frames, "
                f"{model.count_params():,} parameters, {replicas} device(s)")
     train_seconds = _train(model, cfg, strategy, state, train_batches, val_batches, callbacks)
+    if train_batches.cache is not None:
+        run_info["data_cache"] = train_batches.cache.stats()
     _save_model(model, paths, cfg, state)
     summary: dict[str, Any] = {"run": str(out_dir), "kind": kind, "epochs_run": state["epoch"],
                                "best_epoch": state["best_epoch"], "stopped_early": state["stopped_early"],
@@ -430,21 +448,25 @@ def _start_state(cfg: TrainConfig, plan: ResumePlan | None, out_dir: Path, outpu
 
 
 def _batches(store, data_path: Path, prepared: PreparedData, cfg: TrainConfig, even: bool, replicas: int,
-             output: Output):
-    """Training and validation batches (None without validation data, which is said).
+             output: Output, cache_mb: int = 0):
+    """Training and validation batches (None without validation data, which is said), reading
+    through one sample cache of `cache_mb` MB (0: none).
     Under a tf.distribute strategy (`even`) every replica needs an equal share of each batch, so
     batches are full-size only (the remainder of an epoch is skipped; it changes each epoch)."""
     from tdf.data.batches import SkeletonBatches
+    from tdf.data.sample_cache import MB, SampleCache
     from tdf.data.splits import no_val_reason
+    cache = SampleCache(cache_mb * MB) if cache_mb > 0 else None
     split = prepared.split
     recipe = None if prepared.recipe.is_raw else prepared.recipe
     read_frames = prepared.read_frames or prepared.frames
     train_batches = SkeletonBatches(data_path, split.train, batch_size=cfg.batch_size, frames=read_frames,
                                     shuffle=True, seed=cfg.seed, drop_remainder=even, recipe=recipe,
-                                    training=True)
+                                    training=True, cache=cache)
     if len(split.val) >= (cfg.batch_size if even else 1):
         return train_batches, SkeletonBatches(data_path, split.val, batch_size=cfg.batch_size, frames=read_frames,
-                                              shuffle=False, seed=cfg.seed, drop_remainder=even, recipe=recipe)
+                                              shuffle=False, seed=cfg.seed, drop_remainder=even, recipe=recipe,
+                                              cache=cache)
     why = (no_val_reason(store, split) if len(split.val) == 0 else
            f"{len(split.val)} validation samples make no full batch of {cfg.batch_size} for {replicas} devices")
     stop = f" and early stopping (after {cfg.early_stop})" if cfg.early_stop else ""
