@@ -13,7 +13,9 @@ together (from the end of epoch 1 to the end of epoch N), so a pause between epo
 Other comparisons (same protocol):
   --compare breakdown   tdf with one part switched off at a time: op determinism, lzf
                         decompression (an uncompressed store), the checkpoint, the validation
-                        pass, the background reader thread — each part's cost is the ratio
+                        pass, the sample cache — each part's cost is the ratio
+  --compare cache       tdf train with its sample cache (the default), without it
+                        (--cache-mb 0), and the bare fit
   --compare precision   fp32 vs bf16 (mixed_bfloat16): tdf train, model.predict of tdf's
                         model, and diagnose's decoder (4 layers, on the float32 copy)
   --compare jit         tdf train and the bare fit with XLA on vs off
@@ -201,7 +203,7 @@ def measure_bare(store: Path, args) -> dict:
 def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
     """`fit_run` for two epochs; epoch 2 timed from the end of checkpoint 1 to the end of
     checkpoint 2 (so validation, history and the checkpoint are inside). `off` switches one
-    part off: determinism | checkpoint | validation ('' = nothing; 'compression' is
+    part off: determinism | checkpoint | validation | cache ('' = nothing; 'compression' is
     a different store, chosen by the parent)."""
     import tdf.train.callbacks as callbacks
     import tdf.train.fit as fit
@@ -232,7 +234,7 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
                  "jit": args.jit == "on", "precision": args.precision}
     cfg = resolve_config(None, None, overrides)
     run = workdir / f"run-{os.getpid()}"
-    summary = fit.fit_run(store, run, cfg, evaluate=False, force=True)
+    summary = fit.fit_run(store, run, cfg, evaluate=False, force=True, cache_mb=0 if off == "cache" else None)
     n_train = json.loads((run / "run.json").read_text())["split"]["sizes"]["train"]
     info = json.loads((run / "run.json").read_text())
     steady = args.epochs - 1
@@ -241,7 +243,7 @@ def measure_tdf(store: Path, workdir: Path, args, off: str) -> dict:
             "n": n_train, "params": summary["parameters"],
             "checkpoint_s": round(ckpt_seconds[-1], 3), "jit": info["jit"],
             "deterministic_ops": info["deterministic_ops"] and off != "determinism", "precision": info["precision"],
-            "off": off or None}
+            "off": off or None, "data_cache": info.get("data_cache")}
 
 
 def measure_infer(store: Path, args) -> dict:
@@ -492,7 +494,10 @@ def kinds_for(args) -> list[tuple[str, dict]]:
     if args.compare == "breakdown":
         return [("tdf", {"kind": "tdf"}), ("bare", {"kind": "bare"})] + \
                [(f"tdf, {o} off", {"kind": "tdf", "off": o})
-                for o in ("determinism", "compression", "checkpoint", "validation")]
+                for o in ("determinism", "compression", "checkpoint", "validation", "cache")]
+    if args.compare == "cache":
+        return [("tdf", {"kind": "tdf"}), ("tdf, cache off", {"kind": "tdf", "off": "cache"}),
+                ("bare", {"kind": "bare"})]
     if args.compare == "precision":
         return [(f"tdf {q}", {"kind": "tdf", "precision": q}) for q in ("fp32", "bf16")] + \
                [(f"infer {q}", {"kind": "infer", "precision": q}) for q in ("fp32", "bf16")]
@@ -503,7 +508,8 @@ def kinds_for(args) -> list[tuple[str, dict]]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "inprocess", "inprocess-pipeline", "inprocess-parts"])
+    ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "cache", "inprocess", "inprocess-pipeline",
+                                                         "inprocess-parts"])
     ap.add_argument("--train-samples", type=int, default=2280, help="training samples per epoch (issue: 2,280)")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--classes", type=int, default=60)
@@ -620,6 +626,13 @@ def report(args, kinds, best, runs) -> None:
             work = [b["cpu_s"] / t["cpu_s"] for t, b in zip(runs["tdf"], runs["bare"])]
             print(f"CPU seconds of the timed epoch (all threads), bare / tdf, pair by pair: median "
                   f"{np.median(work):.3f} [{min(work):.3f}–{max(work):.3f}] (below 1: tdf does more work)")
+        for label, _ in kinds:
+            if label in ("tdf", "bare"):
+                continue
+            pairs = pair_ratios(runs[label], runs["bare"])
+            own = pair_ratios(runs["tdf"], runs[label])
+            print(f"{label}: / bare pair by pair median {np.median(pairs):.3f} [{min(pairs):.3f}–{max(pairs):.3f}]; "
+                  f"tdf / {label} pair by pair median {np.median(own):.3f} [{min(own):.3f}–{max(own):.3f}]")
 
 
 def pair_ratios(tdf_runs: list[dict], bare_runs: list[dict]) -> list[float]:

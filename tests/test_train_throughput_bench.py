@@ -30,10 +30,13 @@ def _bench(tmp_path, *args):
 def test_breakdown_runs_every_switch(tmp_path):
     stdout, lines = _bench(tmp_path, "--compare", "breakdown")
     for label in ("tdf", "bare", "tdf, determinism off", "tdf, compression off", "tdf, checkpoint off",
-                  "tdf, validation off"):
+                  "tdf, validation off", "tdf, cache off"):
         assert f"| {label} |" in stdout
-    assert len(lines) == 6
+    assert len(lines) == 7
     assert '"checkpoint_s": 0.0' in next(l for l in lines if '"off": "checkpoint"' in l)
+    rows = {json.loads(l)["label"]: json.loads(l) for l in lines}
+    assert rows["tdf, cache off"]["data_cache"] == {"budget_mb": 0}   # switched off: no cache at all
+    assert rows["tdf"]["data_cache"]["hits"] > 0                       # tdf as it runs: epoch 2 from memory
 
 
 @pytest.mark.slow
