@@ -418,13 +418,17 @@ def measure_pipeline_inprocess(store: Path, workdir: Path, args) -> None:
 def measure_parts_inprocess(store: Path, args) -> None:
     """Where a tdf epoch's extra work goes, one process, variants rotating (`--compare
     inprocess-parts`): tdf's Res-TCN (`build_from_config`, as `tdf train` builds it, mean skeleton
-    inside) and the bench's bare one, each fed by `SkeletonBatches` from the lzf store or by
-    in-memory arrays, with op determinism on or off. Per variant: wall samples/s and CPU seconds
-    per epoch (medians), and both as ratios to the bare fit (arrays, determinism off) round by
-    round. No validation or checkpoint here (their cost: `--compare inprocess-pipeline`'s docs)."""
+    inside) and the bench's bare one, each fed by `SkeletonBatches` from the lzf store (read every
+    time, or through `tdf train`'s sample cache, filled by the warm-up epoch) or by in-memory
+    arrays, with op determinism on or off. Per variant: wall samples/s and CPU seconds per epoch
+    (medians), and both as ratios to the bare fit (arrays, determinism off) round by round; the
+    wall figure is also given from each epoch's first batch on ("steps"), without the pause Keras
+    may take before it. No validation or checkpoint here (their cost: `--compare
+    inprocess-pipeline`'s docs)."""
     import keras
 
     from tdf.data.batches import SkeletonBatches
+    from tdf.data.sample_cache import MB, SampleCache
     from tdf.data.splits import make_split
     from tdf.data.store import open_store
     from tdf.models.res_tcn import build_from_config
@@ -434,7 +438,10 @@ def measure_parts_inprocess(store: Path, args) -> None:
     x, y = _training_rows(store, args.frames)
     with open_store(store) as s:
         train = make_split(s, "random", seed=0, val_fraction=VAL_FRACTION).train
-    batches = SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames, shuffle=True, seed=0)
+    feeds = {"store": SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames, shuffle=True,
+                                      seed=0),
+             "store+cache": SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames,
+                                            shuffle=True, seed=0, cache=SampleCache(4096 * MB))}
     cfg = resolve_config(None, None, {"batch_size": args.batch_size})
     tdf_model = build_from_config(cfg, args.classes, args.frames, np.zeros(x.shape[-1], np.float32))
     tdf_model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "sparse_categorical_crossentropy",
@@ -444,14 +451,16 @@ def measure_parts_inprocess(store: Path, args) -> None:
 
     def epoch(model: str, feed: str, determinism: bool):
         with contextlib.nullcontext() if determinism else determinism_off():
-            if feed == "store":
+            if feed in feeds:
+                batches = feeds[feed]
                 batches.set_epoch(batches.epoch + 1)  # as tdf's loop callback moves it on
                 models[model].fit(fit_input(batches), epochs=1, verbose=0, shuffle=False, callbacks=[clock.callback])
             else:
                 models[model].fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=True,
                                   callbacks=[clock.callback])
     variants = {f"{m} model, {f}, determinism {'on' if d else 'off'}": (m, f, d)
-                for m, f, d in (("tdf", "store", True), ("tdf", "store", False), ("tdf", "arrays", False),
+                for m, f, d in (("tdf", "store", True), ("tdf", "store+cache", True), ("tdf", "store", False),
+                                ("tdf", "arrays", False),
                                 ("bare", "store", False), ("bare", "arrays", False), ("bare", "arrays", True))}
     reference = "bare model, arrays, determinism off"
     from tdf.train.determinism import seed_everything
@@ -460,11 +469,13 @@ def measure_parts_inprocess(store: Path, args) -> None:
         epoch(*v)  # warm-up: tracing
     names = list(variants)
     wall: dict[str, list] = {k: [] for k in names}
+    steps: dict[str, list] = {k: [] for k in names}
     cpu: dict[str, list] = {k: [] for k in names}
     for r in range(args.repeat):
         for k in names[r % len(names):] + names[:r % len(names)]:  # who goes first rotates
             epoch(*variants[k])
             wall[k].append(len(x) / clock.times[-1])
+            steps[k].append(len(x) / (clock.times[-1] - clock.start_delays[-1]))
             cpu[k].append(clock.cpu[-1])
         load = round(os.getloadavg()[0], 1)
         print(f"  round {r + 1} (load {load}): " + "; ".join(f"{k} {wall[k][-1]:.1f}/s {cpu[k][-1]:.1f} CPU s"
@@ -473,14 +484,18 @@ def measure_parts_inprocess(store: Path, args) -> None:
             with open(args.out, "a") as fh:
                 fh.write(json.dumps({"compare": "inprocess-parts", "round": r + 1, "load1": load, "frames": args.frames,
                                      "n": len(x), "wall_samples_per_s": {k: wall[k][-1] for k in names},
+                                     "steps_samples_per_s": {k: steps[k][-1] for k in names},
                                      "cpu_s": {k: cpu[k][-1] for k in names}}) + "\n")
     print(f"\none epoch of {len(x)} samples, T={args.frames}, batch {args.batch_size}, fp32; {args.repeat} rotating "
           f"rounds in one process; ratios to '{reference}' round by round, median [min–max]\n")
-    print("| variant | samples/s | speed ratio | CPU s per epoch | CPU ratio |\n|---|---|---|---|---|")
+    print("| variant | samples/s | speed ratio | steps ratio | CPU s per epoch | CPU ratio |\n"
+          "|---|---|---|---|---|---|")
     for k in names:
         sr = [a / b for a, b in zip(wall[k], wall[reference])]
+        st = [a / b for a, b in zip(steps[k], steps[reference])]
         cr = [a / b for a, b in zip(cpu[k], cpu[reference])]
         print(f"| {k} | {np.median(wall[k]):.1f} | {np.median(sr):.3f} [{min(sr):.3f}–{max(sr):.3f}] | "
+              f"{np.median(st):.3f} [{min(st):.3f}–{max(st):.3f}] | "
               f"{np.median(cpu[k]):.1f} | {np.median(cr):.3f} [{min(cr):.3f}–{max(cr):.3f}] |")
 
 

@@ -84,7 +84,9 @@ def test_inprocess_parts_times_every_variant(tmp_path):
     row = json.loads(lines[0])
     variants = set(row["cpu_s"])
     assert "bare model, arrays, determinism off" in variants and "tdf model, store, determinism on" in variants
-    assert len(variants) == 6 and all(v > 0 for v in row["cpu_s"].values())
+    assert "tdf model, store+cache, determinism on" in variants
+    assert len(variants) == 7 and all(v > 0 for v in row["cpu_s"].values())
+    assert set(row["steps_samples_per_s"]) == variants
     for v in variants:
         assert f"| {v} |" in stdout
 
