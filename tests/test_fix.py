@@ -22,7 +22,8 @@ def base(tmp_path_factory):
     assert r.exit_code == 0, r.stderr
     r = inv("--quiet", "diagnose", root / "base", "--out", root / "diag", "--render", "none")
     assert r.exit_code == 0, r.stderr
-    r = inv("--quiet", "fix", root / "base", "--groups", "hands,head", "--out", root / "fixed", "--epochs", "2")
+    r = inv("--quiet", "fix", root / "base", "--groups", "hands,head", "--out", root / "fixed", "--epochs", "2",
+            "--cache-mb", "7")
     assert r.exit_code == 0, r.stderr
     return root
 
@@ -40,6 +41,7 @@ def test_comparison_and_run_json(base):
     assert info["baseline_run"] == str((base / "base").resolve())
     assert info["config"]["filters"] == [4, 8, 16]  # the baseline's settings carried over
     assert info["ta_dims"] == (4 + 4 + 2) * 2 * 3
+    assert info["data_cache"]["budget_mb"] == 7 and info["data_cache"]["hits"] > 0   # --cache-mb reaches the fix
     assert "| *top-1* |" in (base / "fixed" / "comparison.md").read_text()
 
 
@@ -81,9 +83,11 @@ def test_bad_inputs(base, invoke, tmp_path):
 def test_loop_writes_three_runs_and_report(base, invoke, tmp_path):
     data = base / "toy.h5"
     r = invoke("--quiet", "--json", "loop", data, "--out", tmp_path / "loop", "--epochs", "2", "--render", "none",
-               *TINY)
+               "--cache-mb", "0", *TINY)
     assert r.exit_code == 0, r.stderr
     s = json.loads(r.stdout)
+    for part in ("baseline", "fixed") if s["recommended_groups"] else ("baseline",):
+        assert json.loads((tmp_path / "loop" / part / "run.json").read_text())["data_cache"] == {"budget_mb": 0}
     assert (tmp_path / "loop" / "baseline" / "model.keras").is_file()
     assert (tmp_path / "loop" / "diagnosis" / "diagnosis.json").is_file()
     assert (tmp_path / "loop" / "report.html").is_file()
