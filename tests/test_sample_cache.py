@@ -113,7 +113,7 @@ def test_budget_resolution():
     assert resolve_budget_mb(0) == 0 and resolve_budget_mb(12) == 12
     assert 0 < auto_budget_mb() <= 4096 and resolve_budget_mb(None) == auto_budget_mb()
     for bad in (-1, 1.5, True, "8"):
-        with pytest.raises(ValueError, match="--cache-mb"):
+        with pytest.raises(ValueError, match="--cache-mb"):   # BudgetError: a ValueError and a BadInput
             resolve_budget_mb(bad)
 
 
@@ -146,5 +146,5 @@ def test_cli_refuses_a_negative_budget_in_one_line(tmp_path):
     data = make_toy_store(tmp_path / "toy.h5", classes=2, per_class=4, frames=8)
     r = CliRunner().invoke(cli, ["train", str(data), "--out", str(tmp_path / "run"), "--cache-mb", "-5"])
     assert r.exit_code == 2
-    assert "--cache-mb must be ≥ 0" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "--cache-mb must be an integer ≥ 0" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()

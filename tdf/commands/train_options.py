@@ -131,9 +131,9 @@ def tensorboard_from(kwargs: dict[str, Any]) -> str | None:
 def cache_mb_from(kwargs: dict[str, Any]) -> int | None:
     """The --cache-mb budget (removed from kwargs; None = automatic), checked."""
     value = kwargs.pop("cache_mb", None)
-    if value is not None and value < 0:
-        from tdf.errors import BadInput
-        raise BadInput(f"--cache-mb must be ≥ 0 (0 = no cache), got {value}")
+    if value is not None:
+        from tdf.data.sample_cache import resolve_budget_mb
+        resolve_budget_mb(value)  # refused here, before anything loads
     return value
 
 

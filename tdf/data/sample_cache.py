@@ -1,7 +1,7 @@
 """A bounded in-memory cache of decoded samples, so epochs after the first skip HDF5 and lzf.
 
 Reading a batch from the store (h5py, lzf decompression, padding) runs beside the training step
-on the same cores; on a 2-core CPU it made `tdf train`'s steps ≈ 5 % slower than steps fed from
+on the same cores; on a 2-core CPU it made `tdf train`'s steps 5–9 % slower than steps fed from
 in-memory arrays, and a cached batch brings them level (docs/benchmarks.md, issue 16). The cache
 keeps each sample's frames up to its last non-zero frame (the rest is zero padding, rebuilt on
 the way out), so a batch read through it is bit-identical to `Store.read`.
@@ -18,6 +18,8 @@ import os
 import threading
 
 import numpy as np
+
+from tdf.errors import BadInput
 
 MB = 1 << 20
 AUTO_CAP_MB = 4096      # the automatic budget's ceiling
@@ -40,12 +42,16 @@ def auto_budget_mb() -> int:
     return int(min(AUTO_CAP_MB, total // AUTO_RAM_SHARE // MB))
 
 
+class BudgetError(BadInput, ValueError):
+    """A cache budget that is not an integer ≥ 0: a ValueError for library users, exit 2 on the CLI."""
+
+
 def resolve_budget_mb(cache_mb: int | None) -> int:
-    """`--cache-mb` as given (None → `auto_budget_mb()`); ValueError for a negative number."""
+    """`--cache-mb` as given (None → `auto_budget_mb()`); BudgetError for anything but an int ≥ 0."""
     if cache_mb is None:
         return auto_budget_mb()
     if isinstance(cache_mb, bool) or not isinstance(cache_mb, int) or cache_mb < 0:
-        raise ValueError(f"--cache-mb must be an integer ≥ 0 (0 = no cache), got {cache_mb!r}")
+        raise BudgetError(f"--cache-mb must be an integer ≥ 0 (0 = no cache), got {cache_mb!r}")
     return cache_mb
 
 

@@ -203,6 +203,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
     written, and the backend is imported only after that, so bad input never waits for
     TensorFlow and a failed start leaves no trace.
     """
+    from tdf.data.sample_cache import resolve_budget_mb
     from tdf.data.store import open_store
     from tdf.outputs import OutputFolder
 
@@ -210,7 +211,7 @@ def fit_run(data_path: str | os.PathLike, out_dir: str | os.PathLike, cfg: Train
         raise BadInput("give either --resume or --force, not both")
     if tensorboard is not None:
         check_tensorboard()
-    cache_mb = _cache_budget(cache_mb)
+    cache_mb = resolve_budget_mb(cache_mb)
     output = output or Output(quiet=True)
     data_path = Path(data_path)
     if cfg.distribute == "multiworker" and not _worker and not multiworker_task()[2]:
@@ -278,15 +279,6 @@ def _fit_as_worker(data_path: Path, out_dir, cfg: TrainConfig, *, resume: bool, 
     summary["run"] = str(out_dir)
     summary["worker"] = True
     return summary
-
-
-def _cache_budget(cache_mb: int | None) -> int:
-    """`cache_mb` checked, None resolved to the automatic budget (tdf.data.sample_cache)."""
-    from tdf.data.sample_cache import resolve_budget_mb
-    try:
-        return resolve_budget_mb(cache_mb)
-    except ValueError as e:
-        raise BadInput(str(e)) from None
 
 
 def _existing_parent(path: Path) -> Path:
