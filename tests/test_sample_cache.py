@@ -148,3 +148,22 @@ def test_cli_refuses_a_negative_budget_in_one_line(tmp_path):
     assert r.exit_code == 2
     assert "--cache-mb must be an integer ≥ 0" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_an_augmenting_input_recipe_sees_the_same_frames_through_the_cache(store_path):
+    """The cache sits before the input recipe: normalisation, bone/motion channels and seeded
+    augmentation give the same batches, epoch after epoch (a recipe that wrote into its input
+    would otherwise corrupt the cached samples from the second epoch on)."""
+    from tdf.data.model_input import InputRecipe, ntu25_skeleton
+    recipe = InputRecipe(ntu25_skeleton(), normalize="view", features=("joint", "bone", "joint_motion"),
+                         aug_rotate=20.0, aug_scale=0.1, aug_crop=0.7)
+    kw = dict(batch_size=5, seed=4, recipe=recipe, training=True)
+    plain = SkeletonBatches(store_path, np.arange(15), **kw)
+    cached = SkeletonBatches(store_path, np.arange(15), cache=SampleCache(8 * MB), **kw)
+    for epoch in (0, 1, 2):
+        plain.set_epoch(epoch)
+        cached.set_epoch(epoch)
+        for i in range(len(plain)):
+            for a, b in zip(plain[i], cached[i]):
+                np.testing.assert_array_equal(a, b)
+    assert cached.cache.hits > 0
