@@ -428,7 +428,7 @@ def measure_parts_inprocess(store: Path, args) -> None:
     import keras
 
     from tdf.data.batches import SkeletonBatches
-    from tdf.data.sample_cache import MB, SampleCache
+    from tdf.data.sample_cache import MB, SampleCache, resolve_budget_mb
     from tdf.data.splits import make_split
     from tdf.data.store import open_store
     from tdf.models.res_tcn import build_from_config
@@ -441,7 +441,8 @@ def measure_parts_inprocess(store: Path, args) -> None:
     feeds = {"store": SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames, shuffle=True,
                                       seed=0),
              "store+cache": SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames,
-                                            shuffle=True, seed=0, cache=SampleCache(4096 * MB))}
+                                            shuffle=True, seed=0,
+                                            cache=SampleCache(resolve_budget_mb(None) * MB))}  # tdf train's default
     cfg = resolve_config(None, None, {"batch_size": args.batch_size})
     tdf_model = build_from_config(cfg, args.classes, args.frames, np.zeros(x.shape[-1], np.float32))
     tdf_model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "sparse_categorical_crossentropy",

@@ -93,11 +93,13 @@ class SampleCache:
         return out
 
     def _keep(self, row: int, frames: int, x: np.ndarray) -> np.ndarray:
-        """`x` without its trailing all-zero frames, cached if the budget allows."""
+        """`x` without its trailing all-zero frames, cached (as a copy) if the budget allows;
+        over the budget the view is returned and nothing is copied."""
         nonzero = np.flatnonzero(x.reshape(len(x), -1).any(axis=1))
-        trimmed = x[: nonzero[-1] + 1 if len(nonzero) else 0].copy()
+        trimmed = x[: nonzero[-1] + 1 if len(nonzero) else 0]
         with self._lock:
             if (row, frames) not in self._samples and self.used_bytes + trimmed.nbytes <= self.budget_bytes:
+                trimmed = trimmed.copy()  # not a view of the whole batch read
                 self._samples[(row, frames)] = trimmed
                 self.used_bytes += trimmed.nbytes
         return trimmed

@@ -5,8 +5,8 @@ Why: Keras wraps a one-worker `PyDataset` in `from_generator(...).prefetch(AUTOT
 tf.data's autotuning on. On this 2-core machine, releasing the previous epoch's iterator when the
 next epoch starts then blocked the training loop for ≈ 2 s, idle, in 4 of 15 of tdf's epochs
 and 5–12 of 15 of a bare `model.fit`'s on in-memory arrays — and with autotuning off in none (docs/benchmarks.md, "Issue 16, fifth look"). The pipeline here is the same generator
-with a fixed one-batch prefetch: reading a batch costs ≈ 40 ms against a ≈ 0.5 s training step,
-so a deeper buffer would buy nothing.
+with a fixed one-batch prefetch: reading a batch from the store costs ≈ 15 ms of CPU (less
+through the sample cache) against a ≈ 0.5 s training step, so a deeper buffer would buy nothing.
 
 The batch order stays the reader's: the training loop's callback calls `set_epoch` at each
 epoch's start (before Keras makes that epoch's iterator), and the generator reads the reader's
