@@ -93,3 +93,48 @@ def test_tdf_train_hands_model_fit_the_autotune_free_pipeline(tmp_path, monkeypa
     assert len(seen) == 1
     for ds in seen[0]:
         assert isinstance(ds, tf.data.Dataset) and ds.options().autotune.enabled is False
+
+
+_ALLOCATOR_PROBE = r"""
+import sys, numpy as np
+from pathlib import Path
+import tensorflow as tf
+from tdf.data.batches import SkeletonBatches
+from tdf.train.evaluate import predict_scores
+from tdf.data.store import open_store
+from tdf.train.feed import fit_input
+import keras
+path = Path(sys.argv[1])
+for _ in fit_input(SkeletonBatches(path, np.arange(21), batch_size=4, seed=0)):
+    pass
+with open_store(path) as store:
+    model = keras.Sequential([keras.Input((store.T, 150)), keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(3)])
+    predict_scores(model, store, np.arange(21), frames=store.T, batch_size=4)
+sys.stderr.write("TDF-PROBE-MARK\n"); sys.stderr.flush()
+for _ in tf.data.Dataset.from_generator(lambda: iter([np.zeros(3, np.float32)]),
+                                        output_signature=tf.TensorSpec((3,), tf.float32)):
+    pass
+"""
+
+
+def test_training_and_prediction_leave_the_process_allocator_alone(store_path):
+    """TensorFlow's generator op sets glibc's mmap threshold for the whole process (its
+    'Python 3.11 memory patch', which made every training step ≈ 7 % dearer here): neither tdf's
+    training input nor its prediction may build one. The probe then builds a from_generator
+    dataset itself, which must then log the patch — else this TensorFlow does not apply it and
+    the test has nothing to check."""
+    import os
+    import subprocess
+    import sys
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the patch belongs to TensorFlow's generator op")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
+    out = subprocess.run([sys.executable, "-c", _ALLOCATOR_PROBE, str(store_path)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, marker, after = out.stderr.partition("TDF-PROBE-MARK")
+    assert marker, out.stderr[-2000:]
+    assert "Memory patch applied" not in before  # (TensorFlow applies it once per process)
+    if "Memory patch applied" not in after:
+        pytest.skip("this TensorFlow/Python does not patch the allocator in from_generator")

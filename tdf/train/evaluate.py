@@ -30,6 +30,7 @@ SPLIT_PARTS = ("test", "val", "train", "all")
 def predict_scores(model, store, indices: np.ndarray, frames: int, batch_size: int = 64) -> np.ndarray:
     """Class scores [N, C] for the given samples, read from the store batch by batch."""
     from tdf.data.batches import SkeletonBatches
+    from tdf.train.feed import fit_input
     indices = np.asarray(indices, np.int64)
     if len(indices) == 0:
         return np.zeros((0, store.num_classes), np.float32)
@@ -39,7 +40,7 @@ def predict_scores(model, store, indices: np.ndarray, frames: int, batch_size: i
                                   shuffle=False, recipe=store.recipe)
     else:
         batches = SkeletonBatches(store.path, indices, batch_size=batch_size, frames=frames, shuffle=False)
-    scores = model.predict(batches, verbose=0)
+    scores = model.predict(fit_input(batches), verbose=0)  # not Keras' from_generator: see feed.py
     return np.asarray(scores, np.float32)[: len(indices)]
 
 

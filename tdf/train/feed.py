@@ -1,16 +1,25 @@
-"""What `tdf train` hands to `model.fit`: the batch reader as a tf.data pipeline whose
-autotuning is off (TensorFlow backend; other backends get the reader itself).
+"""What tdf hands to `model.fit` and `model.predict`: the batch reader as a tf.data pipeline
+whose autotuning is off and that never uses TensorFlow's generator op (TensorFlow backend; other
+backends get the reader itself).
 
-Why: Keras wraps a one-worker `PyDataset` in `from_generator(...).prefetch(AUTOTUNE)`, with
-tf.data's autotuning on. On this 2-core machine, releasing the previous epoch's iterator when the
-next epoch starts then blocked the training loop for ≈ 2 s, idle, in 4 of 15 of tdf's epochs
-and 5–12 of 15 of a bare `model.fit`'s on in-memory arrays — and with autotuning off in none (docs/benchmarks.md, "Issue 16, fifth look"). The pipeline here is the same generator
-with a fixed one-batch prefetch: reading a batch from the store costs ≈ 15 ms of CPU (less
-through the sample cache) against a ≈ 0.5 s training step, so a deeper buffer would buy nothing.
+Why not Keras' own wrapping of a `PyDataset` (`from_generator(...).prefetch(AUTOTUNE)`):
+- *Autotuning.* On this 2-core machine, releasing the previous epoch's iterator when the next
+  epoch started blocked the training loop for ≈ 2 s, idle, in 4 of 15 of tdf's epochs and 5–12
+  of 15 of a bare `model.fit`'s on in-memory arrays — with autotuning off in none
+  (docs/benchmarks.md, "Issue 16, fifth look").
+- *The generator op.* The first `from_generator` dataset a process builds calls
+  `mallopt(M_MMAP_THRESHOLD, 128 KB)` (TensorFlow's "Python 3.11 memory patch", TF 2.21 on
+  Linux). That freezes glibc's otherwise adaptive threshold for the whole process, so every
+  tensor above 128 KB of every later training step is a fresh mmap, page-faulted in and unmapped
+  again: 230,000 page faults per epoch instead of ≈ 3,000, ≈ 7 % more CPU per step, for every
+  model in the process ("Issue 16, seventh look"). Reading batches by index — `range` →
+  `map(numpy_function)` — builds no generator op, and glibc keeps its defaults, as in a bare fit.
 
-The batch order stays the reader's: the training loop's callback calls `set_epoch` at each
-epoch's start (before Keras makes that epoch's iterator), and the generator reads the reader's
-current order, so resumed and uninterrupted runs see the same batches as before.
+The pipeline reads one batch ahead (`prefetch(1)`): reading a batch from the store costs ≈ 15 ms
+of CPU (less through the sample cache) against a ≈ 0.5 s training step, so a deeper buffer would
+buy nothing. The batch order stays the reader's: the training loop's callback calls `set_epoch`
+at each epoch's start (before Keras makes that epoch's iterator), and batch i is read in the
+reader's current order, so resumed and uninterrupted runs see the same batches as before.
 """
 
 from __future__ import annotations
@@ -22,8 +31,9 @@ if TYPE_CHECKING:  # keras is imported only when training starts
 
 
 def fit_input(batches: SkeletonBatches | None):
-    """`batches` as `model.fit` should get them: a tf.data.Dataset of the same batches (TensorFlow
-    backend) with autotuning off and a known length, or `batches` itself (other backends, None)."""
+    """`batches` as `model.fit` and `model.predict` should get them: a tf.data.Dataset of the same
+    batches (TensorFlow backend) with autotuning off and a known length, read by index, or
+    `batches` itself (other backends, None)."""
     import keras
     if batches is None or keras.backend.backend() != "tensorflow":
         return batches
@@ -32,13 +42,18 @@ def fit_input(batches: SkeletonBatches | None):
     signature = (tf.TensorSpec((None, *x0.shape[1:]), tf.as_dtype(x0.dtype)),
                  tf.TensorSpec((None, *y0.shape[1:]), tf.as_dtype(y0.dtype)))
 
-    def generate():
-        for i in range(len(batches)):
-            yield batches[i]
+    def read(i):
+        x, y = tf.numpy_function(lambda k: batches[int(k)], [i], (signature[0].dtype, signature[1].dtype),
+                                 stateful=True)
+        return tf.ensure_shape(x, signature[0].shape), tf.ensure_shape(y, signature[1].shape)
 
     options = tf.data.Options()
     options.autotune.enabled = False
-    dataset = (tf.data.Dataset.from_generator(generate, output_signature=signature)
+    # range + map, not from_generator: TensorFlow's generator op fixes glibc's mmap threshold at
+    # 128 KB for the whole process (its Python 3.11 memory patch), after which every large
+    # tensor of every training step is mmapped afresh and page-faulted in (module docstring).
+    dataset = (tf.data.Dataset.range(len(batches))
+               .map(read)
                .prefetch(1)
                .with_options(options))
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
