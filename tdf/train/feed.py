@@ -11,8 +11,8 @@ Why not Keras' own wrapping of a `PyDataset` (`from_generator(...).prefetch(AUTO
   `mallopt(M_MMAP_THRESHOLD, 128 KB)` (TensorFlow's "Python 3.11 memory patch", TF 2.21 on
   Linux). That freezes glibc's otherwise adaptive threshold for the whole process, so every
   tensor above 128 KB of every later training step is a fresh mmap, page-faulted in and unmapped
-  again: 230,000 page faults per epoch instead of ≈ 3,000, ≈ 7 % more CPU per step, for every
-  model in the process ("Issue 16, seventh look"). Reading batches by index — `range` →
+  again: 230,000 page faults per epoch instead of ≈ 3,000, steps ≈ 7 % slower, for every model
+  in the process ("Issue 16, seventh look"). Reading batches by index — `range` →
   `map(numpy_function)` — builds no generator op, and glibc keeps its defaults, as in a bare fit.
 
 The pipeline reads one batch ahead (`prefetch(1)`): reading a batch from the store costs ≈ 15 ms
