@@ -49,9 +49,7 @@ def fit_input(batches: SkeletonBatches | None):
 
     options = tf.data.Options()
     options.autotune.enabled = False
-    # range + map, not from_generator: TensorFlow's generator op fixes glibc's mmap threshold at
-    # 128 KB for the whole process (its Python 3.11 memory patch), after which every large
-    # tensor of every training step is mmapped afresh and page-faulted in (module docstring).
+    # range + map, never from_generator (its op changes the process's allocator: module docstring)
     dataset = (tf.data.Dataset.range(len(batches))
                .map(read)
                .prefetch(1)
