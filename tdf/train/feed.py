@@ -50,8 +50,7 @@ def fit_input(batches: SkeletonBatches | None):
     options = tf.data.Options()
     options.autotune.enabled = False
     # range + map, never from_generator (its op changes the process's allocator: module docstring)
-    dataset = (tf.data.Dataset.range(len(batches))
-               .map(read)
-               .prefetch(1)
-               .with_options(options))
-    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+    return (tf.data.Dataset.range(len(batches))  # its length is known: no assert_cardinality needed
+            .map(read)
+            .prefetch(1)
+            .with_options(options))
