@@ -108,7 +108,7 @@ def test_lazy_handle_survives_pickling(store_path):
     ds = SkeletonBatches(path, np.arange(23), batch_size=4, shuffle=False)
     x0 = ds[0][0]
     clone = pickle.loads(pickle.dumps(ds))  # what a worker process receives
-    assert clone._local is not ds._local
+    assert clone._pool[1] == [] and ds._pool[1]  # the clone has no handle of the parent's
     np.testing.assert_array_equal(clone[0][0], x0)
     ds.close()
 
@@ -177,3 +177,52 @@ def test_mean_skeleton_counts_valid_frames_only(store_path):
     lengths = [min(3 + i % 12, T) for i in idx]
     assert st == {"count": 5, "min": min(lengths), "mean": float(np.mean(lengths)),
                   "median": float(np.median(lengths)), "max": max(lengths)}
+
+
+def test_concurrent_reader_threads_get_their_own_handles(store_path):
+    """Threads reading at once borrow distinct handles from the pool (never one shared h5py
+    handle), every batch is right, and the pool holds no more handles than ran at once."""
+    import threading
+    path, _ = store_path
+    ds = SkeletonBatches(path, np.arange(23), batch_size=4, shuffle=False)
+    with open_store(path) as store:
+        want = [store.read(ds.batch_rows(i)[0], frames=T) for i in range(len(ds))]
+    in_use, seen, errors = set(), [], []
+    real = ds._store
+    barrier = threading.Barrier(4)
+
+    def borrowing():  # wraps the pool's context manager to record which handle each read holds
+        import contextlib
+
+        @contextlib.contextmanager
+        def cm():
+            with real() as st:
+                assert id(st) not in in_use, "a handle was lent to two threads at once"
+                in_use.add(id(st))
+                seen.append(id(st))
+                try:
+                    yield st
+                finally:
+                    in_use.discard(id(st))
+        return cm()
+
+    ds._store = borrowing
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(3):
+                for i in range(len(ds)):
+                    np.testing.assert_array_equal(ds[i][0], want[i])
+        except Exception as e:  # reported below, from the main thread
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert 1 <= len(set(seen)) <= 4 and len(seen) == 4 * 3 * len(ds)
+    assert len(ds._pool[1]) == len(set(seen))  # all returned
+    ds.close()
+    assert ds._pool[1] == []

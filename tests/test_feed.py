@@ -138,3 +138,41 @@ def test_training_and_prediction_leave_the_process_allocator_alone(store_path):
     assert "Memory patch applied" not in before  # (TensorFlow applies it once per process)
     if "Memory patch applied" not in after:
         pytest.skip("this TensorFlow/Python does not patch the allocator in from_generator")
+
+
+def test_tensorflows_reader_threads_open_the_store_once(store_path, monkeypatch):
+    """tf.data calls the reader from its own C++ threads, whose Python thread state (and so any
+    `threading.local`) is new on every call: the handle must still be reused, not reopened per batch."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("fit_input builds a tf.data pipeline only on the TensorFlow backend")
+    import tdf.data.batches as batches_module
+    opened = []
+
+    class CountingStore(batches_module.Store):
+        def __init__(self, path):
+            opened.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(batches_module, "Store", CountingStore)
+    reader = SkeletonBatches(store_path, np.arange(21), batch_size=4, seed=7)
+    opened.clear()  # the constructor's own metadata read
+    ds = fit_input(reader)
+    for epoch in range(3):
+        reader.set_epoch(epoch)
+        assert len(list(ds.as_numpy_iterator())) == 6
+    assert len(opened) == 1, f"{len(opened)} opens for 18 batches read in TensorFlow's threads"
+    reader.close()
+
+
+def test_batches_reach_tensorflow_aligned(store_path):
+    """The reader's batches start on TensorFlow's 64-byte alignment (so numpy_function does not
+    copy them), through the sample cache and straight from the store."""
+    from tdf.data.sample_cache import SampleCache
+    for cache in (None, SampleCache(1 << 20)):
+        reader = SkeletonBatches(store_path, np.arange(21), batch_size=4, seed=7, cache=cache)
+        for epoch in range(2):  # the cache's first (filling) and later (hit) reads
+            reader.set_epoch(epoch)
+            for i in range(len(reader)):
+                assert reader[i][0].ctypes.data % 64 == 0
+        reader.close()

@@ -1,9 +1,13 @@
 """Keras batch reader over a store: lazy, seeded per-epoch shuffle, fixed frame count.
 
 `SkeletonBatches` is a `keras.utils.PyDataset`: each `__getitem__` reads only its batch's rows
-from `/x` (via `Store.read`), so memory does not grow with N. The HDF5 file is opened lazily,
-once per process and thread, because h5py handles must not cross a fork and keeping one
-handle per worker avoids sharing state between reader threads.
+from `/x` (via `Store.read`), so memory does not grow with N. HDF5 handles are opened lazily and
+kept in a small per-process pool: a read borrows a free handle (opening one only when all are
+in use by other threads) and returns it, so concurrent reader threads never share one, a handle
+never crosses a fork, and no read pays for opening the file again. (Until 2026-12-04 the handles
+were thread-local; TensorFlow calls `tf.numpy_function` from its own C++ threads, whose Python
+thread state — and with it every `threading.local` — is new on each call, so every batch
+reopened the file: ≈ 5 ms of CPU beside each training step; docs/benchmarks.md, issue 16.)
 
 Order: epoch e visits the rows in `indices[default_rng(seed + e).permutation(len(indices))]`
 (or in the given order with `shuffle=False`). After every epoch Keras runs, the reader moves to
@@ -14,9 +18,9 @@ itself (its batch shuffle uses Python's global RNG).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import threading
 from pathlib import Path
 
 import keras
@@ -81,7 +85,7 @@ class SkeletonBatches(keras.utils.PyDataset):
         if len(self) == 0:
             raise BadInput(f"{len(self.indices)} samples make no batch of {self.batch_size}"
                            + (" with drop_remainder" if self.drop_remainder else ""), self.path)
-        self._local = threading.local()
+        self._pool = (os.getpid(), [])  # (owner pid, free Store handles)
         self.set_epoch(0)
 
     # -- order ---------------------------------------------------------------------------
@@ -116,16 +120,27 @@ class SkeletonBatches(keras.utils.PyDataset):
         return self.indices[order]
 
     # -- reading -------------------------------------------------------------------------
-    def _store(self) -> Store:
-        """This process's and thread's own handle, opened on first use."""
-        local = getattr(self, "_local", None)
-        if local is None:
-            local = self._local = threading.local()
-        st = getattr(local, "store", None)
-        if st is None or getattr(local, "pid", None) != os.getpid():
+    def _free_handles(self) -> list[Store]:
+        """This process's free handles (a forked child starts with none of its parent's)."""
+        pid, free = self._pool
+        if pid != os.getpid():
+            free = []
+            self._pool = (os.getpid(), free)
+        return free
+
+    @contextlib.contextmanager
+    def _store(self):
+        """A handle for one read: a free one from the pool, or a newly opened one; returned to
+        the pool afterwards. (list.pop/append are atomic, so reader threads need no lock.)"""
+        free = self._free_handles()
+        try:
+            st = free.pop()
+        except IndexError:
             st = Store(self.path)
-            local.store, local.pid = st, os.getpid()
-        return st
+        try:
+            yield st
+        finally:
+            free.append(st)
 
     def __len__(self) -> int:
         n = len(self.indices)
@@ -140,26 +155,24 @@ class SkeletonBatches(keras.utils.PyDataset):
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         rows, pos = self.batch_rows(i)
-        if self.cache is not None:
-            x = self.cache.read(self._store(), rows, frames=self.frames)
-        else:
-            x = self._store().read(rows, frames=self.frames)
+        with self._store() as store:
+            x = (self.cache.read(store, rows, frames=self.frames) if self.cache is not None
+                 else store.read(rows, frames=self.frames))
         if self.recipe is not None:
             x = self.recipe.batch(x, rows, epoch=self.epoch, seed=self.seed, training=self.training)
         return x, self._labels[pos]
 
     def close(self) -> None:
-        """Close this thread's handle (others close when their threads/processes end)."""
-        st = getattr(getattr(self, "_local", None), "store", None)
-        if st is not None:
-            st.close()
-            self._local.store = None
+        """Close this process's free handles (one still in use by a read closes with its
+        process; a later read opens a new one)."""
+        free = self._free_handles()
+        while free:
+            try:
+                free.pop().close()
+            except IndexError:  # another thread took the last one meanwhile
+                break
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_local"] = None  # never ship an open h5py handle to another process
+        state["_pool"] = (None, [])  # never ship an open h5py handle to another process
         return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._local = threading.local()

@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 
+from tdf.data.aligned import empty_aligned
 from tdf.errors import BadInput
 
 MB = 1 << 20
@@ -84,9 +85,10 @@ class SampleCache:
             fresh = store.read(rows[missing], frames=frames)
             for k, x in zip(missing, fresh):
                 found[k] = self._keep(int(rows[k]), frames, x)
-        out = np.zeros((len(rows), frames, store.layout.D), np.float32)
-        for k, a in enumerate(found):
+        out = empty_aligned((len(rows), frames, store.layout.D))  # TensorFlow takes it without a copy
+        for k, a in enumerate(found):  # every byte written once: the frames, then the padding
             out[k, :len(a)] = a
+            out[k, len(a):] = 0
         with self._lock:
             self.hits += len(rows) - len(missing)
             self.misses += len(missing)

@@ -35,6 +35,7 @@ import numpy as np
 
 from tdf import __version__
 from tdf.atomic import check_writable, temp_file_beside
+from tdf.data.aligned import empty_aligned
 from tdf.data.limits import MAX_FRAMES
 from tdf.data.validate import (SPLITS_GROUP, check_finite, check_layout, check_loaded, check_structure,
                                read_split_lists, sampled_rows)
@@ -315,12 +316,13 @@ class Store:
         idx = np.asarray(indices, dtype=np.int64)
         frames = self.T if frames is None else int(frames)
         D = self.layout.D
-        out = np.zeros((len(idx), frames, D), np.float32)
         if len(idx) == 0:
-            return out
+            return np.zeros((0, frames, D), np.float32)
         if idx.min() < 0 or idx.max() >= self.n:
             raise IndexError(f"sample index outside 0..{self.n - 1}")
         t = min(frames, self.T)
+        out = empty_aligned((len(idx), frames, D))  # aligned: TensorFlow takes it without a copy
+        out[:, t:] = 0  # frames beyond the store's T; the first t are all read below
         x = self.f["x"]
         try:
             order = np.argsort(idx, kind="stable")
