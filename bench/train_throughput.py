@@ -24,6 +24,8 @@ Other comparisons (same protocol):
   --compare inprocess-pipeline  tdf train's real epoch vs a bare epoch, alternating in one process
   --compare inprocess-parts     tdf's model vs the bare one, store-fed vs arrays, op determinism
                         on vs off — one process, wall time and CPU time of each
+  --compare inprocess-feed      the input pipelines alone, no training: tdf's feed (cache, no
+                        cache) vs Keras' array adapter — CPU ms and page faults per batch
 
     python bench/train_throughput.py                                   # issue size: T=300, 2,280 train samples
     python bench/train_throughput.py --train-samples 768 --frames 150  # reduced size (a loaded machine)
@@ -33,6 +35,7 @@ Other comparisons (same protocol):
     python bench/train_throughput.py --compare inprocess --repeat 5   # bare model only, one process
     python bench/train_throughput.py --compare inprocess-pipeline --repeat 6
     python bench/train_throughput.py --compare inprocess-parts --repeat 3
+    python bench/train_throughput.py --compare inprocess-feed --repeat 6
 """
 
 from __future__ import annotations
@@ -500,6 +503,81 @@ def measure_parts_inprocess(store: Path, args) -> None:
               f"{np.median(cpu[k]):.1f} | {np.median(cr):.3f} [{min(cr):.3f}–{max(cr):.3f}] |")
 
 
+def measure_feed_inprocess(store: Path, args) -> None:
+    """What feeding the training loop costs, without training (`--compare inprocess-feed`): one
+    epoch of batches drawn by a compiled consumer (as `model.fit`'s step function draws them) from
+    tdf's feed (`fit_input` over `SkeletonBatches` through the sample cache, as `tdf train` reads,
+    and without the cache, decompressing lzf every time) and from Keras' own adapter for in-memory
+    arrays (shuffled, as a bare `model.fit(x, y)` gets). One process, variants rotating; per
+    variant the process's CPU ms and minor page faults per batch (medians). Whatever a feed costs
+    here runs beside every training step, on the same cores."""
+    import resource
+
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters import get_data_adapter
+
+    from tdf.data.batches import SkeletonBatches
+    from tdf.data.sample_cache import MB, SampleCache, resolve_budget_mb
+    from tdf.data.splits import make_split
+    from tdf.data.store import open_store
+    from tdf.train.feed import fit_input
+    x, y = _training_rows(store, args.frames)
+    with open_store(store) as s:
+        train = make_split(s, "random", seed=0, val_fraction=VAL_FRACTION).train
+    readers = {"tdf feed, sample cache (tdf train's default)":
+               SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames, shuffle=True, seed=0,
+                               cache=SampleCache(resolve_budget_mb(None) * MB)),
+               "tdf feed, no cache (lzf store)":
+               SkeletonBatches(store, train, batch_size=args.batch_size, frames=args.frames, shuffle=True, seed=0)}
+    arrays = get_data_adapter(x, y, batch_size=args.batch_size, shuffle=True)
+    makers = {k: (lambda r=r: fit_input(r)) for k, r in readers.items()}
+    makers["Keras array adapter (bare model.fit)"] = arrays.get_tf_dataset
+    steps = len(next(iter(readers.values())))
+
+    @tf.function
+    def draw(iterator, n):
+        total = tf.constant(0.0)
+        for _ in tf.range(n):
+            xb, _yb = next(iterator)
+            total += tf.reshape(tf.cast(xb[0, 0, 0], tf.float32), [])
+        return total
+
+    def faults() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+    def epoch(name: str) -> tuple[float, float]:
+        for r in readers.values():
+            r.set_epoch(r.epoch + 1)
+        iterator = iter(makers[name]())
+        c, f = time.process_time(), faults()
+        draw(iterator, steps).numpy()
+        return (time.process_time() - c) / steps * 1e3, (faults() - f) / steps
+
+    names = list(makers)
+    for k in names:
+        epoch(k)  # warm-up: tracing, the cache's first fill
+    cpu: dict[str, list] = {k: [] for k in names}
+    flt: dict[str, list] = {k: [] for k in names}
+    for r in range(args.repeat):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            c, f = epoch(k)
+            cpu[k].append(c)
+            flt[k].append(f)
+        load = round(os.getloadavg()[0], 1)
+        print(f"  round {r + 1} (load {load}): " + "; ".join(f"{k} {cpu[k][-1]:.1f} ms" for k in names), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps({"compare": "inprocess-feed", "round": r + 1, "load1": load, "frames": args.frames,
+                                     "batch_size": args.batch_size, "batches": steps,
+                                     "cpu_ms_per_batch": {k: cpu[k][-1] for k in names},
+                                     "faults_per_batch": {k: flt[k][-1] for k in names}}) + "\n")
+    print(f"\n{steps} batches of {args.batch_size} × {args.frames} frames per epoch; {args.repeat} rotating rounds "
+          f"in one process; median [min–max]\n")
+    print("| feed | CPU ms per batch | minor page faults per batch |\n|---|---|---|")
+    for k in names:
+        print(f"| {k} | {np.median(cpu[k]):.1f} [{min(cpu[k]):.1f}–{max(cpu[k]):.1f}] | {np.median(flt[k]):.0f} |")
+
+
 # ------------------------------------------------------------------ the parent
 
 
@@ -525,7 +603,7 @@ def kinds_for(args) -> list[tuple[str, dict]]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--compare", default="pipeline", choices=["pipeline", "breakdown", "precision", "jit", "cache", "inprocess", "inprocess-pipeline",
-                                                         "inprocess-parts"])
+                                                         "inprocess-parts", "inprocess-feed"])
     ap.add_argument("--train-samples", type=int, default=2280, help="training samples per epoch (issue: 2,280)")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--classes", type=int, default=60)
@@ -571,6 +649,8 @@ def main():
                 measure_inprocess(store, args)
             elif args.compare == "inprocess-parts":
                 measure_parts_inprocess(store, args)
+            elif args.compare == "inprocess-feed":
+                measure_feed_inprocess(store, args)
             else:
                 measure_pipeline_inprocess(store, Path(tmp), args)
         return

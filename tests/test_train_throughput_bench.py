@@ -53,6 +53,21 @@ def test_inprocess_pipeline_pairs_tdf_and_bare_epochs(tmp_path):
     assert "CPU seconds per sample, bare / tdf" in stdout
 
 
+
+def test_inprocess_feed_measures_each_feed(tmp_path):
+    """The feed comparison draws every pipeline and reports CPU and page faults per batch."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the feeds compared are tf.data pipelines")
+    stdout, lines = _bench(tmp_path, "--compare", "inprocess-feed")
+    names = ("tdf feed, sample cache (tdf train's default)", "tdf feed, no cache (lzf store)",
+             "Keras array adapter (bare model.fit)")
+    for name in names:
+        assert f"| {name} |" in stdout
+    row = json.loads(lines[0])
+    assert row["compare"] == "inprocess-feed" and row["batches"] == 4   # 64 training rows / 16
+    assert set(row["cpu_ms_per_batch"]) == set(names) and all(v >= 0 for v in row["cpu_ms_per_batch"].values())
+
 def test_determinism_off_restores_the_setting():
     """The bench's bare epoch runs without op determinism and leaves it as it found it."""
     import importlib.util
