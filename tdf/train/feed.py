@@ -15,9 +15,12 @@ Why not Keras' own wrapping of a `PyDataset` (`from_generator(...).prefetch(AUTO
   in the process ("Issue 16, seventh look"). Reading batches by index — `range` →
   `map(numpy_function)` — builds no generator op, and glibc keeps its defaults, as in a bare fit.
 
-The pipeline reads one batch ahead (`prefetch(1)`): reading a batch from the store costs ≈ 15 ms
-of CPU (less through the sample cache) against a ≈ 0.5 s training step, so a deeper buffer would
-buy nothing. The batch order stays the reader's: the training loop's callback calls `set_epoch`
+The pipeline reads one batch ahead (`prefetch(1)`): a full-size batch costs ≈ 16 ms of CPU read
+from the lzf store and ≈ 2 ms through the sample cache (as much as Keras' adapter for in-memory
+arrays; `bench/train_throughput.py --compare inprocess-feed`) against a ≈ 0.45 s training step,
+so a deeper buffer would buy nothing. `numpy_function` calls the reader on TensorFlow's threads,
+where a `threading.local` does not survive from one call to the next: the reader therefore pools
+its store handles (`SkeletonBatches`) and returns aligned arrays (`tdf.data.aligned`). The batch order stays the reader's: the training loop's callback calls `set_epoch`
 at each epoch's start (before Keras makes that epoch's iterator), and batch i is read in the
 reader's current order, so resumed and uninterrupted runs see the same batches as before.
 """
