@@ -2,10 +2,10 @@
 
 `tf.numpy_function` (the training feed, `tdf.train.feed`) hands a returned ndarray to TensorFlow
 as is when its data is aligned to TensorFlow's 64-byte tensor alignment and copies it otherwise;
-numpy's allocator only promises 16 bytes. A full-size batch is 23 MB (128 × 300 × 150 float32),
-so the copy — and `np.zeros` followed by a partial fill, which writes most bytes twice — cost the
-reader ≈ 6 ms of CPU per batch beside every training step (docs/benchmarks.md, "Issue 16,
-eighth look"). The readers therefore fill an uninitialised aligned array, writing each byte once.
+numpy's allocator only promises 16 bytes. A full-size batch is 23 MB (128 × 300 × 150 float32):
+the copy costs ≈ 1 ms of CPU per batch (0.2 ms aligned against 1.3 ms not, beside every training
+step; docs/benchmarks.md, "Issue 16, eighth look"). The readers therefore fill an uninitialised
+aligned array, writing each byte once (`np.zeros` and a partial fill wrote most bytes twice).
 """
 
 from __future__ import annotations
