@@ -20,9 +20,11 @@ from the lzf store and ≈ 2 ms through the sample cache (as much as Keras' adap
 arrays; `bench/train_throughput.py --compare inprocess-feed`) against a ≈ 0.45 s training step,
 so a deeper buffer would buy nothing. `numpy_function` calls the reader on TensorFlow's threads,
 where a `threading.local` does not survive from one call to the next: the reader therefore pools
-its store handles (`SkeletonBatches`) and returns aligned arrays (`tdf.data.aligned`). The batch order stays the reader's: the training loop's callback calls `set_epoch`
-at each epoch's start (before Keras makes that epoch's iterator), and batch i is read in the
-reader's current order, so resumed and uninterrupted runs see the same batches as before.
+its store handles (`SkeletonBatches`) and returns aligned arrays (`tdf.data.aligned`).
+
+The batch order stays the reader's: the training loop's callback calls `set_epoch` at each
+epoch's start (before Keras makes that epoch's iterator), and batch i is read in the reader's
+current order, so resumed and uninterrupted runs see the same batches as before.
 """
 
 from __future__ import annotations
